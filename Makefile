@@ -1,0 +1,109 @@
+# smmsync - build the kernel, the SMM image and the ISO; run and test them.
+#   make          build/kernel.elf + build/smmsync.iso
+#   make run      boot the default configuration (q35, 4 vCPUs, SMM on)
+#   make test     host unit tests, model check, gdb check, every QEMU configuration
+#   make debug    QEMU halted with a gdb stub + gdb with symbols (tools/gdbinit)
+
+CC      ?= gcc
+NASM    ?= nasm
+LD      ?= ld
+OBJCOPY ?= objcopy
+B       := build
+
+WARN    := -Wall -Wextra -Werror
+FREESTANDING := -std=c11 -ffreestanding -fno-builtin -nostdlib -mno-red-zone \
+	-mgeneral-regs-only -fno-stack-protector -fno-pic -fno-pie \
+	-fno-omit-frame-pointer -fno-asynchronous-unwind-tables -O2 -g $(WARN) -I. -MMD -MP
+KCFLAGS := $(FREESTANDING) -mcmodel=small
+SCFLAGS := $(FREESTANDING) -mcmodel=kernel -DSMMSYNC_SMM_IMAGE
+
+# The kernel: everything in these folders except the SMM image.
+KSRC := $(wildcard kernel/*.c drivers/*.c smp/*.c smm/*.c tests/*.c)
+KASM := boot/multiboot2.asm kernel/isr.asm kernel/ctx.asm kernel/blobs.asm
+KOBJ := $(KSRC:%.c=$(B)/k/%.o) $(KASM:%.asm=$(B)/k/%.o)
+
+# The SMM image: its own binary; it shares only pure code with the kernel.
+SSRC := $(wildcard smm/image/*.c) smm/savestate.c smm/cmd.c kernel/string.c
+SASM := $(wildcard smm/image/*.asm)
+SOBJ := $(SSRC:%.c=$(B)/s/%.o) $(SASM:%.asm=$(B)/s/%.o)
+
+BLOBS := $(B)/lowmem.bin $(B)/smm_stub.bin $(B)/smm_reloc.bin $(B)/smm.bin
+
+.PHONY: all run test debug clean deps host-test check-configs model gdb-check
+all: $(B)/kernel.elf $(B)/smmsync.iso
+
+$(B)/k/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(KCFLAGS) -c $< -o $@
+$(B)/s/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(SCFLAGS) -c $< -o $@
+$(B)/s/%.o: %.asm
+	@mkdir -p $(@D)
+	$(NASM) -f elf64 -I./ $< -o $@
+$(B)/k/kernel/blobs.o: kernel/blobs.asm $(BLOBS) tests/deviations.cfg
+	@mkdir -p $(@D)
+	$(NASM) -f elf64 -I./ $< -o $@
+$(B)/k/%.o: %.asm boot/layout.inc
+	@mkdir -p $(@D)
+	$(NASM) -f elf64 -I./ $< -o $@
+
+$(B)/lowmem.bin: smp/lowmem.asm boot/layout.inc
+	@mkdir -p $(@D)
+	$(NASM) -f bin -I./ $< -o $@
+$(B)/smm_stub.bin: smm/stub.asm
+	@mkdir -p $(@D)
+	$(NASM) -f bin $< -o $@
+$(B)/smm_reloc.bin: smm/reloc.asm
+	@mkdir -p $(@D)
+	$(NASM) -f bin $< -o $@
+
+$(B)/smm.elf: $(SOBJ) smm/image/smm.ld
+	$(LD) -nostdlib -static -T smm/image/smm.ld -z noexecstack --no-warn-rwx-segments -o $@ $(SOBJ)
+$(B)/smm.bin: $(B)/smm.elf
+	$(OBJCOPY) -O binary -j .header -j .text -j .rodata -j .data $< $@
+
+$(B)/kernel.elf: $(KOBJ) linker.ld
+	$(LD) -nostdlib -static -T linker.ld -z max-page-size=0x1000 -z noexecstack -o $@ $(KOBJ)
+
+$(B)/smmsync.iso: $(B)/kernel.elf boot/grub.cfg
+	@mkdir -p $(B)/iso/boot/grub
+	cp boot/grub.cfg $(B)/iso/boot/grub/grub.cfg
+	cp $(B)/kernel.elf $(B)/iso/boot/kernel.elf
+	grub-mkrescue -o $@ $(B)/iso 2>$(B)/grub-mkrescue.log || { cat $(B)/grub-mkrescue.log; exit 1; }
+
+deps:
+	@tools/deps.sh
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	./run-qemu.sh $(RUN_ARGS)
+
+debug: deps
+	@$(MAKE) --no-print-directory all
+	tools/debug.sh $(RUN_ARGS)
+
+include tests/host/rules.mk
+HOST_TESTS += test_layout test_savestate test_cmd test_deviations
+test_layout_SRCS = smm/layout.c kernel/printf.c
+test_savestate_SRCS = smm/savestate.c
+test_cmd_SRCS = smm/cmd.c
+test_deviations_SRCS = kernel/deviations.c
+
+model:
+	tools/model-check.sh
+
+gdb-check: all
+	tools/gdb-check.sh
+
+test: deps
+	@$(MAKE) --no-print-directory host-test
+	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory model
+	@$(MAKE) --no-print-directory gdb-check
+	tests/run-configs.sh $(TEST_ARGS)
+
+clean:
+	rm -rf $(B)
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -1,0 +1,105 @@
+/* TSC calibration. PIT: Intel 8254 datasheet (channel 2 gated through
+ * port 0x61, mode 0 "interrupt on terminal count"); 1.193182 MHz input. */
+#include "drivers/timer.h"
+#include "kernel/x86.h"
+
+#define PIT_HZ        1193182u
+#define PIT_CH2       0x42
+#define PIT_CMD       0x43
+#define PORT_B        0x61        /* bit 0: ch2 gate, bit 1: speaker, bit 5: ch2 out */
+
+static uint64_t tsc_rate = 1000000000ull;   /* until calibrated */
+static uint64_t tsc_boot;
+static uint16_t pm_port;
+static bool pm_ext32;
+
+uint64_t tsc_hz(void) { return tsc_rate; }
+
+/* a * b / c without overflow for b, c below ~1.8e10 (no libgcc division). */
+static uint64_t muldiv(uint64_t a, uint64_t b, uint64_t c)
+{
+    return (a / c) * b + ((a % c) * b) / c;
+}
+
+uint64_t tsc_to_ns(uint64_t t) { return muldiv(t, 1000000000u, tsc_rate); }
+uint64_t ns_to_tsc(uint64_t ns) { return muldiv(ns, tsc_rate, 1000000000u); }
+
+bool deadline_passed(uint64_t deadline) { return rdtsc() >= deadline; }
+
+void ndelay(uint64_t ns)
+{
+    uint64_t end = rdtsc() + ns_to_tsc(ns);
+    while (rdtsc() < end)
+        cpu_relax();
+}
+
+void udelay(uint64_t us) { ndelay(us * 1000); }
+void mdelay(uint64_t ms) { ndelay(ms * 1000000); }
+uint64_t uptime_ns(void) { return tsc_to_ns(rdtsc() - tsc_boot); }
+
+uint64_t tsc_hz_by_pit(unsigned ms)
+{
+    uint32_t count = (uint32_t)((uint64_t)PIT_HZ * ms / 1000);
+    if (count > 0xFFFF)
+        count = 0xFFFF;
+    uint8_t b = inb(PORT_B);
+    outb(PORT_B, (uint8_t)((b & ~0x02) | 0x01));  /* gate on, speaker off */
+    outb(PIT_CMD, 0xB0);                            /* ch2, lo/hi, mode 0, binary */
+    outb(PIT_CH2, (uint8_t)count);
+    outb(PIT_CH2, (uint8_t)(count >> 8));
+    uint64_t t0 = rdtsc(), t1 = t0;
+    /* OUT2 goes high at terminal count; bound the loop by TSC too (10 s at
+     * 10 GHz) so a missing PIT cannot hang the boot. */
+    while (!(inb(PORT_B) & 0x20)) {
+        t1 = rdtsc();
+        if (t1 - t0 > 100000000000ull)
+            return 0;
+    }
+    t1 = rdtsc();
+    outb(PORT_B, b);
+    return muldiv(t1 - t0, PIT_HZ, count);
+}
+
+bool timer_init(void)
+{
+    tsc_boot = rdtsc();
+    uint64_t hz = tsc_hz_by_pit(50);
+    if (!hz)
+        return false;
+    tsc_rate = hz;
+    return true;
+}
+
+void pmtimer_set_port(uint16_t port, bool ext32)
+{
+    pm_port = port;
+    pm_ext32 = ext32;
+}
+
+bool pmtimer_present(void) { return pm_port != 0; }
+
+uint32_t pmtimer_read(void)
+{
+    uint32_t v = inl(pm_port);
+    return pm_ext32 ? v : (v & 0xFFFFFF);
+}
+
+uint64_t tsc_hz_by_pmtimer(unsigned ms)
+{
+    if (!pm_port)
+        return 0;
+    uint32_t mask = pm_ext32 ? 0xFFFFFFFFu : 0xFFFFFFu;
+    uint64_t want = (uint64_t)PM_TIMER_HZ * ms / 1000, got = 0;
+    uint32_t last = pmtimer_read();
+    uint64_t t0 = rdtsc(), t1;
+    while (got < want) {
+        uint32_t now = pmtimer_read();
+        got += (now - last) & mask;
+        last = now;
+        t1 = rdtsc();
+        if (t1 - t0 > 100000000000ull)
+            return 0;
+    }
+    t1 = rdtsc();
+    return muldiv(t1 - t0, PM_TIMER_HZ, got);
+}

@@ -1,0 +1,35 @@
+#ifndef SMMSYNC_TIMER_H
+#define SMMSYNC_TIMER_H
+#include <stdint.h>
+#include <stdbool.h>
+
+/* The timebase is the TSC, calibrated against PIT channel 2 at boot; the
+ * ACPI PM timer is the independent second clock used to check it. */
+bool timer_init(void);
+uint64_t tsc_hz(void);
+uint64_t tsc_to_ns(uint64_t ticks);
+uint64_t ns_to_tsc(uint64_t ns);
+static inline uint64_t us_to_tsc(uint64_t us) { return ns_to_tsc(us * 1000); }
+void ndelay(uint64_t ns);
+void udelay(uint64_t us);
+void mdelay(uint64_t ms);
+uint64_t uptime_ns(void);
+
+/* ACPI PM timer (3.579545 MHz, ACPI 6.x 4.8.3.3). */
+#define PM_TIMER_HZ 3579545u
+void pmtimer_set_port(uint16_t port, bool ext32);
+bool pmtimer_present(void);
+uint32_t pmtimer_read(void);
+/* Measures the TSC rate against the PM timer over 'ms' milliseconds. */
+uint64_t tsc_hz_by_pmtimer(unsigned ms);
+uint64_t tsc_hz_by_pit(unsigned ms);
+
+/* A bounded wait: deadline in TSC ticks. */
+static inline uint64_t deadline_after_us(uint64_t us)
+{
+    uint64_t t;
+    __asm__ volatile("rdtsc; shl $32, %%rdx; or %%rdx, %%rax" : "=a"(t) :: "rdx");
+    return t + us_to_tsc(us);
+}
+bool deadline_passed(uint64_t deadline);
+#endif

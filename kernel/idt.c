@@ -1,0 +1,57 @@
+/* The IDT: exceptions panic with a register dump; a few vectors have
+ * handlers installed by the drivers and tests. SDM vol. 3A 6.14. */
+#include "kernel/idt.h"
+#include "kernel/panic.h"
+#include "kernel/x86.h"
+#include "kernel/percpu.h"
+
+struct idt_gate {
+    uint16_t off_lo, sel;
+    uint8_t ist, type;
+    uint16_t off_mid;
+    uint32_t off_hi, zero;
+} __attribute__((packed));
+
+static struct idt_gate idt[256] __attribute__((aligned(16)));
+static irq_handler_t handlers[256];
+extern const uint64_t isr_table[256];
+
+void idt_init(void)
+{
+    for (unsigned v = 0; v < 256; v++) {
+        uint64_t a = isr_table[v];
+        idt[v] = (struct idt_gate){
+            .off_lo = (uint16_t)a, .sel = GDT_CODE64, .ist = 0,
+            .type = 0x8E,  /* present, DPL0, 64-bit interrupt gate */
+            .off_mid = (uint16_t)(a >> 16), .off_hi = (uint32_t)(a >> 32),
+        };
+    }
+}
+
+void idt_load(void)
+{
+    struct { uint16_t limit; uint64_t base; } __attribute__((packed)) d = {
+        sizeof(idt) - 1, (uint64_t)(uintptr_t)idt };
+    __asm__ volatile("lidt %0" :: "m"(d));
+}
+
+void idt_set_handler(unsigned vec, irq_handler_t h)
+{
+    if (vec < 256)
+        handlers[vec] = h;
+}
+
+void isr_dispatch(struct regs *r)
+{
+    irq_handler_t h = handlers[r->vector & 0xFF];
+    if (h) {
+        h(r);
+        return;
+    }
+    if (r->vector < 32 || r->vector == VEC_SPURIOUS) {
+        if (r->vector == VEC_SPURIOUS)
+            return;
+        panic_regs(r, "unhandled exception %lu (error 0x%lx)", r->vector, r->error);
+    }
+    panic_regs(r, "unexpected interrupt vector %lu", r->vector);
+}

@@ -1,0 +1,160 @@
+/* kmain: bring the machine up in the order the SMM work needs, then run
+ * the selected tests and leave with the verdict.
+ *   console -> multiboot2 -> ACPI -> CPUs (MADT) -> chipset -> SMRAM,
+ *   SMBASE relocation and the SMM image (while the APs are still halted
+ *   where SeaBIOS left them) -> AP bring-up -> tests. */
+#include "kernel/console.h"
+#include "kernel/report.h"
+#include "kernel/test.h"
+#include "kernel/mb2.h"
+#include "kernel/idt.h"
+#include "kernel/percpu.h"
+#include "kernel/cmdline.h"
+#include "kernel/printf.h"
+#include "kernel/kstring.h"
+#include "kernel/x86.h"
+#include "drivers/acpi.h"
+#include "drivers/lapic.h"
+#include "drivers/timer.h"
+#include "drivers/chipset.h"
+#include "drivers/fwcfg.h"
+#include "drivers/debugexit.h"
+#include "smp/smp.h"
+#include "smp/lowmem.h"
+#include "smm/smm.h"
+
+struct mb2_info boot_info;
+char kernel_cmdline[2048];
+struct platform platform;
+static uint64_t seed;
+
+uint64_t test_seed(void) { return seed; }
+
+static __attribute__((noreturn)) void fatal(const char *name, const char *why)
+{
+    report(false, "%s", name);
+    report_info("%s: %s", name, why);
+    debug_exit((enum verdict)report_end());
+}
+
+const char *platform_missing(uint32_t missing, char *buf, unsigned len)
+{
+    if (missing & FEAT_SMM)
+        ksnprintf(buf, len, "no SMM: %s", smm.why_not);
+    else if (missing & FEAT_Q35)
+        ksnprintf(buf, len, "q35 only (this is %s)", platform.machine_name);
+    else if (missing & FEAT_PC)
+        ksnprintf(buf, len, "pc only (this is %s)", platform.machine_name);
+    else if (missing & FEAT_TCG)
+        ksnprintf(buf, len, "TCG only (this is %s)", platform.accel_name);
+    else if (missing & FEAT_KVM)
+        ksnprintf(buf, len, "KVM only (this is %s)", platform.accel_name);
+    else if (missing & FEAT_TSEG)
+        ksnprintf(buf, len, "needs SMRAM in TSEG");
+    else
+        ksnprintf(buf, len, "platform lacks features 0x%x", missing);
+    return buf;
+}
+
+static void detect_accel(void)
+{
+    uint32_t a, b, c, d;
+    char sig[13] = { 0 };
+    cpuid(1, 0, &a, &b, &c, &d);
+    bool hv = c & (1u << 31);
+    cpuid(0x40000000, 0, &a, &b, &c, &d);
+    memcpy(sig, &b, 4);
+    memcpy(sig + 4, &c, 4);
+    memcpy(sig + 8, &d, 4);
+    if (hv && !memcmp(sig, "KVMKVMKVM", 9)) {
+        platform.kvm = true;
+        platform.accel_name = "kvm";
+    } else if (hv) {
+        platform.tcg = true;
+        platform.accel_name = "tcg";
+    } else {
+        platform.accel_name = "hw";
+    }
+}
+
+static void read_cmdline(void)
+{
+    char extra[1024];
+    ksnprintf(kernel_cmdline, sizeof(kernel_cmdline), "%s", boot_info.has_cmdline ? boot_info.cmdline : "");
+    if (fwcfg_present() && fwcfg_read_file_str("opt/smmsync/cmdline", extra, sizeof(extra))) {
+        size_t n = strlen(kernel_cmdline);
+        ksnprintf(kernel_cmdline + n, sizeof(kernel_cmdline) - n, "%s%s", n ? " " : "", extra);
+    }
+}
+
+static void boot_multiboot2(uint32_t magic, uint32_t mbi)
+{
+    char err[200];
+    if (magic != MB2_BOOTLOADER_MAGIC) {
+        ksnprintf(err, sizeof(err), "not started by a multiboot2 loader (EAX=0x%x)", magic);
+        fatal("boot.multiboot2", err);
+    }
+    /* Trust at most 64 KiB and never past 4 GiB; the parser checks the rest. */
+    uint32_t total = mbi ? *(const volatile uint32_t *)(uintptr_t)mbi : 0;
+    size_t avail = total < 65536 ? total : 65536;
+    if (!mbi || (mbi & 7) || mb2_parse((const void *)(uintptr_t)mbi, avail, &boot_info, err, sizeof(err)))
+        fatal("boot.multiboot2", mbi ? err : "null boot information pointer");
+    if (!boot_info.has_mmap || !boot_info.has_rsdp)
+        fatal("boot.multiboot2", !boot_info.has_mmap ? "no memory map tag" : "no ACPI RSDP tag");
+}
+
+void kmain(uint32_t magic, uint32_t mbi)
+{
+    percpu_init_this(0, 0);
+    console_init();
+    idt_init();
+    idt_load();
+    kputs("\nsmmsync: bare-metal SMM multiprocessor test harness\n");
+    report_begin();
+    boot_multiboot2(magic, mbi);     /* first: GRUB's info may live anywhere */
+    read_cmdline();
+    kprintf("# cmdline: %s\n", kernel_cmdline);
+    if (!cmdline_get_u64(kernel_cmdline, "seed", &seed))
+        seed = rdtsc();
+    kprintf("# seed=%lu (reproduce with seed=%lu)\n", seed, seed);
+
+    lapic_init();
+    percpu_init_this(0, lapic_id());
+    if (!timer_init())
+        fatal("boot.timer", "PIT channel 2 never reached terminal count");
+    kprintf("# tsc: %lu kHz (PIT)\n", tsc_hz() / 1000);
+
+    char err[200];
+    if (acpi_init(&boot_info, err, sizeof(err)))
+        fatal("boot.acpi", err);
+    if (acpi_have_fadt && acpi_fadt.pm_tmr_blk)
+        pmtimer_set_port((uint16_t)acpi_fadt.pm_tmr_blk, acpi_fadt.tmr_val_ext);
+    if (!smp_init(err, sizeof(err)))
+        fatal("boot.smp", err);
+
+    detect_accel();
+    chipset_detect();
+    platform.q35 = chipset.kind == CHIPSET_Q35;
+    platform.pc = chipset.kind == CHIPSET_I440FX;
+    platform.machine_name = chipset.name;
+    kprintf("# machine: %s (host bridge %04x:%04x), accelerator: %s, %u CPUs in the MADT\n",
+            platform.machine_name, chipset.vid, chipset.did, platform.accel_name, ncpus);
+
+    lowmem_install();
+    if (smm_setup()) {
+        smm_print_layout();
+        synch_self_set(SYNCH_ACTIVE);
+    } else {
+        kprintf("# smm: not available: %s\n", smm.why_not);
+    }
+    smp_boot_aps();
+    smp_print_topology();
+
+    platform.features = (platform.q35 ? FEAT_Q35 : 0) | (platform.pc ? FEAT_PC : 0) |
+                        (platform.tcg ? FEAT_TCG : 0) | (platform.kvm ? FEAT_KVM : 0) |
+                        (smm.ready ? FEAT_SMM : 0) |
+                        (smm.ready && smm.region == SMRAM_TSEG ? FEAT_TSEG : 0);
+    this_percpu()->where = "test runner";
+    run_tests();
+    debug_exit((enum verdict)report_end());
+}

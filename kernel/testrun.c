@@ -1,0 +1,148 @@
+/* The test runner: selects tests (tests=GLOB[,GLOB]), skips the ones the
+ * machine cannot run, and runs the rest on the BSP under a watchdog (the
+ * BSP's local APIC timer): a test past its time limit is reported as a
+ * TIMEOUT and the run goes on to the summary. */
+#include "kernel/test.h"
+#include "kernel/report.h"
+#include "kernel/console.h"
+#include "kernel/cmdline.h"
+#include "kernel/kstring.h"
+#include "kernel/printf.h"
+#include "kernel/idt.h"
+#include "kernel/percpu.h"
+#include "kernel/x86.h"
+#include "drivers/lapic.h"
+#include "drivers/timer.h"
+#include "smp/smp.h"
+
+struct ctx { uint64_t rbx, rbp, r12, r13, r14, r15, rsp, rip; };
+int ctx_save(struct ctx *c) __attribute__((returns_twice));
+__attribute__((noreturn)) void ctx_jump(struct ctx *c, int v);
+
+static struct ctx runner_ctx;
+static const struct test *volatile current;
+static volatile uint64_t current_deadline;
+static volatile bool timed_out;
+
+static void watchdog_unwind(void)
+{
+    ctx_jump(&runner_ctx, 1);
+}
+
+static void watchdog_tick(struct regs *r)
+{
+    lapic_eoi();
+    const struct test *t = current;
+    if (!t || rdtsc() < current_deadline || timed_out)
+        return;
+    timed_out = true;
+    char d[96];
+    ksnprintf(d, sizeof(d), "%u ms limit exceeded (rip %lx)", t->timeout_ms, r->rip);
+    report_timeout(t->name, d);
+    r->rip = (uint64_t)(uintptr_t)watchdog_unwind;     /* leave through the iretq */
+    r->rsp = (r->rsp - 64) & ~0xFull;
+}
+
+static void watchdog_start(void)
+{
+    idt_set_handler(VEC_TIMER, watchdog_tick);
+    /* ~10 ms period; the count only needs to be roughly right. */
+    uint64_t t0 = rdtsc();
+    lapic_timer_start(VEC_TIMER | LVT_MASKED, 0xFFFFFFFF, 4);
+    lapic_timer_start(VEC_TIMER | LVT_TIMER_PERIODIC, 0xFFFFFFFF, 4);
+    udelay(1000);
+    uint32_t per_ms = 0xFFFFFFFF - lapic_timer_current();
+    (void)t0;
+    if (!per_ms)
+        per_ms = 1000;
+    lapic_timer_start(VEC_TIMER | LVT_TIMER_PERIODIC, per_ms * 10, 4);
+}
+
+static bool selected(const struct test *t, const char *globs)
+{
+    if (t->needs & FEAT_SELFTEST)      /* only by an exact name */
+        return glob_list_match(globs, t->name) && !strchr(globs, '*') && !strchr(globs, '?');
+    return glob_list_match(globs, t->name);
+}
+
+/* Each comma-separated item must name at least one test. */
+static bool check_globs(const char *globs)
+{
+    char item[128];
+    bool ok = true;
+    const char *s = globs;
+    while (*s) {
+        size_t n = 0;
+        while (s[n] && s[n] != ',')
+            n++;
+        if (n && n < sizeof(item)) {
+            memcpy(item, s, n);
+            item[n] = 0;
+            bool any = false;
+            for (const struct test *t = __tests_start; t < __tests_end; t++)
+                any |= glob_match(item, t->name);
+            if (!any) {
+                report(false, "tests: '%s' names no test", item);
+                ok = false;
+            }
+        }
+        s += n + (s[n] == ',');
+    }
+    if (!ok) {
+        kprintf("# available tests:\n");
+        for (const struct test *t = __tests_start; t < __tests_end; t++)
+            kprintf("#   %-36s min_cpus=%u timeout=%ums%s\n", t->name, t->min_cpus, t->timeout_ms,
+                    t->needs & FEAT_SELFTEST ? " (self-test: name it exactly)" : "");
+    }
+    return ok;
+}
+
+static void run_one(const struct test *t)
+{
+    report_prefix_reset();
+    report_prefix_push(t->name);
+    this_percpu()->where = t->name;
+    timed_out = false;
+    current_deadline = rdtsc() + us_to_tsc((uint64_t)t->timeout_ms * 1000);
+    uint64_t t0 = rdtsc();
+    if (ctx_save(&runner_ctx) == 0) {
+        current = t;
+        sti();
+        t->fn();
+        cli();
+        current = 0;
+    } else {
+        cli();
+        current = 0;
+        kprintf("# %s: abandoned after its time limit; CPUs it used may stay busy\n", t->name);
+    }
+    kprintf("# %s: %lu ms\n", t->name, tsc_to_ns(rdtsc() - t0) / 1000000);
+    report_prefix_reset();
+    this_percpu()->where = "test runner";
+}
+
+void run_tests(void)
+{
+    char globs[512] = "*";
+    cmdline_get(kernel_cmdline, "tests", globs, sizeof(globs));
+    if (!check_globs(globs))
+        return;
+    watchdog_start();
+    for (const struct test *t = __tests_start; t < __tests_end; t++) {
+        if (!selected(t, globs))
+            continue;
+        uint32_t missing = t->needs & ~platform.features & ~FEAT_SELFTEST;
+        char why[200];
+        if (smp_online() < t->min_cpus) {
+            ksnprintf(why, sizeof(why), "needs %u CPUs, %u online", t->min_cpus, smp_online());
+            report_skip(why, "%s", t->name);
+            continue;
+        }
+        if (missing) {
+            report_skip(platform_missing(missing, why, sizeof(why)), "%s", t->name);
+            continue;
+        }
+        run_one(t);
+    }
+    lapic_timer_stop();
+}

@@ -1,0 +1,64 @@
+#include "smm/cmd.h"
+
+int smm_range_ok(uint64_t p, uint64_t len, const struct smm_cmd_limits *lim)
+{
+    if (len == 0 || len > lim->buf_len)
+        return SMM_E_BAD_LEN;
+    if (p + len < p)
+        return SMM_E_BAD_PTR;                         /* wraps */
+    uint64_t s0 = lim->smram_base, s1 = lim->smram_base + lim->smram_size;
+    if (p < s1 && s0 < p + len)
+        return SMM_E_BAD_PTR;                         /* touches SMRAM */
+    if (p < lim->buf_phys || p + len > lim->buf_phys + lim->buf_len)
+        return SMM_E_BAD_PTR;                         /* outside the buffer */
+    return SMM_OK;
+}
+
+int smm_cmd_validate(const struct smm_cmd *c, const struct smm_cmd_limits *lim)
+{
+    if (c->policy >= RDV_POLICY_COUNT)
+        return SMM_E_BAD_ARG;
+    switch (c->id) {
+    case SMM_CMD_NOP:
+    case SMM_CMD_PING:
+    case SMM_CMD_HASH_SMRAM:
+    case SMM_CMD_READ_SYNCH:
+        return SMM_OK;
+    case SMM_CMD_COPY_IN:
+    case SMM_CMD_COPY_OUT:
+        return smm_range_ok(c->arg[0], c->arg[1], lim);
+    case SMM_CMD_SET_BACKEND:
+        return c->arg[0] < SYNCH_BACKEND_COUNT ? SMM_OK : SMM_E_BAD_ARG;
+    case SMM_CMD_SET_TIMEOUTS:
+        for (unsigned i = 0; i < 4; i++)
+            if (c->arg[i] == 0 || c->arg[i] > 10000000)   /* at most 10 s */
+                return SMM_E_BAD_ARG;
+        return SMM_OK;
+    case SMM_CMD_WRITE_SYNCH:
+        return c->arg[0] < lim->ncpus && c->arg[1] <= 0xFF ? SMM_OK : SMM_E_BAD_ARG;
+    default:
+        return SMM_E_UNKNOWN_CMD;
+    }
+}
+
+int smm_local_validate(uint32_t op, uint64_t arg, const struct smm_cmd_limits *lim)
+{
+    switch (op) {
+    case SMM_LOCAL_SYNCH_SET:
+        return synch_valid((uint8_t)arg) && arg <= 0xFF ? SMM_OK : SMM_E_BAD_ARG;
+    case SMM_LOCAL_SET_RAX:
+        return SMM_OK;
+    case SMM_LOCAL_READ_MSR:            /* only MSRs that cannot #GP in SMM */
+        return arg == 0x34 || arg == 0x1B || arg == 0x10 ? SMM_OK : SMM_E_BAD_ARG;
+    case SMM_LOCAL_SET_SMBASE:
+        /* The new window's entry and save state must be in SMRAM. */
+        if (arg + SMM_ENTRY_OFFSET < lim->smram_base ||
+            arg + SMM_WINDOW_SIZE > lim->smram_base + lim->smram_size || (arg & 0xF))
+            return SMM_E_BAD_PTR;
+        return SMM_OK;
+    case SMM_LOCAL_HOLD:
+        return arg > 0 && arg <= 10000000 ? SMM_OK : SMM_E_BAD_ARG;
+    default:
+        return SMM_E_UNKNOWN_CMD;
+    }
+}

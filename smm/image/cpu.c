@@ -1,0 +1,53 @@
+/* CPU-level helpers for SMM: who am I, SMI IPIs, locks. */
+#include "smm/image/smm.h"
+
+#define XAPIC 0xFEE00000u
+
+uint32_t smm_apic_id(void)
+{
+    if (smm_config.x2apic)
+        return (uint32_t)rdmsr(0x802);
+    return mmio_read32(XAPIC + 0x20) >> 24;
+}
+
+int smm_cpu_of_apic(uint32_t apic_id)
+{
+    for (unsigned i = 0; i < smm_config.ncpus && i < SMMSYNC_MAX_CPUS; i++)
+        if (smm_config.apic_id[i] == apic_id)
+            return (int)i;
+    return -1;
+}
+
+/* SMI IPI, physical destination (SDM vol. 3A 11.6.1). The interrupted code
+ * may have been between its ICR-high and ICR-low writes: put ICR-high back. */
+void smm_send_smi(unsigned cpu)
+{
+    uint32_t dest = smm_config.apic_id[cpu];
+    if (smm_config.x2apic) {
+        wrmsr(0x830, ((uint64_t)dest << 32) | (2u << 8) | (1u << 14));
+        return;
+    }
+    uint32_t saved_hi = mmio_read32(XAPIC + 0x310);
+    mmio_write32(XAPIC + 0x310, dest << 24);
+    mmio_write32(XAPIC + 0x300, (2u << 8) | (1u << 14));
+    for (unsigned i = 0; i < 100000 && (mmio_read32(XAPIC + 0x300) & (1u << 12)); i++)
+        cpu_relax();
+    mmio_write32(XAPIC + 0x310, saved_hi);
+}
+
+uint64_t smm_us_to_tsc(uint64_t us)
+{
+    return (us / 1000000) * smm_config.tsc_hz + (us % 1000000) * smm_config.tsc_hz / 1000000;
+}
+
+void smm_lock(volatile uint32_t *l)
+{
+    while (__atomic_exchange_n(l, 1, __ATOMIC_ACQUIRE))
+        while (*l)
+            cpu_relax();
+}
+
+void smm_unlock(volatile uint32_t *l)
+{
+    __atomic_store_n(l, 0, __ATOMIC_RELEASE);
+}

@@ -1,0 +1,42 @@
+/* SMM image internals. Nothing here may call kernel text: the image is its
+ * own binary and runs with its own GDT, IDT, page tables and stacks. */
+#ifndef SMMSYNC_SMM_IMAGE_H
+#define SMMSYNC_SMM_IMAGE_H
+#include <stdint.h>
+#include <stdbool.h>
+#include "smm/smm_abi.h"
+#include "kernel/x86.h"
+
+extern struct smm_config smm_config;
+
+static inline struct smm_comm *comm(void)
+{
+    return (struct smm_comm *)(uintptr_t)smm_config.comm_phys;
+}
+static inline uint64_t bit(unsigned cpu) { return 1ull << cpu; }
+static inline uint64_t all_cpus_mask(void)
+{
+    return smm_config.ncpus >= 64 ? ~0ull : (1ull << smm_config.ncpus) - 1;
+}
+
+/* synch_smm.c: the backends, seen from SMM. */
+uint8_t synch_get(unsigned cpu);
+void synch_put(unsigned cpu, uint8_t v);
+void synch_migrate(enum synch_backend to);
+
+/* cpu.c */
+uint32_t smm_apic_id(void);
+int smm_cpu_of_apic(uint32_t apic_id);
+void smm_send_smi(unsigned cpu);
+uint64_t smm_us_to_tsc(uint64_t us);
+void smm_lock(volatile uint32_t *l);
+void smm_unlock(volatile uint32_t *l);
+
+/* rendezvous.c */
+void rendezvous(unsigned cpu, struct smm_rec *r, uint8_t exit_val);
+void rendezvous_reset(void);
+/* handler.c: the command body, run by the monarch. */
+int smm_run_command(unsigned cpu, const struct smm_cmd *c, volatile uint64_t *result);
+uint32_t tco_status(void);           /* q35 TCO1_STS SMI causes, 0 elsewhere */
+uint32_t tco_pending_clear(void);   /* reads and clears them */
+#endif

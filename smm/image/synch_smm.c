@@ -1,0 +1,78 @@
+/* The synchbyte backends from inside SMM (claims 3-9, 47-50). The same
+ * rendezvous code runs on each; the backend only decides where a byte is.
+ *  mem:   system memory below SMRAM, in the overlap of all SMM windows
+ *  smram: inside SMRAM, in the overlap (non-SMM writes go through a service call)
+ *  cmos:  CMOS NVRAM bytes in the controller hub (ports 0x70/0x71); the
+ *         index/data pair is shared, so every access holds cmos_lock. The
+ *         kernel never touches CMOS itself, so only SMM code takes the lock
+ *         and a CPU in SMM cannot be interrupted while holding it. */
+#include "smm/image/smm.h"
+
+#define CMOS_INDEX 0x70
+#define CMOS_DATA  0x71
+
+static volatile uint32_t cmos_lock;
+
+static volatile uint8_t *mem_byte(uint64_t area, unsigned cpu)
+{
+    return (volatile uint8_t *)(uintptr_t)(area + (uint64_t)cpu * smm_config.sync_stride);
+}
+
+static uint8_t cmos_get(unsigned cpu)
+{
+    smm_lock(&cmos_lock);
+    outb(CMOS_INDEX, (uint8_t)(smm_config.cmos_index + cpu));
+    uint8_t v = inb(CMOS_DATA);
+    smm_unlock(&cmos_lock);
+    return v;
+}
+
+static void cmos_put(unsigned cpu, uint8_t v)
+{
+    smm_lock(&cmos_lock);
+    outb(CMOS_INDEX, (uint8_t)(smm_config.cmos_index + cpu));
+    outb(CMOS_DATA, v);
+    smm_unlock(&cmos_lock);
+}
+
+static uint8_t get_from(enum synch_backend b, unsigned cpu)
+{
+    switch (b) {
+    case SYNCH_SMRAM: return *mem_byte(smm_config.sync_smram, cpu);
+    case SYNCH_CMOS: return cmos_get(cpu);
+    default: return *mem_byte(smm_config.sync_mem, cpu);
+    }
+}
+
+static void put_to(enum synch_backend b, unsigned cpu, uint8_t v)
+{
+    switch (b) {
+    case SYNCH_SMRAM: *mem_byte(smm_config.sync_smram, cpu) = v; break;
+    case SYNCH_CMOS: cmos_put(cpu, v); break;
+    default: *mem_byte(smm_config.sync_mem, cpu) = v; break;
+    }
+}
+
+uint8_t synch_get(unsigned cpu)
+{
+    return get_from((enum synch_backend)smm_config.backend, cpu);
+}
+
+void synch_put(unsigned cpu, uint8_t v)
+{
+    put_to((enum synch_backend)smm_config.backend, cpu, v);
+}
+
+/* Copies every byte to the new medium and clears the old one, so a stale
+ * copy can never be read later. Run by the monarch while the others wait. */
+void synch_migrate(enum synch_backend to)
+{
+    enum synch_backend from = (enum synch_backend)smm_config.backend;
+    if (from == to)
+        return;
+    for (unsigned i = 0; i < smm_config.ncpus; i++) {
+        put_to(to, i, get_from(from, i));
+        put_to(from, i, SYNCH_INACTIVE);
+    }
+    __atomic_store_n(&smm_config.backend, to, __ATOMIC_SEQ_CST);
+}

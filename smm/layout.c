@@ -1,0 +1,241 @@
+#include "smm/layout.h"
+#include "kernel/printf.h"
+#include "kernel/kstring.h"
+
+#define PAGE 0x1000u
+
+static uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) & ~(a - 1); }
+static uint64_t align_down(uint64_t v, uint64_t a) { return v & ~(a - 1); }
+
+static uint32_t stride_for(const struct smm_layout_req *q)
+{
+    uint32_t s = q->save_size > q->stub_size ? q->save_size : q->stub_size;
+    return (uint32_t)align_up(s, 0x40);
+}
+
+unsigned smm_layout_max_cpus(const struct smm_layout_req *q)
+{
+    uint32_t s = stride_for(q);
+    if (!s || q->save_size >= SMM_ENTRY_OFFSET)
+        return 0;
+    unsigned n = (SMM_ENTRY_OFFSET - q->save_size) / s;
+    return n > SMMSYNC_MAX_CPUS ? SMMSYNC_MAX_CPUS : n;
+}
+
+struct range { uint64_t lo, hi; };
+
+/* First fit, trying the ranges in order. */
+static bool take(struct range *r, unsigned nr, uint64_t size, uint64_t align, uint64_t *at)
+{
+    for (unsigned i = 0; i < nr; i++) {
+        uint64_t a = align_up(r[i].lo, align);
+        if (a + size <= r[i].hi) {
+            *at = a;
+            r[i].lo = a + size;
+            return true;
+        }
+    }
+    return false;
+}
+
+int smm_layout_compute(const struct smm_layout_req *q, struct smm_layout *l,
+                       char *err, size_t errlen)
+{
+    memset(l, 0, sizeof(*l));
+    uint32_t s = stride_for(q);
+    unsigned n = q->ncpus;
+    if (!n || !q->save_size || !q->stub_size || !q->stack_size || !q->image_size ||
+        !q->pt_size || !q->sync_stride || q->save_size > SMM_ENTRY_OFFSET ||
+        (q->smram_base & 0xFFF) || !q->smram_size) {
+        ksnprintf(err, errlen, "layout: bad request (cpus %u, sizes or SMRAM base)", n);
+        return LAYOUT_E_ARGS;
+    }
+    if (n > smm_layout_max_cpus(q)) {
+        ksnprintf(err, errlen,
+                  "layout: %u CPUs do not fit one overlap: %u stubs of stride 0x%x would reach "
+                  "CPU 0's save state (max %u)", n, n, s, smm_layout_max_cpus(q));
+        return LAYOUT_E_TOO_MANY;
+    }
+    uint64_t R = q->smram_base, E = R + q->smram_size;
+    l->ncpus = n;
+    l->stride = s;
+    l->smram_base = R;
+    l->smram_size = q->smram_size;
+    l->stub_size = q->stub_size;
+    l->save_size = q->save_size;
+    l->stack_size = q->stack_size;
+    l->image_size = q->image_size;
+    l->pt_size = q->pt_size;
+    l->sync_stride = q->sync_stride;
+    l->sync_size = n * q->sync_stride;
+    for (unsigned i = 0; i < n; i++) {
+        l->smbase[i] = R - SMM_ENTRY_OFFSET + (uint64_t)i * s;
+        l->stub[i] = l->smbase[i] + SMM_ENTRY_OFFSET;
+        l->save[i] = l->smbase[i] + SMM_WINDOW_SIZE - q->save_size;
+    }
+    l->overlap_lo = l->smbase[n - 1];
+    l->overlap_hi = l->smbase[0] + SMM_WINDOW_SIZE;
+    if (l->save[n - 1] + q->save_size > E) {
+        ksnprintf(err, errlen, "layout: SMRAM [0x%lx, 0x%lx) too small for %u save states",
+                  (unsigned long)R, (unsigned long)E, n);
+        return LAYOUT_E_NO_SPACE;
+    }
+    struct range free[2] = {
+        { l->save[n - 1] + q->save_size, E },          /* above the last save state */
+        { R + (uint64_t)n * s, l->save[0] },           /* between the stubs and CPU 0's save */
+    };
+    /* The SMRAM sync area must be in the overlap: only the lower range is. */
+    struct range *low = &free[1];
+    if (!take(low, 1, l->sync_size, 64, &l->sync_smram) ||
+        !take(free, 2, q->pt_size, PAGE, &l->pt) ||
+        !take(free, 2, q->image_size, PAGE, &l->image) ||
+        !take(free, 2, (uint64_t)n * q->stack_size, PAGE, &l->stack[0])) {
+        ksnprintf(err, errlen,
+                  "layout: SMRAM [0x%lx, 0x%lx) has no room for %u CPUs' sync area, page "
+                  "tables (0x%x), image (0x%x) and stacks (%u x 0x%x)",
+                  (unsigned long)R, (unsigned long)E, n, q->pt_size, q->image_size, n,
+                  q->stack_size);
+        return LAYOUT_E_NO_SPACE;
+    }
+    for (unsigned i = 1; i < n; i++)
+        l->stack[i] = l->stack[0] + (uint64_t)i * q->stack_size;
+    uint64_t top = q->shared_hi < R ? q->shared_hi : R;
+    uint64_t bottom = q->shared_lo > l->overlap_lo ? q->shared_lo : l->overlap_lo;
+    uint64_t at = top >= l->sync_size ? align_down(top - l->sync_size, 64) : 0;
+    if (q->shared_hi <= q->shared_lo || at < bottom || at + l->sync_size > top) {
+        ksnprintf(err, errlen,
+                  "layout: no room for %u bytes of synchbytes in the windows' overlap below "
+                  "SMRAM ([0x%lx, 0x%lx) usable, overlap from 0x%lx)", l->sync_size,
+                  (unsigned long)q->shared_lo, (unsigned long)q->shared_hi,
+                  (unsigned long)l->overlap_lo);
+        return LAYOUT_E_NO_SHARED;
+    }
+    l->sync_mem = at;
+    return smm_layout_check(q, l, err, errlen);
+}
+
+/* ---- the checker ---- */
+
+static bool inside(uint64_t a, uint64_t n, uint64_t lo, uint64_t hi)
+{
+    return a >= lo && a + n <= hi && a + n >= a;
+}
+
+static bool overlaps(uint64_t a, uint64_t an, uint64_t b, uint64_t bn)
+{
+    return a < b + bn && b < a + an;
+}
+
+struct region { const char *what; unsigned cpu; uint64_t at, size; };
+
+int smm_layout_check(const struct smm_layout_req *q, const struct smm_layout *l,
+                     char *err, size_t errlen)
+{
+    unsigned n = l->ncpus;
+    uint64_t R = q->smram_base, E = q->smram_base + q->smram_size;
+    uint32_t unique_min = q->save_size > q->stub_size ? q->save_size : q->stub_size;
+    if (n != q->ncpus || !n || n > SMMSYNC_MAX_CPUS) {
+        ksnprintf(err, errlen, "check: layout has %u CPUs, request %u", n, q->ncpus);
+        return -1;
+    }
+    for (unsigned i = 0; i < n; i++) {
+        uint64_t w = l->smbase[i];
+        if (l->stub[i] != w + SMM_ENTRY_OFFSET || l->save[i] != w + SMM_WINDOW_SIZE - q->save_size) {
+            ksnprintf(err, errlen, "check: CPU %u's stub/save state are not where its SMBASE 0x%lx puts them", i, (unsigned long)w);
+            return -1;
+        }
+        if (!inside(l->stub[i], q->stub_size, R, E) || !inside(l->save[i], q->save_size, R, E)) {
+            ksnprintf(err, errlen, "check: CPU %u's stub or save state lies outside SMRAM", i);
+            return -1;
+        }
+        for (unsigned j = 0; j < i; j++) {
+            uint64_t d = l->smbase[i] > l->smbase[j] ? l->smbase[i] - l->smbase[j] : l->smbase[j] - l->smbase[i];
+            /* Claims 20-24: windows overlap partially; each pair leaves, in
+             * each window, a region the other does not cover that holds at
+             * least a save state and a stub. */
+            if (d >= SMM_WINDOW_SIZE || d < unique_min) {
+                ksnprintf(err, errlen, "check: windows of CPUs %u and %u are %s (SMBASEs 0x%lx, 0x%lx)",
+                          j, i, d >= SMM_WINDOW_SIZE ? "disjoint" : "not partially overlapping enough",
+                          (unsigned long)l->smbase[j], (unsigned long)l->smbase[i]);
+                return -1;
+            }
+        }
+    }
+    /* Every SMRAM-resident region against every other. */
+    struct region r[2 * SMMSYNC_MAX_CPUS + 4];
+    unsigned nr = 0;
+    for (unsigned i = 0; i < n; i++) {
+        r[nr++] = (struct region){ "stub", i, l->stub[i], q->stub_size };
+        r[nr++] = (struct region){ "save state", i, l->save[i], q->save_size };
+    }
+    r[nr++] = (struct region){ "page tables", 0, l->pt, q->pt_size };
+    r[nr++] = (struct region){ "image", 0, l->image, q->image_size };
+    r[nr++] = (struct region){ "stacks", 0, l->stack[0], (uint64_t)n * q->stack_size };
+    r[nr++] = (struct region){ "smram sync area", 0, l->sync_smram, (uint64_t)n * q->sync_stride };
+    for (unsigned a = 0; a < nr; a++) {
+        if (!inside(r[a].at, r[a].size, R, E)) {
+            ksnprintf(err, errlen, "check: %s (cpu %u) [0x%lx+0x%lx] outside SMRAM", r[a].what,
+                      r[a].cpu, (unsigned long)r[a].at, (unsigned long)r[a].size);
+            return -1;
+        }
+        for (unsigned b = 0; b < a; b++)
+            if (overlaps(r[a].at, r[a].size, r[b].at, r[b].size)) {
+                ksnprintf(err, errlen, "check: %s of cpu %u overlaps %s of cpu %u", r[a].what,
+                          r[a].cpu, r[b].what, r[b].cpu);
+                return -1;
+            }
+    }
+    for (unsigned i = 1; i < n; i++)
+        if (l->stack[i] != l->stack[0] + (uint64_t)i * q->stack_size) {
+            ksnprintf(err, errlen, "check: stacks are not contiguous at CPU %u", i);
+            return -1;
+        }
+    if ((l->pt | l->image) & (PAGE - 1)) {
+        ksnprintf(err, errlen, "check: page tables or image not page-aligned");
+        return -1;
+    }
+    /* Claims 25, 40: the sync areas lie where all windows overlap. */
+    uint64_t lo = 0, hi = ~0ull;
+    for (unsigned i = 0; i < n; i++) {
+        if (l->smbase[i] > lo) lo = l->smbase[i];
+        if (l->smbase[i] + SMM_WINDOW_SIZE < hi) hi = l->smbase[i] + SMM_WINDOW_SIZE;
+    }
+    uint64_t sz = (uint64_t)n * q->sync_stride;
+    if (lo != l->overlap_lo || hi != l->overlap_hi || !inside(l->sync_mem, sz, lo, hi) ||
+        !inside(l->sync_smram, sz, lo, hi)) {
+        ksnprintf(err, errlen, "check: a sync area lies outside the windows' overlap [0x%lx, 0x%lx)",
+                  (unsigned long)lo, (unsigned long)hi);
+        return -1;
+    }
+    if (overlaps(l->sync_mem, sz, R, q->smram_size) ||
+        !inside(l->sync_mem, sz, q->shared_lo, q->shared_hi)) {
+        ksnprintf(err, errlen, "check: the mem sync area [0x%lx+0x%lx] is not in usable RAM outside SMRAM",
+                  (unsigned long)l->sync_mem, (unsigned long)sz);
+        return -1;
+    }
+    return 0;
+}
+
+void smm_layout_print(const struct smm_layout *l, void (*line)(void *ctx, const char *s),
+                      void *ctx)
+{
+    char b[160];
+    ksnprintf(b, sizeof(b), "SMRAM [0x%08lx, 0x%08lx)  stride 0x%x  overlap of all windows [0x%08lx, 0x%08lx)",
+              (unsigned long)l->smram_base, (unsigned long)(l->smram_base + l->smram_size),
+              l->stride, (unsigned long)l->overlap_lo, (unsigned long)l->overlap_hi);
+    line(ctx, b);
+    ksnprintf(b, sizeof(b), "%-4s %-10s %-21s %-10s %-10s %-10s", "cpu", "smbase", "window", "stub",
+              "save", "stack");
+    line(ctx, b);
+    for (unsigned i = 0; i < l->ncpus; i++) {
+        ksnprintf(b, sizeof(b), "%-4u 0x%08lx [0x%08lx,0x%08lx) 0x%08lx 0x%08lx 0x%08lx", i,
+                  (unsigned long)l->smbase[i], (unsigned long)l->smbase[i],
+                  (unsigned long)(l->smbase[i] + SMM_WINDOW_SIZE), (unsigned long)l->stub[i],
+                  (unsigned long)l->save[i], (unsigned long)l->stack[i]);
+        line(ctx, b);
+    }
+    ksnprintf(b, sizeof(b), "image 0x%08lx+0x%x  page tables 0x%08lx+0x%x  sync: mem 0x%08lx smram 0x%08lx (%u x %u B)",
+              (unsigned long)l->image, l->image_size, (unsigned long)l->pt, l->pt_size,
+              (unsigned long)l->sync_mem, (unsigned long)l->sync_smram, l->ncpus, l->sync_stride);
+    line(ctx, b);
+}

@@ -1,0 +1,94 @@
+; The one-time SMBASE relocation handler (SDM vol. 3C 34.11 "SMBASE
+; relocation"). Copied to 0x38000 (the APs' default SMBASE 0x30000) and
+; 0xA8000 (where SeaBIOS left the BSP). Position-independent: it reaches its
+; own save state CS-relative (CS base = SMBASE) and the mailbox in the
+; low-memory blob by absolute address (DS base 0, limit 4 GiB on entry).
+; It writes the new SMBASE for the map the revision ID names, and points
+; the saved RIP at a completion hook (smp/lowmem.asm) that sets 'done' only
+; after RSM: the default save state is shared, so the next CPU may be sent
+; only once this one has left SMM.
+bits 16
+org 0
+
+MBOX        equ 0x8100
+M_RIP       equ MBOX + 0x28
+M_DONE      equ MBOX + 0x30
+M_NEW       equ MBOX + 0xA8
+M_OLD       equ MBOX + 0xAC
+M_REV       equ MBOX + 0xB0
+M_APIC      equ MBOX + 0xB4
+M_ACK       equ MBOX + 0xB8
+M_HOOK32    equ MBOX + 0xBC
+M_HOOK64    equ MBOX + 0xC0
+
+; save-state offsets from CS base (= SMBASE)
+SS_REV      equ 0xFEFC
+SS64_SMBASE equ 0xFF00
+SS64_EFER   equ 0xFED0
+SS64_CR0    equ 0xFF58
+SS64_RIP    equ 0xFF78
+SS32_SMBASE equ 0xFEF8
+SS32_EIP    equ 0xFFF0
+SS32_CR0    equ 0xFFFC
+
+    mov eax, [cs:SS_REV]
+    mov [dword M_REV], eax
+    mov ecx, 0x1B                   ; IA32_APIC_BASE: x2APIC mode?
+    rdmsr
+    test eax, 1 << 10
+    jz .xapic
+    mov ecx, 0x802
+    rdmsr
+    jmp .have_id
+.xapic:
+    mov eax, [dword 0xFEE00020]
+    shr eax, 24
+.have_id:
+    mov [dword M_APIC], eax
+    mov edx, [dword M_NEW]
+    mov eax, [dword M_REV]
+    cmp ax, 0x0064
+    jne .ia32
+
+    mov ecx, [cs:SS64_SMBASE]
+    mov [dword M_OLD], ecx
+    mov [cs:SS64_SMBASE], edx
+    test dword [cs:SS64_EFER], 1 << 10        ; LMA: interrupted 64-bit code
+    jnz .hook64
+    test dword [cs:SS64_CR0], 1               ; PE: interrupted 32-bit code
+    jz .nohook
+    mov ecx, [cs:SS64_RIP]
+    mov [dword M_RIP], ecx
+    mov dword [dword M_RIP + 4], 0
+    mov ecx, [dword M_HOOK32]
+    mov [cs:SS64_RIP], ecx
+    mov dword [cs:SS64_RIP + 4], 0
+    jmp .ack
+.hook64:
+    mov ecx, [cs:SS64_RIP]
+    mov [dword M_RIP], ecx
+    mov ecx, [cs:SS64_RIP + 4]
+    mov [dword M_RIP + 4], ecx
+    mov ecx, [dword M_HOOK64]
+    mov [cs:SS64_RIP], ecx
+    mov dword [cs:SS64_RIP + 4], 0
+    jmp .ack
+
+.ia32:
+    mov ecx, [cs:SS32_SMBASE]
+    mov [dword M_OLD], ecx
+    mov [cs:SS32_SMBASE], edx
+    test dword [cs:SS32_CR0], 1
+    jz .nohook
+    mov ecx, [cs:SS32_EIP]
+    mov [dword M_RIP], ecx
+    mov dword [dword M_RIP + 4], 0
+    mov ecx, [dword M_HOOK32]
+    mov [cs:SS32_EIP], ecx
+    jmp .ack
+
+.nohook:
+    mov dword [dword M_DONE], 1     ; real mode: nothing to hook, done now
+.ack:
+    mov dword [dword M_ACK], 1
+    rsm

@@ -1,0 +1,34 @@
+/* Save-state map accessors for both maps QEMU/KVM write, chosen by the
+ * revision ID the CPU stored: 0x00020064 (AMD64 map, TCG always; KVM for
+ * guests with long mode) and 0x00020000 (the 32-bit map). 'ss' points at
+ * SMBASE + 0xFE00 (512 bytes). Pure code: kernel, SMM image, host tests. */
+#ifndef SMMSYNC_SAVESTATE_H
+#define SMMSYNC_SAVESTATE_H
+#include <stdint.h>
+#include <stdbool.h>
+
+#define SS_REV_AMD64      0x00020064u
+#define SS_REV_IA32       0x00020000u
+#define SS_REV_SMBASE_RELOC (1u << 17)   /* SDM 34.5.1: SMBASE relocation supported */
+
+enum ss_field {
+    SS_RAX, SS_RCX, SS_RDX, SS_RBX, SS_RSP, SS_RBP, SS_RSI, SS_RDI,
+    SS_R8, SS_R9, SS_R10, SS_R11, SS_R12, SS_R13, SS_R14, SS_R15,
+    SS_RIP, SS_RFLAGS, SS_CR0, SS_CR3, SS_CR4, SS_EFER, SS_DR6, SS_DR7,
+    SS_ES_SEL, SS_CS_SEL, SS_SS_SEL, SS_DS_SEL, SS_FS_SEL, SS_GS_SEL,
+    SS_ES_BASE, SS_CS_BASE, SS_SS_BASE, SS_DS_BASE, SS_FS_BASE, SS_GS_BASE,
+    SS_CS_LIMIT, SS_CS_ATTR,
+    SS_GDTR_BASE, SS_GDTR_LIMIT, SS_IDTR_BASE, SS_IDTR_LIMIT,
+    SS_SMBASE, SS_REVISION,
+    SS_FIELD_COUNT
+};
+
+enum ss_map { SS_MAP_UNKNOWN, SS_MAP_AMD64, SS_MAP_IA32 };
+
+enum ss_map ss_map_of(const uint8_t *ss);
+uint32_t ss_revision(const uint8_t *ss);
+/* false: the field does not exist in this map (e.g. R8 in the 32-bit map). */
+bool ss_get(const uint8_t *ss, enum ss_field f, uint64_t *v);
+bool ss_set(uint8_t *ss, enum ss_field f, uint64_t v);
+const char *ss_field_name(enum ss_field f);
+#endif

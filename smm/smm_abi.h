@@ -1,0 +1,171 @@
+/* What the kernel and the SMM image share: the image header, the
+ * configuration the installer writes into SMRAM, and the communication area
+ * outside SMRAM (the only input SMM takes from the OS). */
+#ifndef SMMSYNC_SMM_ABI_H
+#define SMMSYNC_SMM_ABI_H
+#include <stdint.h>
+#include "smm/synch.h"
+
+#define SMMSYNC_MAX_CPUS     64
+#define SMM_WINDOW_SIZE      0x10000u   /* [SMBASE, SMBASE + 64 KiB) */
+#define SMM_ENTRY_OFFSET     0x8000u    /* SDM 34.5.1: entry at SMBASE + 8000h */
+#define SMM_SAVE_OFFSET      0xFE00u    /* save-state map: SMBASE + FE00h..FFFFh */
+#define SMM_SAVE_SIZE        0x200u
+#define SMM_DEFAULT_SMBASE   0x30000u
+#define SMM_IMAGE_VBASE      0xFFFFFFFFC0000000ull
+#define SMM_IMAGE_MAGIC      0x494D4D53u /* "SMMI" */
+#define SMM_CONFIG_MAGIC     0x46434D53u /* "SMCF" */
+#define SMM_COMM_MAGIC       0x4D4D4353u /* "SCMM" */
+#define SMM_RING             16
+
+/* At offset 0 of the image (smm/image/smm.ld writes it). */
+struct smm_image_header {
+    uint32_t magic;
+    uint32_t file_size;         /* bytes to copy */
+    uint32_t mem_size;          /* bytes to reserve (file + bss) */
+    uint32_t entry_off;         /* smm_entry(), from SMM_IMAGE_VBASE */
+    uint32_t config_off;        /* struct smm_config */
+    uint32_t gdt_off;           /* the GDT the stubs load (before paging) */
+    uint32_t gdt_size;
+    uint32_t text_end_off;
+};
+
+enum rdv_policy { RDV_PULLIN = 0, RDV_PATENT = 1, RDV_WAITALL = 2, RDV_POLICY_COUNT };
+
+/* Fault-injection switches (test-only, from the kernel command line). */
+#define SMMF_INACTIVE_AS_ACTIVE  (1u << 0)   /* rendezvous waits on inactive CPUs */
+#define SMMF_SPIN_FOREVER        (1u << 1)   /* CPU 'fault_cpu' never leaves SMM (bounded by hold) */
+
+struct smm_config {             /* inside SMRAM; written while SMRAM is open */
+    uint32_t magic;
+    uint32_t ncpus;             /* CPUs in the MADT */
+    uint64_t comm_phys, comm_size;
+    uint64_t smram_base, smram_size;
+    uint64_t image_phys, image_size;
+    uint64_t tsc_hz;
+    uint32_t apic_id[SMMSYNC_MAX_CPUS];
+    uint32_t smbase[SMMSYNC_MAX_CPUS];
+    uint64_t sync_mem, sync_smram;
+    uint32_t sync_stride;
+    uint32_t backend;           /* enum synch_backend (SMM may change it) */
+    uint32_t cmos_index;        /* CMOS byte of CPU 0 */
+    uint32_t x2apic;
+    uint32_t park_real16;       /* real-mode park loop (smp/lowmem.asm) */
+    uint32_t flags;             /* SMMF_* */
+    uint32_t fault_cpu;
+    uint32_t tco_base;          /* q35: PMBASE + 0x60, else 0 */
+    uint64_t t_patent_failsafe, t_pullin1, t_pullin2, t_waitall, t_member; /* TSC ticks */
+};
+
+/* ---- the communication area (outside SMRAM) ---- */
+
+enum smm_cmd_id {
+    SMM_CMD_NONE = 0,
+    SMM_CMD_NOP = 1,            /* rendezvous only */
+    SMM_CMD_PING = 2,           /* result[0] = monarch, result[1] = participants mask */
+    SMM_CMD_HASH_SMRAM = 3,     /* result[0] = FNV-1a 64 of SMRAM (minus volatile state) */
+    SMM_CMD_COPY_IN = 4,        /* arg0 = phys, arg1 = len: copied into SMRAM; result[0] = FNV-1a */
+    SMM_CMD_SET_BACKEND = 5,    /* arg0 = enum synch_backend: migrate every byte */
+    SMM_CMD_SET_TIMEOUTS = 6,   /* arg0..3 = us: patent failsafe, pullin1, pullin2, waitall */
+    SMM_CMD_READ_SYNCH = 7,     /* buf[0..ncpus) = every CPU's byte from the current backend */
+    SMM_CMD_WRITE_SYNCH = 8,    /* arg0 = cpu, arg1 = raw value (corruption tests) */
+    SMM_CMD_COPY_OUT = 9,       /* arg0 = phys, arg1 = len: filled with 0xC5 ^ offset */
+    SMM_CMD_COUNT
+};
+
+/* Per-CPU service calls: done by the CPU alone, no rendezvous. */
+enum smm_local_op {
+    SMM_LOCAL_NONE = 0,
+    SMM_LOCAL_SYNCH_SET = 1,    /* arg = value: leave SMM with this synchbyte */
+    SMM_LOCAL_SET_RAX = 2,      /* arg = new saved RAX */
+    SMM_LOCAL_SET_SMBASE = 3,   /* arg = new SMBASE (applies from the next SMI) */
+    SMM_LOCAL_HOLD = 4,         /* spin in SMM until comm->hold_release or arg us */
+    SMM_LOCAL_READ_MSR = 5,     /* arg = MSR_SMI_COUNT, IA32_APIC_BASE or TSC -> result */
+    SMM_LOCAL_COUNT
+};
+
+enum smm_status {
+    SMM_OK = 0,
+    SMM_E_UNKNOWN_CMD = -1,
+    SMM_E_BAD_LEN = -2,
+    SMM_E_BAD_PTR = -3,         /* points into SMRAM or outside the buffer */
+    SMM_E_BAD_ARG = -4,
+    SMM_E_TIMEOUT = -5,
+};
+
+struct smm_cmd {
+    uint32_t seq;               /* new command when seq != comm->done_seq */
+    uint32_t id;                /* enum smm_cmd_id */
+    uint32_t policy;            /* enum rdv_policy */
+    uint32_t flags;
+    uint64_t arg[4];
+};
+
+enum smm_role {
+    ROLE_NONE = 0,
+    ROLE_MONARCH = 1,           /* opened the event, waited, ran the command */
+    ROLE_MEMBER = 2,            /* joined the open event */
+    ROLE_LATE = 3,              /* arrived after the door closed */
+    ROLE_NOWORK = 4,            /* no pending work (latched/spurious SMI): left at once */
+    ROLE_SERVICE = 5,           /* per-CPU service call */
+    ROLE_WFS_PARK = 6,          /* entered with the reset state (wait-for-SIPI): parked */
+};
+
+#define REC_RAN_CMD     (1u << 0)
+#define REC_PROTO_FAIL  (1u << 1)   /* patent policy: fail-safe bound hit */
+#define REC_BAD_SYNCH   (1u << 2)   /* an unknown synchbyte value was seen */
+#define REC_TIMEOUT     (1u << 3)   /* a bounded wait expired */
+#define REC_HW_TCO      (1u << 4)   /* TCO status was pending and cleared */
+
+struct smm_rec {                    /* what one SMM entry did (written in SMM) */
+    uint32_t seq;                   /* this CPU's entry number, from 1 */
+    uint32_t event;                 /* rendezvous event (0: none) */
+    uint16_t role;
+    uint8_t self_before, self_after;
+    uint8_t policy, backend, pad[2];
+    uint32_t flags;
+    uint32_t smbase, revision;
+    uint32_t cmd_id, cmd_seq;
+    int32_t cmd_status;
+    uint32_t tco_sts;
+    uint64_t smi_count;             /* MSR_SMI_COUNT on entry */
+    uint64_t tsc_entry, tsc_ready, tsc_exit;
+    uint64_t wait_tsc;              /* time spent waiting for peers */
+    uint64_t waited, pulled, missing, joined, inactive, bad;   /* CPU bitmasks */
+    uint64_t rip, rflags, efer;
+    uint32_t cs_sel, cr0;
+    uint64_t cs_base;
+    uint8_t peer[SMMSYNC_MAX_CPUS]; /* every peer's synchbyte as this CPU read it */
+};
+
+struct smm_local_req {
+    uint32_t seq, op;
+    uint64_t arg;
+    uint32_t done_seq;
+    int32_t status;
+    uint64_t result;
+};
+
+struct smm_cpu_comm {
+    volatile uint64_t entries;      /* every SMM entry, counted in SMM */
+    volatile uint64_t rec_count;
+    struct smm_rec ring[SMM_RING];  /* ring[(n - 1) % SMM_RING] is entry n */
+    uint8_t save_state[SMM_SAVE_SIZE];   /* raw copy at the last entry */
+    volatile struct smm_local_req req;
+    volatile uint32_t fault_vector, in_smm;
+    volatile uint64_t fault_rip, fault_err, spins;
+} __attribute__((aligned(64)));
+
+#define SMM_COMM_BUF 4096
+struct smm_comm {
+    uint32_t magic, version;
+    volatile struct smm_cmd cmd;
+    volatile uint32_t done_seq;     /* last command executed */
+    volatile int32_t status;
+    volatile uint64_t result[4];
+    volatile uint32_t hold_release;
+    volatile uint32_t events;       /* events opened so far */
+    uint8_t buf[SMM_COMM_BUF] __attribute__((aligned(64)));
+    struct smm_cpu_comm cpu[SMMSYNC_MAX_CPUS];
+};
+#endif

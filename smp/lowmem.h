@@ -1,0 +1,52 @@
+/* The low-memory blob (smp/lowmem.asm) and its parameter block. */
+#ifndef SMMSYNC_LOWMEM_H
+#define SMMSYNC_LOWMEM_H
+#include <stdint.h>
+#include <stdbool.h>
+
+#define LOWMEM_BASE   0x8000u
+#define LOWMEM_SIZE   0x4000u          /* 0x8000-0xBFFF reserved for it */
+#define LOWMEM_PD32   0xB000u          /* 4-MiB-page directory for mode tests */
+#define SIPI_VECTOR   (LOWMEM_BASE >> 12)
+
+struct lowmem_params {                 /* at LOWMEM_BASE + 0x100 */
+    uint32_t cr3, cr4;
+    uint64_t ap_entry, ap_stack, ap_arg;
+    volatile uint32_t ap_alive, pad0;
+    uint64_t reloc_rip;
+    volatile uint32_t reloc_done;
+    uint32_t mode;
+    uint64_t saved_rsp;
+    uint8_t saved_idtr[12];
+    uint32_t pd32;
+    volatile uint32_t ready, go, spins, timedout;
+    uint32_t pat[8];                   /* eax ebx ecx edx esi edi ebp esp */
+    volatile uint32_t out[8];
+    uint32_t saved_esp;
+    uint32_t wait_rip;
+    /* relocation mailbox (smm/reloc.asm) */
+    uint32_t reloc_new, reloc_old, reloc_rev, reloc_apic;
+    volatile uint32_t reloc_ack;
+    uint32_t reloc_hook32, reloc_hook64;
+};
+_Static_assert(__builtin_offsetof(struct lowmem_params, reloc_new) == 0xA8, "lowmem layout");
+_Static_assert(__builtin_offsetof(struct lowmem_params, reloc_hook64) == 0xC0, "lowmem layout");
+_Static_assert(__builtin_offsetof(struct lowmem_params, reloc_rip) == 0x28, "lowmem layout");
+_Static_assert(__builtin_offsetof(struct lowmem_params, pd32) == 0x4C, "lowmem layout");
+_Static_assert(__builtin_offsetof(struct lowmem_params, pat) == 0x60, "lowmem layout");
+_Static_assert(__builtin_offsetof(struct lowmem_params, saved_esp) == 0xA0, "lowmem layout");
+
+#define LOWMEM_PARAMS ((struct lowmem_params *)(uintptr_t)(LOWMEM_BASE + 0x100))
+
+enum lowmem_entry {
+    LM_MODE_TEST64, LM_RELOC_HOOK32, LM_RELOC_HOOK64, LM_PARK_REAL16,
+    LM_WAIT32, LM_WAIT16, LM_ENTRY_COUNT
+};
+
+enum lowmem_mode { LM_MODE_REAL = 1, LM_MODE_PROT32 = 2, LM_MODE_PROT32_PG = 3 };
+
+void lowmem_install(void);               /* copy the blob, fill the params */
+uint32_t lowmem_entry(enum lowmem_entry e);
+/* Runs the mode test on the calling CPU (interrupts off throughout). */
+void lowmem_mode_test(enum lowmem_mode m);
+#endif

@@ -1,0 +1,333 @@
+/* CPU enumeration (ACPI MADT), bring-up with INIT-SIPI-SIPI (SDM vol. 3A
+ * 9.4.4.1 "Typical BSP initialization sequence"; MP spec 1.4 B.4), the idle
+ * loop with on_cpu work, and the park/wake paths. Every wait is bounded. */
+#include "smp/smp.h"
+#include "smp/lowmem.h"
+#include "drivers/acpi.h"
+#include "drivers/lapic.h"
+#include "drivers/timer.h"
+#include "kernel/console.h"
+#include "kernel/idt.h"
+#include "kernel/cmdline.h"
+#include "kernel/test.h"
+#include "kernel/printf.h"
+#include "kernel/kstring.h"
+#include "kernel/x86.h"
+#include "smm/synch.h"
+
+struct cpu cpus[MAX_CPUS];
+unsigned ncpus;
+
+#define AP_STACK_SIZE 16384
+static uint8_t ap_stacks[MAX_CPUS][AP_STACK_SIZE] __attribute__((aligned(4096)));
+
+extern const uint8_t boot_gdtr[];
+
+const char *cpu_state_name(enum cpu_state s)
+{
+    static const char *const n[] = { "absent", "offline", "starting", "idle", "busy",
+                                     "parked-hlt", "parking-init", "parked-init", "failed" };
+    return (unsigned)s < sizeof(n) / sizeof(n[0]) ? n[s] : "?";
+}
+
+int cpu_by_apic(uint32_t apic_id)
+{
+    for (unsigned i = 0; i < ncpus; i++)
+        if (cpus[i].apic_id == apic_id)
+            return (int)i;
+    return -1;
+}
+
+bool cpu_usable(unsigned cpu)
+{
+    return cpu < ncpus && (cpus[cpu].state == CPU_IDLE || cpus[cpu].state == CPU_BUSY);
+}
+
+unsigned smp_online(void)
+{
+    unsigned n = 0;
+    for (unsigned i = 0; i < ncpus; i++)
+        n += cpu_usable(i);
+    return n;
+}
+
+/* Package / core / thread from CPUID leaf 0Bh (SDM vol. 3A 9.9.1). */
+static void topology_decode(void)
+{
+    uint32_t a, b, c, d, smt_shift = 0, core_shift = 0, max;
+    cpuid(0, 0, &max, &b, &c, &d);
+    if (max >= 0xB) {
+        for (uint32_t level = 0; level < 8; level++) {
+            cpuid(0xB, level, &a, &b, &c, &d);
+            uint32_t type = (c >> 8) & 0xFF;
+            if (!type)
+                break;
+            if (type == 1)
+                smt_shift = a & 0x1F;
+            else if (type == 2)
+                core_shift = a & 0x1F;
+        }
+    }
+    if (core_shift < smt_shift)
+        core_shift = smt_shift;
+    for (unsigned i = 0; i < ncpus; i++) {
+        uint32_t id = cpus[i].apic_id;
+        cpus[i].thread = id & ((1u << smt_shift) - 1);
+        cpus[i].core = (id >> smt_shift) & ((1u << (core_shift - smt_shift)) - 1);
+        cpus[i].pkg = id >> core_shift;
+    }
+}
+
+bool smp_init(char *err, unsigned errlen)
+{
+    uint32_t me = lapic_id();
+    ncpus = 0;
+    for (unsigned i = 0; i < acpi_madt.ncpus; i++) {
+        const struct acpi_cpu *m = &acpi_madt.cpus[i];
+        if (!m->enabled)
+            continue;
+        if (ncpus == MAX_CPUS) {
+            ksnprintf(err, errlen, "MADT lists more than %u enabled CPUs", MAX_CPUS);
+            return false;
+        }
+        struct cpu *c = &cpus[ncpus];
+        c->apic_id = m->apic_id;
+        c->online_capable = m->online_capable;
+        c->bsp = m->apic_id == me;
+        c->state = c->bsp ? CPU_IDLE : CPU_OFFLINE;
+        c->stack_top = ap_stacks[ncpus] + AP_STACK_SIZE;
+        ncpus++;
+    }
+    int bsp = cpu_by_apic(me);
+    if (bsp != 0) {
+        ksnprintf(err, errlen, "the BSP (APIC ID %u) is %s the MADT's first enabled CPU", me,
+                  bsp < 0 ? "missing from" : "not");
+        return false;
+    }
+    topology_decode();
+    return true;
+}
+
+void smp_print_topology(void)
+{
+    kprintf("# cpus: %u enabled in the MADT, %u online\n", ncpus, smp_online());
+    kprintf("# %-4s %-7s %-4s %-5s %-7s %s\n", "cpu", "apic-id", "pkg", "core", "thread", "state");
+    for (unsigned i = 0; i < ncpus; i++)
+        kprintf("# %-4u %-7u %-4u %-5u %-7u %s%s\n", i, cpus[i].apic_id, cpus[i].pkg,
+                cpus[i].core, cpus[i].thread, cpu_state_name(cpus[i].state),
+                cpus[i].bsp ? " (bsp)" : "");
+}
+
+static void nmi_handler(struct regs *r)
+{
+    (void)r;
+    struct cpu *c = &cpus[cpu_index()];
+    c->nmi_tsc = rdtsc();
+    c->nmi_count++;
+}
+
+void ap_main(uint64_t idx)
+{
+    struct cpu *c = &cpus[idx];
+    __asm__ volatile("lgdt (%0)" :: "r"(boot_gdtr));
+    idt_load();
+    percpu_init_this((unsigned)idx, c->apic_id);
+    lapic_init();
+    c->starts++;
+    synch_self_set(SYNCH_ACTIVE);              /* claim 13: waking up */
+    c->done_seq = c->work_seq;                 /* work cut short by INIT is over */
+    this_percpu()->where = "idle loop";
+    c->state = CPU_IDLE;
+    for (;;) {
+        uint32_t seq = c->work_seq;
+        if (seq != c->done_seq) {
+            c->state = CPU_BUSY;
+            this_percpu()->where = "on_cpu work";
+            c->work_fn(c->work_arg);
+            this_percpu()->where = "idle loop";
+            c->state = CPU_IDLE;
+            __atomic_store_n(&c->done_seq, seq, __ATOMIC_RELEASE);
+        }
+        cpu_relax();
+    }
+}
+
+static uint64_t init_udelay = 10000, sipi_udelay = 200, ap_timeout_ms = 1000;
+
+static bool wait_state(unsigned cpu, enum cpu_state s, uint64_t us)
+{
+    uint64_t end = deadline_after_us(us);
+    while (cpus[cpu].state != s)
+        if (deadline_passed(end))
+            return false;
+        else
+            cpu_relax();
+    return true;
+}
+
+static bool fault_no_sipi(unsigned cpu)
+{
+    char v[32];
+    uint64_t n;
+    return cmdline_get(kernel_cmdline, "fault", v, sizeof(v)) && !strncmp(v, "no-sipi:", 8) &&
+           parse_u64(v + 8, &n) && n == cpu;
+}
+
+bool cpu_start(unsigned cpu)
+{
+    struct cpu *c = &cpus[cpu];
+    struct lowmem_params *p = LOWMEM_PARAMS;
+    c->state = CPU_STARTING;
+    p->ap_entry = (uint64_t)(uintptr_t)ap_main;
+    p->ap_stack = (uint64_t)(uintptr_t)c->stack_top;
+    p->ap_arg = cpu;
+    lapic_esr();
+    lapic_send_ipi(c->apic_id, ICR_DM_INIT | ICR_LEVEL_ASSERT | ICR_TRIGGER_LEVEL);
+    udelay(init_udelay);
+    lapic_send_ipi(c->apic_id, ICR_DM_INIT | ICR_TRIGGER_LEVEL);   /* de-assert */
+    if (!fault_no_sipi(cpu)) {
+        for (int i = 0; i < 2 && c->state != CPU_IDLE; i++) {
+            lapic_send_ipi(c->apic_id, ICR_DM_STARTUP | SIPI_VECTOR);
+            udelay(sipi_udelay);
+        }
+    }
+    if (!wait_state(cpu, CPU_IDLE, ap_timeout_ms * 1000)) {
+        c->state = CPU_FAILED;
+        return false;
+    }
+    return true;
+}
+
+void smp_boot_aps(void)
+{
+    cmdline_get_u64(kernel_cmdline, "init_udelay", &init_udelay);
+    cmdline_get_u64(kernel_cmdline, "sipi_udelay", &sipi_udelay);
+    cmdline_get_u64(kernel_cmdline, "ap_timeout_ms", &ap_timeout_ms);
+    idt_set_handler(VEC_NMI, nmi_handler);
+    for (unsigned i = 1; i < ncpus; i++)
+        if (!cpu_start(i))
+            kprintf("# smp: CPU %u (APIC ID %u) did not come up within %lu ms\n", i,
+                    cpus[i].apic_id, ap_timeout_ms);
+}
+
+bool on_cpu_async(unsigned cpu, cpu_fn fn, void *arg)
+{
+    if (cpu >= ncpus)
+        return false;
+    struct cpu *c = &cpus[cpu];
+    if (cpu == cpu_index()) {
+        fn(arg);
+        return true;
+    }
+    if (!cpu_usable(cpu) || c->work_seq != c->done_seq)
+        return false;
+    c->work_fn = fn;
+    c->work_arg = arg;
+    __atomic_store_n(&c->work_seq, c->work_seq + 1, __ATOMIC_RELEASE);
+    return true;
+}
+
+bool on_cpu_wait(unsigned cpu, uint64_t timeout_us)
+{
+    struct cpu *c = &cpus[cpu];
+    uint64_t end = deadline_after_us(timeout_us);
+    while (__atomic_load_n(&c->done_seq, __ATOMIC_ACQUIRE) != c->work_seq)
+        if (deadline_passed(end))
+            return false;
+        else
+            cpu_relax();
+    return true;
+}
+
+bool on_cpu(unsigned cpu, cpu_fn fn, void *arg)
+{
+    return on_cpu_async(cpu, fn, arg) && (cpu == cpu_index() || on_cpu_wait(cpu, 10000000));
+}
+
+/* ---- park / wake ---- */
+
+static void park_hlt_fn(void *arg)
+{
+    (void)arg;
+    struct cpu *c = &cpus[cpu_index()];
+    cli();
+    synch_self_set(SYNCH_INACTIVE);            /* claim 12: low-power state */
+    c->state = CPU_PARKED_HLT;
+    this_percpu()->where = "parked (hlt)";
+    while (!READ_ONCE(c->wake_req))
+        hlt();                                 /* NMI or SMI wakes it */
+    c->wake_req = 0;
+    synch_self_set(SYNCH_ACTIVE);              /* claim 13: waking up */
+}
+
+bool cpu_park_hlt(unsigned cpu)
+{
+    if (cpu == 0 || !on_cpu_async(cpu, park_hlt_fn, 0))
+        return false;
+    return wait_state(cpu, CPU_PARKED_HLT, 1000000);
+}
+
+bool cpu_wake_hlt(unsigned cpu)
+{
+    struct cpu *c = &cpus[cpu];
+    if (c->state != CPU_PARKED_HLT)
+        return false;
+    c->wake_req = 1;
+    /* The NMI may land between the check and the hlt: resend until it wakes. */
+    uint64_t end = deadline_after_us(1000000);
+    while (c->state == CPU_PARKED_HLT) {
+        lapic_send_ipi(c->apic_id, ICR_DM_NMI);
+        if (deadline_passed(end))
+            return false;
+        udelay(100);
+    }
+    return on_cpu_wait(cpu, 1000000);
+}
+
+static void park_init_fn(void *arg)
+{
+    (void)arg;
+    struct cpu *c = &cpus[cpu_index()];
+    cli();
+    synch_self_set(SYNCH_INACTIVE);            /* claim 12: before the INIT */
+    c->state = CPU_PARKING_INIT;
+    this_percpu()->where = "waiting for the parking INIT";
+    /* The INIT ends this loop; if it never comes, give up and stay active. */
+    uint64_t end = deadline_after_us(5000000);
+    while (!deadline_passed(end))
+        cpu_relax();
+    synch_self_set(SYNCH_ACTIVE);
+}
+
+bool cpu_park_init(unsigned cpu)
+{
+    if (cpu == 0 || !on_cpu_async(cpu, park_init_fn, 0) ||
+        !wait_state(cpu, CPU_PARKING_INIT, 1000000))
+        return false;
+    lapic_send_ipi(cpus[cpu].apic_id, ICR_DM_INIT | ICR_LEVEL_ASSERT | ICR_TRIGGER_LEVEL);
+    lapic_send_ipi(cpus[cpu].apic_id, ICR_DM_INIT | ICR_TRIGGER_LEVEL);
+    udelay(1000);                              /* TCG takes it at the next branch */
+    cpus[cpu].state = CPU_PARKED_INIT;
+    return true;
+}
+
+bool cpu_wake_sipi(unsigned cpu)
+{
+    struct cpu *c = &cpus[cpu];
+    if (c->state != CPU_PARKED_INIT)
+        return false;
+    struct lowmem_params *p = LOWMEM_PARAMS;
+    c->state = CPU_STARTING;
+    p->ap_entry = (uint64_t)(uintptr_t)ap_main;
+    p->ap_stack = (uint64_t)(uintptr_t)c->stack_top;
+    p->ap_arg = cpu;
+    for (int i = 0; i < 2 && c->state != CPU_IDLE; i++) {
+        lapic_send_ipi(c->apic_id, ICR_DM_STARTUP | SIPI_VECTOR);
+        udelay(sipi_udelay);
+    }
+    if (!wait_state(cpu, CPU_IDLE, ap_timeout_ms * 1000)) {
+        c->state = CPU_FAILED;
+        return false;
+    }
+    return true;
+}

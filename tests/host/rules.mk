@@ -1,0 +1,52 @@
+# tests/host/rules.mk - host unit tests (cmocka) for the pure library code.
+#
+# Included from the top-level Makefile; also usable on its own:
+#     make -f tests/host/rules.mk host-test
+#
+# To add a test tests/host/test_foo.c that needs smm/foo.c:
+#     HOST_TESTS += test_foo
+#     test_foo_SRCS = smm/foo.c
+# (before or after the include: the lists are expanded lazily).
+
+HOST_CC      ?= cc
+HOST_BUILD   ?= build/host
+# -fno-sanitize-recover makes UBSan findings fail the test instead of
+# just printing a warning and exiting 0.
+HOST_CFLAGS  ?= -std=c11 -Wall -Wextra -Werror -g -O1 \
+		-fsanitize=address,undefined -fno-sanitize-recover=all \
+		-fno-omit-frame-pointer -DSMMSYNC_HOST -I.
+HOST_LDLIBS  ?= -lcmocka
+# Any header change rebuilds every test: simple, and the tests are small.
+HOST_HDRS    ?= $(wildcard */*.h */*/*.h)
+
+HOST_TESTS += test_printf test_mb2 test_acpi test_tap test_cmdline test_string
+test_printf_SRCS  = kernel/printf.c
+test_mb2_SRCS     = kernel/mb2.c kernel/printf.c
+test_acpi_SRCS    = drivers/acpi_tables.c kernel/printf.c
+test_tap_SRCS     = kernel/tap.c kernel/printf.c
+test_cmdline_SRCS = kernel/cmdline.c
+test_string_SRCS  =
+
+# Keep whatever default goal the including Makefile has (or will define):
+# nothing in this fragment should become `make`'s default target.
+_host_saved_default_goal := $(.DEFAULT_GOAL)
+
+# Second expansion lets HOST_TESTS / test_*_SRCS be appended after this
+# fragment is included and still be seen by the rules below.
+.SECONDEXPANSION:
+
+.PHONY: host-test
+host-test: $$(addprefix $$(HOST_BUILD)/,$$(HOST_TESTS))
+	@fail=0; \
+	for t in $^; do \
+		echo "== $$t"; \
+		$$t || { echo "FAILED: $$t"; fail=1; }; \
+	done; \
+	if [ $$fail -ne 0 ]; then echo "host-test: FAILURES"; else echo "host-test: all passed"; fi; \
+	exit $$fail
+
+$(HOST_BUILD)/%: tests/host/%.c $$($$*_SRCS) $$(HOST_HDRS)
+	@mkdir -p $(@D)
+	$(HOST_CC) $(HOST_CFLAGS) -o $@ $< $($*_SRCS) $(HOST_LDLIBS)
+
+.DEFAULT_GOAL := $(_host_saved_default_goal)
