@@ -19,7 +19,7 @@ SCFLAGS := $(FREESTANDING) -mcmodel=kernel -DSMMSYNC_SMM_IMAGE
 
 # The kernel: everything in these folders except the SMM image.
 KSRC := $(wildcard kernel/*.c drivers/*.c smp/*.c smm/*.c tests/*.c)
-KASM := boot/multiboot2.asm kernel/isr.asm kernel/ctx.asm kernel/blobs.asm
+KASM := boot/multiboot2.asm kernel/isr.asm kernel/ctx.asm kernel/blobs.asm smp/modetest.asm
 KOBJ := $(KSRC:%.c=$(B)/k/%.o) $(KASM:%.asm=$(B)/k/%.o)
 
 # The SMM image: its own binary; it shares only pure code with the kernel.

@@ -3,8 +3,13 @@
 #include "drivers/acpi.h"
 #include "kernel/mb2.h"
 #include "kernel/printf.h"
+#include "kernel/kstring.h"
 
 struct acpi_madt_info acpi_madt;
+/* A copy of the raw MADT: once TSEG covers the top of RAM (where SeaBIOS
+ * keeps its ACPI tables) non-SMM reads of the original return all-ones. */
+uint8_t acpi_madt_raw[4096];
+uint32_t acpi_madt_raw_len;
 struct acpi_fadt_info acpi_fadt;
 bool acpi_have_fadt;
 
@@ -30,6 +35,8 @@ int acpi_init(const struct mb2_info *mb, char *err, size_t errlen)
     rc = acpi_parse_madt(t, len, &acpi_madt, err, errlen);
     if (rc)
         return rc;
+    acpi_madt_raw_len = len < sizeof(acpi_madt_raw) ? len : sizeof(acpi_madt_raw);
+    memcpy(acpi_madt_raw, t, acpi_madt_raw_len);
     char ferr[128];
     acpi_have_fadt = !acpi_find_table(mb->rsdp, mb->rsdp_len, "FACP", identity_map, 0, &t, &len,
                                       ferr, sizeof(ferr)) &&

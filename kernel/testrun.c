@@ -24,6 +24,11 @@ static const struct test *volatile current;
 static volatile uint64_t current_deadline;
 static volatile bool timed_out;
 
+static uint32_t limit_ms(const struct test *t)
+{
+    return t->timeout_ms ? t->timeout_ms : TEST_DEFAULT_TIMEOUT_MS;
+}
+
 static void watchdog_unwind(void)
 {
     ctx_jump(&runner_ctx, 1);
@@ -37,7 +42,7 @@ static void watchdog_tick(struct regs *r)
         return;
     timed_out = true;
     char d[96];
-    ksnprintf(d, sizeof(d), "%u ms limit exceeded (rip %lx)", t->timeout_ms, r->rip);
+    ksnprintf(d, sizeof(d), "%u ms limit exceeded (rip %lx)", limit_ms(t), r->rip);
     report_timeout(t->name, d);
     r->rip = (uint64_t)(uintptr_t)watchdog_unwind;     /* leave through the iretq */
     r->rsp = (r->rsp - 64) & ~0xFull;
@@ -79,7 +84,7 @@ static bool check_globs(const char *globs)
             memcpy(item, s, n);
             item[n] = 0;
             bool any = false;
-            for (const struct test *t = __tests_start; t < __tests_end; t++)
+            for (const struct test *t = tests_begin(); t < tests_end(); t++)
                 any |= glob_match(item, t->name);
             if (!any) {
                 report(false, "tests: '%s' names no test", item);
@@ -90,8 +95,8 @@ static bool check_globs(const char *globs)
     }
     if (!ok) {
         kprintf("# available tests:\n");
-        for (const struct test *t = __tests_start; t < __tests_end; t++)
-            kprintf("#   %-36s min_cpus=%u timeout=%ums%s\n", t->name, t->min_cpus, t->timeout_ms,
+        for (const struct test *t = tests_begin(); t < tests_end(); t++)
+            kprintf("#   %-36s min_cpus=%u timeout=%ums%s\n", t->name, t->min_cpus, limit_ms(t),
                     t->needs & FEAT_SELFTEST ? " (self-test: name it exactly)" : "");
     }
     return ok;
@@ -103,7 +108,7 @@ static void run_one(const struct test *t)
     report_prefix_push(t->name);
     this_percpu()->where = t->name;
     timed_out = false;
-    current_deadline = rdtsc() + us_to_tsc((uint64_t)t->timeout_ms * 1000);
+    current_deadline = rdtsc() + us_to_tsc((uint64_t)limit_ms(t) * 1000);
     uint64_t t0 = rdtsc();
     if (ctx_save(&runner_ctx) == 0) {
         current = t;
@@ -123,12 +128,13 @@ static void run_one(const struct test *t)
 
 void run_tests(void)
 {
-    char globs[512] = "*";
-    cmdline_get(kernel_cmdline, "tests", globs, sizeof(globs));
+    char globs[512];
+    if (!cmdline_get(kernel_cmdline, "tests", globs, sizeof(globs)) || !globs[0])
+        memcpy(globs, "*", 2);
     if (!check_globs(globs))
         return;
     watchdog_start();
-    for (const struct test *t = __tests_start; t < __tests_end; t++) {
+    for (const struct test *t = tests_begin(); t < tests_end(); t++) {
         if (!selected(t, globs))
             continue;
         uint32_t missing = t->needs & ~platform.features & ~FEAT_SELFTEST;

@@ -1,0 +1,117 @@
+/* Boot information, ACPI, the timebase, and the parsers' handling of
+ * malformed input (fed corrupted copies of the real tables). */
+#include "kernel/test.h"
+#include "kernel/report.h"
+#include "kernel/mb2.h"
+#include "kernel/cmdline.h"
+#include "kernel/kstring.h"
+#include "drivers/acpi.h"
+#include "drivers/timer.h"
+#include "smp/smp.h"
+
+extern struct mb2_info boot_info;
+extern char __kernel_start[], __kernel_end[];
+
+static void test_multiboot2(void)
+{
+    report(boot_info.has_cmdline && cmdline_has(boot_info.cmdline, "console"),
+           "cmdline from grub.cfg ('%s')", boot_info.cmdline);
+    bool kernel_in_ram = false;
+    for (unsigned i = 0; i < boot_info.mmap_count; i++) {
+        const struct mb2_mmap_entry *e = &boot_info.mmap[i];
+        if (e->type == 1 && e->addr <= (uintptr_t)__kernel_start &&
+            e->addr + e->len >= (uintptr_t)__kernel_end)
+            kernel_in_ram = true;
+    }
+    report(boot_info.mmap_count > 0 && kernel_in_ram, "memory map (%u entries) covers the kernel",
+           boot_info.mmap_count);
+    report(boot_info.has_rsdp && (boot_info.rsdp_version == 1 || boot_info.rsdp_version == 2),
+           "ACPI RSDP tag (ACPI %s)", boot_info.rsdp_version == 2 ? "2.0+" : "1.0");
+}
+TEST("00", "boot.multiboot2", test_multiboot2);
+
+static void test_acpi(void)
+{
+    uint64_t want;
+    report(ncpus > 0 && acpi_madt.lapic_addr == 0xFEE00000u, "MADT: %u enabled CPUs, LAPIC at 0x%x",
+           ncpus, acpi_madt.lapic_addr);
+    if (cmdline_get_u64(kernel_cmdline, "cpus", &want))
+        report(ncpus == want, "MADT CPU count %u matches the configuration (%lu)", ncpus, want);
+    report(acpi_have_fadt && acpi_fadt.pm_tmr_blk, "FADT: PM timer at port 0x%x",
+           acpi_fadt.pm_tmr_blk);
+}
+TEST("00", "boot.acpi", test_acpi);
+
+static uint8_t scratch[16384] __attribute__((aligned(8)));
+static struct mb2_info tmp_info;
+static struct acpi_madt_info tmp_madt;
+
+static void sum_fix(uint8_t *t, uint32_t len)
+{
+    uint8_t s = 0;
+    t[9] = 0;
+    for (uint32_t i = 0; i < len; i++)
+        s = (uint8_t)(s + t[i]);
+    t[9] = (uint8_t)-s;
+}
+
+/* Malformed input must give an error, never a fault. */
+static void test_bad_input(void)
+{
+    char err[160];
+    uint32_t *w = (uint32_t *)scratch;
+    memset(scratch, 0, 64);
+    w[0] = 40;                                   /* total_size */
+    w[2] = 1; w[3] = 16; memcpy(&w[4], "abcdefg", 8);   /* cmdline tag */
+    w[6] = 0; w[7] = 8;                          /* end tag */
+    report(mb2_parse(scratch, 40, &tmp_info, err, sizeof(err)) == 0, "multiboot2: well-formed copy parses");
+    w[3] = 200;
+    int rc = mb2_parse(scratch, 40, &tmp_info, err, sizeof(err));
+    report(rc != 0, "multiboot2: tag overrunning the info refused");
+    report_info("%s", err);
+    w[3] = 16; w[6] = 1;
+    report(mb2_parse(scratch, 40, &tmp_info, err, sizeof(err)) != 0, "multiboot2: missing end tag refused");
+    w[6] = 0; w[0] = 4;
+    report(mb2_parse(scratch, 40, &tmp_info, err, sizeof(err)) != 0, "multiboot2: total_size below 16 refused");
+
+    /* The boot-time copy: TSEG now hides SeaBIOS's tables at the top of RAM. */
+    const void *madt = acpi_madt_raw;
+    uint32_t len = acpi_madt_raw_len;
+    memcpy(scratch, madt, len);
+    report(acpi_parse_madt(scratch, len, &tmp_madt, err, sizeof(err)) == 0, "acpi: MADT copy parses");
+    scratch[len - 1] ^= 0x5A;                    /* checksum now wrong */
+    report(acpi_parse_madt(scratch, len, &tmp_madt, err, sizeof(err)) != 0, "acpi: bad checksum refused");
+    report_info("%s", err);
+    memcpy(scratch, madt, len);
+    report(acpi_parse_madt(scratch, len - 4, &tmp_madt, err, sizeof(err)) != 0,
+           "acpi: truncated MADT refused");
+    memcpy(scratch, madt, len);
+    if (len > 46) {
+        scratch[45] = 0;                         /* first entry's length = 0 */
+        sum_fix(scratch, len);
+        report(acpi_parse_madt(scratch, len, &tmp_madt, err, sizeof(err)) != 0,
+               "acpi: zero-length MADT entry refused");
+        report_info("%s", err);
+    }
+}
+TEST("00", "boot.bad_input", test_bad_input);
+
+/* The TSC was calibrated against the PIT; check it against the ACPI PM
+ * timer, and udelay() against the PM timer too. */
+static void test_tsc(void)
+{
+    if (!pmtimer_present()) {
+        report_skip("no ACPI PM timer", "tsc against the PM timer");
+        return;
+    }
+    uint64_t pm = tsc_hz_by_pmtimer(100), pit = tsc_hz();
+    uint64_t diff = pm > pit ? pm - pit : pit - pm;
+    report_info("TSC %lu kHz by PIT, %lu kHz by PM timer", pit / 1000, pm / 1000);
+    report(pm && diff * 100 < pit * 3, "PIT and PM-timer calibrations agree within 3%%");
+    uint32_t p0 = pmtimer_read();
+    udelay(20000);
+    uint32_t p1 = pmtimer_read();
+    uint64_t ticks = (p1 - p0) & 0xFFFFFF, us = ticks * 1000000 / PM_TIMER_HZ;
+    report(us >= 19000 && us <= 30000, "udelay(20000) took %lu us by the PM timer", us);
+}
+TEST("01", "timer.tsc", test_tsc);

@@ -1,0 +1,121 @@
+/* SMP bring-up, on_cpu, and the park/wake paths. */
+#include "kernel/test.h"
+#include "kernel/report.h"
+#include "kernel/x86.h"
+#include "kernel/percpu.h"
+#include "drivers/lapic.h"
+#include "drivers/timer.h"
+#include "smp/smp.h"
+#include "smm/synch.h"
+#include "smm/smm.h"
+
+static volatile uint32_t seen_apic[MAX_CPUS], seen_idx[MAX_CPUS];
+
+static void whoami(void *arg)
+{
+    (void)arg;
+    unsigned me = cpu_index();
+    seen_apic[me] = lapic_id();
+    seen_idx[me] = me + 1;
+}
+
+static void test_bringup(void)
+{
+    for (unsigned i = 0; i < ncpus; i++) {
+        seen_apic[i] = ~0u;
+        bool ran = cpus[i].state != CPU_FAILED && on_cpu(i, whoami, 0);
+        if (!report(ran && seen_apic[i] == cpus[i].apic_id, "cpu%u (APIC ID %u) online", i,
+                    cpus[i].apic_id))
+            report_info("cpu%u is %s; it reported APIC ID %d", i, cpu_state_name(cpus[i].state),
+                        (int)seen_apic[i]);
+    }
+}
+TEST("02", "smp.bringup", test_bringup);
+
+static void test_topology(void)
+{
+    smp_print_topology();
+    bool unique = true;
+    for (unsigned i = 0; i < ncpus; i++)
+        for (unsigned j = 0; j < i; j++)
+            if (cpus[i].pkg == cpus[j].pkg && cpus[i].core == cpus[j].core &&
+                cpus[i].thread == cpus[j].thread)
+                unique = false;
+    unsigned pkgs = 0, threads = 0;
+    for (unsigned i = 0; i < ncpus; i++) {
+        pkgs = cpus[i].pkg + 1 > pkgs ? cpus[i].pkg + 1 : pkgs;
+        threads = cpus[i].thread + 1 > threads ? cpus[i].thread + 1 : threads;
+    }
+    report(unique, "every CPU has its own package/core/thread (%u package(s), %u thread(s) per core)",
+           pkgs, threads);
+}
+TEST("02", "smp.topology", test_topology);
+
+static volatile uint32_t hits[MAX_CPUS];
+static void bump(void *arg) { (void)arg; hits[cpu_index()]++; }
+
+static void test_on_cpu(void)
+{
+    for (unsigned i = 0; i < ncpus; i++) {
+        uint32_t h = hits[i];
+        report(on_cpu(i, bump, 0) && hits[i] == h + 1, "sync on cpu%u", i);
+    }
+    uint32_t before[MAX_CPUS];
+    for (unsigned i = 0; i < ncpus; i++)
+        before[i] = hits[i];
+    bool started = true;
+    for (unsigned i = 1; i < ncpus; i++)
+        started &= on_cpu_async(i, bump, 0);
+    bool done = true;
+    for (unsigned i = 1; i < ncpus; i++)
+        done &= on_cpu_wait(i, 1000000) && hits[i] == before[i] + 1;
+    report(started && done, "async on every AP, then wait");
+}
+TEST("03", "smp.on_cpu", test_on_cpu, .min_cpus = 2);
+
+static bool synch_is(unsigned cpu, uint8_t want)
+{
+    uint8_t v;
+    return !smm.ready || (synch_peek(cpu, &v) && v == want);
+}
+
+#define PARK_CYCLES 3
+
+static void test_park_hlt(void)
+{
+    for (unsigned i = 1; i < ncpus; i++) {
+        bool ok = true;
+        for (int c = 0; c < PARK_CYCLES && ok; c++) {
+            ok = cpu_park_hlt(i) && cpus[i].state == CPU_PARKED_HLT && synch_is(i, SYNCH_INACTIVE);
+            ok = ok && cpu_wake_hlt(i) && cpu_usable(i) && synch_is(i, SYNCH_ACTIVE) && on_cpu(i, bump, 0);
+        }
+        report(ok, "cpu%u: %d hlt park/wake cycles (state %s)", i, PARK_CYCLES,
+               cpu_state_name(cpus[i].state));
+    }
+}
+TEST("04", "smp.park_hlt", test_park_hlt, .min_cpus = 2);
+
+static void test_park_init(void)
+{
+    for (unsigned i = 1; i < ncpus; i++) {
+        bool ok = true;
+        uint32_t starts = cpus[i].starts;
+        for (int c = 0; c < PARK_CYCLES && ok; c++) {
+            ok = cpu_park_init(i) && synch_is(i, SYNCH_INACTIVE);
+            ok = ok && cpu_wake_sipi(i) && synch_is(i, SYNCH_ACTIVE) && on_cpu(i, bump, 0);
+        }
+        report(ok && cpus[i].starts == starts + PARK_CYCLES,
+               "cpu%u: %d INIT park / SIPI wake cycles (trampoline ran %u times)", i, PARK_CYCLES,
+               cpus[i].starts - starts);
+    }
+}
+TEST("04", "smp.park_init", test_park_init, .min_cpus = 2);
+
+/* Self-test of the watchdog: this test never ends by itself; the run must
+ * report it as a TIMEOUT and still reach its summary. */
+static void test_stuck(void)
+{
+    for (;;)
+        cpu_relax();
+}
+TEST("99", "selftest.stuck", test_stuck, .needs = FEAT_SELFTEST, .timeout_ms = 2000);
