@@ -18,6 +18,7 @@
 #include "drivers/timer.h"
 #include "drivers/chipset.h"
 #include "drivers/fwcfg.h"
+#include "drivers/pci.h"
 #include "drivers/debugexit.h"
 #include "smp/smp.h"
 #include "smp/lowmem.h"
@@ -75,6 +76,18 @@ static void detect_accel(void)
     } else {
         platform.accel_name = "hw";
     }
+}
+
+/* Is anything decoding the legacy VGA window? (PCI class 03h, bus 0.) The
+ * A-segment's SMRAM protection depends on it (PLATFORM-QEMU.md Q7). */
+static bool vga_present(void)
+{
+    for (unsigned dev = 0; dev < 32; dev++) {
+        uint32_t id = pci_read32(PCI_BDF(0, dev, 0), 0);
+        if ((id & 0xFFFF) != 0xFFFF && pci_read8(PCI_BDF(0, dev, 0), 0x0B) == 0x03)
+            return true;
+    }
+    return false;
 }
 
 static void read_cmdline(void)
@@ -137,8 +150,10 @@ void kmain(uint32_t magic, uint32_t mbi)
     platform.q35 = chipset.kind == CHIPSET_Q35;
     platform.pc = chipset.kind == CHIPSET_I440FX;
     platform.machine_name = chipset.name;
-    kprintf("# machine: %s (host bridge %04x:%04x), accelerator: %s, %u CPUs in the MADT\n",
-            platform.machine_name, chipset.vid, chipset.did, platform.accel_name, ncpus);
+    platform.vga = vga_present();
+    kprintf("# machine: %s (host bridge %04x:%04x), accelerator: %s, %s, %u CPUs in the MADT\n",
+            platform.machine_name, chipset.vid, chipset.did, platform.accel_name,
+            platform.vga ? "VGA present" : "no VGA", ncpus);
 
     lowmem_install();
     if (smm_setup()) {

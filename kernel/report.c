@@ -95,6 +95,7 @@ static unsigned platform_tags(const char **tags)
     unsigned n = 0;
     tags[n++] = platform.machine_name;
     tags[n++] = platform.accel_name;
+    tags[n++] = platform.vga ? "vga" : "novga";
     return n;
 }
 

@@ -51,7 +51,7 @@ static inline const struct test *tests_end(void)
 
 /* Machine facts the test runner and the tests consult. */
 struct platform {
-    bool q35, pc, tcg, kvm, smm;
+    bool q35, pc, tcg, kvm, smm, vga;
     const char *machine_name, *accel_name;
     uint32_t features;          /* enum feature bits that hold */
 };

@@ -24,6 +24,8 @@ int smm_cmd_validate(const struct smm_cmd *c, const struct smm_cmd_limits *lim)
     case SMM_CMD_HASH_SMRAM:
     case SMM_CMD_READ_SYNCH:
         return SMM_OK;
+    case SMM_CMD_PROBE:
+        return c->arg[0] <= 1 ? SMM_OK : SMM_E_BAD_ARG;
     case SMM_CMD_COPY_IN:
     case SMM_CMD_COPY_OUT:
         return smm_range_ok(c->arg[0], c->arg[1], lim);

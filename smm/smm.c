@@ -272,6 +272,7 @@ static void install_image(void)
     const struct smm_layout *l = &smm.layout;
     smm.image_phys = l->image;
     smm.image_mem = h->mem_size;
+    smm.probe_phys = l->image + h->probe_off;
     memset((void *)(uintptr_t)l->smram_base, 0, l->smram_size);
     memcpy((void *)(uintptr_t)l->image, smm_image_blob, h->file_size);
     fill_config((struct smm_config *)(uintptr_t)(l->image + h->config_off));
@@ -464,8 +465,7 @@ bool smm_call(struct smm_call *c)
     return true;
 }
 
-bool smm_local(unsigned cpu, enum smm_local_op op, uint64_t arg, uint64_t timeout_us,
-               int *status, uint64_t *result)
+uint32_t smm_local_start(unsigned cpu, enum smm_local_op op, uint64_t arg)
 {
     volatile struct smm_local_req *q = &smm_comm.cpu[cpu].req;
     uint32_t seq = q->seq + 1;
@@ -473,23 +473,37 @@ bool smm_local(unsigned cpu, enum smm_local_op op, uint64_t arg, uint64_t timeou
     q->arg = arg;
     __atomic_store_n(&q->seq, seq, __ATOMIC_RELEASE);
     bool sent = cpu == cpu_index() ? smi_trigger(SMI_IPI_SELF, cpu) : smi_trigger(SMI_IPI_PHYS, cpu);
-    uint64_t end = deadline_after_us(timeout_us);
-    while (sent && __atomic_load_n(&q->done_seq, __ATOMIC_ACQUIRE) != seq)
-        if (deadline_passed(end)) {
-            sent = false;
-            break;
-        } else {
-            cpu_relax();
-        }
     if (!sent) {
-        q->done_seq = seq;          /* withdraw it: a late SMI must not act on it */
-        return false;
+        q->done_seq = seq;
+        return 0;
     }
+    return seq;
+}
+
+bool smm_local_finish(unsigned cpu, uint32_t seq, uint64_t timeout_us, int *status, uint64_t *result)
+{
+    volatile struct smm_local_req *q = &smm_comm.cpu[cpu].req;
+    uint64_t end = deadline_after_us(timeout_us);
+    while (seq && __atomic_load_n(&q->done_seq, __ATOMIC_ACQUIRE) != seq) {
+        if (deadline_passed(end)) {
+            q->done_seq = seq;      /* withdraw it: a late SMI must not act on it */
+            return false;
+        }
+        cpu_relax();
+    }
+    if (!seq)
+        return false;
     if (status)
         *status = q->status;
     if (result)
         *result = q->result;
     return true;
+}
+
+bool smm_local(unsigned cpu, enum smm_local_op op, uint64_t arg, uint64_t timeout_us,
+               int *status, uint64_t *result)
+{
+    return smm_local_finish(cpu, smm_local_start(cpu, op, arg), timeout_us, status, result);
 }
 
 bool smm_set_backend(enum synch_backend b)

@@ -16,7 +16,7 @@ struct smm_state {
     struct smm_layout layout;
     struct smm_layout_req req;
     char layout_err[200];           /* why a first choice of region was refused */
-    uint64_t image_phys;
+    uint64_t image_phys, probe_phys;
     uint32_t image_mem;
     bool relocated[SMMSYNC_MAX_CPUS];
     uint32_t reloc_old[SMMSYNC_MAX_CPUS];
@@ -69,6 +69,10 @@ bool smm_call(struct smm_call *c);
 /* Per-CPU service call on 'cpu' (directed SMI, or self). */
 bool smm_local(unsigned cpu, enum smm_local_op op, uint64_t arg, uint64_t timeout_us,
                int *status, uint64_t *result);
+/* The same in two halves, for requests that stay in SMM (HOLD). */
+uint32_t smm_local_start(unsigned cpu, enum smm_local_op op, uint64_t arg);
+bool smm_local_finish(unsigned cpu, uint32_t seq, uint64_t timeout_us, int *status,
+                      uint64_t *result);
 bool smm_set_backend(enum synch_backend b);
 bool smm_set_timeouts(uint64_t patent_us, uint64_t pullin1_us, uint64_t pullin2_us,
                       uint64_t waitall_us);

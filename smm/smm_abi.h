@@ -28,6 +28,7 @@ struct smm_image_header {
     uint32_t gdt_off;           /* the GDT the stubs load (before paging) */
     uint32_t gdt_size;
     uint32_t text_end_off;
+    uint32_t probe_off;         /* smm_probe: 64 bytes of SMRAM for the protection tests */
 };
 
 enum rdv_policy { RDV_PULLIN = 0, RDV_PATENT = 1, RDV_WAITALL = 2, RDV_POLICY_COUNT };
@@ -70,6 +71,7 @@ enum smm_cmd_id {
     SMM_CMD_READ_SYNCH = 7,     /* buf[0..ncpus) = every CPU's byte from the current backend */
     SMM_CMD_WRITE_SYNCH = 8,    /* arg0 = cpu, arg1 = raw value (corruption tests) */
     SMM_CMD_COPY_OUT = 9,       /* arg0 = phys, arg1 = len: filled with 0xC5 ^ offset */
+    SMM_CMD_PROBE = 10,         /* arg0 = 1: write arg1 into smm_probe[0]; result[0] = smm_probe[0] */
     SMM_CMD_COUNT
 };
 

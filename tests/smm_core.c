@@ -118,3 +118,303 @@ static void test_tco(void)
     wake_aps(parked);
 }
 TEST("11", "smm.tco", test_tco, .needs = FEAT_SMM | FEAT_Q35);
+
+/* ---- state preservation across SMI/RSM in every mode (C3) ---- */
+
+extern uint64_t ml_pat[16], ml_out[16];
+extern volatile uint32_t ml_ready, ml_go, ml_timedout;
+extern char ml_after_hlt[], ml_wait_start[], ml_wait_end[];
+void mode_test_long(int do_hlt);
+
+static void run_lowmem_mode(void *arg) { lowmem_mode_test((enum lowmem_mode)(uintptr_t)arg); }
+static void run_long_mode(void *arg) { mode_test_long((int)(uintptr_t)arg); }
+
+enum mcase { MC_LONG, MC_HLT, MC_PROT32, MC_PROT32_PG, MC_REAL, MC_COUNT };
+static const char *const mc_name[MC_COUNT] = { "long", "hlt", "prot32", "prot32-paging", "real" };
+
+static bool wait_flag(volatile uint32_t *f, uint64_t us)
+{
+    uint64_t end = deadline_after_us(us);
+    while (!*f)
+        if (deadline_passed(end))
+            return false;
+    return true;
+}
+
+/* Starts CPU k in mode mc with patterns loaded, and returns once it waits. */
+static bool mode_start(unsigned k, enum mcase mc)
+{
+    struct lowmem_params *p = LOWMEM_PARAMS;
+    if (mc == MC_LONG || mc == MC_HLT) {
+        for (unsigned i = 0; i < 16; i++)
+            ml_pat[i] = 0x0F1E2D3C4B5A6978ull ^ ((uint64_t)(i + 1) * 0x1111111111111111ull);
+        ml_ready = ml_go = 0;
+        if (!on_cpu_async(k, run_long_mode, (void *)(uintptr_t)(mc == MC_HLT)))
+            return false;
+        bool ready = wait_flag(&ml_ready, 1000000);
+        if (mc == MC_HLT)
+            mdelay(5);              /* 'ready' is set just before the hlt: let it halt */
+        return ready;
+    }
+    for (unsigned i = 0; i < 8; i++)
+        p->pat[i] = 0xC0DE0000u | (uint32_t)(mc << 8) | (i * 0x11u);
+    p->ready = p->go = p->timedout = 0;
+    enum lowmem_mode m = mc == MC_REAL ? LM_MODE_REAL : mc == MC_PROT32 ? LM_MODE_PROT32 : LM_MODE_PROT32_PG;
+    if (!on_cpu_async(k, run_lowmem_mode, (void *)(uintptr_t)m))
+        return false;
+    return wait_flag(&p->ready, 1000000);
+}
+
+static bool mode_finish(unsigned k, enum mcase mc)
+{
+    if (mc == MC_LONG || mc == MC_HLT)
+        ml_go = 1;
+    else
+        LOWMEM_PARAMS->go = 1;
+    if (on_cpu_wait(k, 2000000))
+        return true;
+    if (mc == MC_HLT) {             /* still halted: get it back, but fail */
+        lapic_send_ipi(cpus[k].apic_id, ICR_DM_NMI);
+        on_cpu_wait(k, 1000000);
+    }
+    return false;
+}
+
+static const enum ss_field gpr64[16] = { SS_RAX, SS_RBX, SS_RCX, SS_RDX, SS_RSI, SS_RDI, SS_RBP,
+                                         SS_RSP, SS_R8, SS_R9, SS_R10, SS_R11, SS_R12, SS_R13,
+                                         SS_R14, SS_R15 };
+
+static void check_mode(unsigned k, enum mcase mc, const uint8_t *ss)
+{
+    const char *n = mc_name[mc];
+    bool is64 = mc == MC_LONG || mc == MC_HLT;
+    unsigned ngpr = is64 ? 16 : 8;
+    bool saved_ok = true, after_ok = true;
+    for (unsigned i = 0; i < ngpr; i++) {
+        uint64_t want = is64 ? ml_pat[i] : LOWMEM_PARAMS->pat[i], v = ~0ull;
+        uint64_t out = is64 ? ml_out[i] : LOWMEM_PARAMS->out[i];
+        ss_get(ss, gpr64[i], &v);
+        if (!is64)
+            v &= 0xFFFFFFFF;
+        if (v != want) {
+            saved_ok = false;
+            report_info("%s: saved %s = 0x%lx, expected 0x%lx", n, ss_field_name(gpr64[i]), v, want);
+        }
+        if (out != want) {
+            after_ok = false;
+            report_info("%s: %s after RSM = 0x%lx, expected 0x%lx", n, ss_field_name(gpr64[i]), out, want);
+        }
+    }
+    report(saved_ok, "%s: the save state holds all %u interrupted GPRs", n, ngpr);
+    report(after_ok, "%s: all %u GPRs intact after RSM", n, ngpr);
+
+    uint64_t rip = 0, cs = 0, cr0 = 0, cr3 = 0, efer = 0, rfl = 0, csbase = 0;
+    ss_get(ss, SS_RIP, &rip);
+    ss_get(ss, SS_CS_SEL, &cs);
+    ss_get(ss, SS_CS_BASE, &csbase);
+    ss_get(ss, SS_CR0, &cr0);
+    ss_get(ss, SS_CR3, &cr3);
+    ss_get(ss, SS_EFER, &efer);
+    ss_get(ss, SS_RFLAGS, &rfl);
+    uint64_t lin = csbase + rip, lo, hi;
+    bool mode_ok;
+    switch (mc) {
+    case MC_LONG:
+        lo = (uintptr_t)ml_wait_start, hi = (uintptr_t)ml_wait_end;
+        mode_ok = (efer & EFER_LMA) && (cr0 & CR0_PG) && cs == GDT_CODE64 && cr3 == read_cr3();
+        break;
+    case MC_HLT:
+        lo = (uintptr_t)ml_after_hlt, hi = lo + 1;     /* no auto-HALT restart: resumes after hlt */
+        mode_ok = (efer & EFER_LMA) && cs == GDT_CODE64;
+        break;
+    case MC_PROT32:
+        lo = lowmem_entry(LM_WAIT32), hi = lo + 40;
+        mode_ok = (cr0 & CR0_PE) && !(cr0 & CR0_PG) && !(efer & EFER_LMA) && cs == GDT_CODE32;
+        break;
+    case MC_PROT32_PG:
+        lo = lowmem_entry(LM_WAIT32), hi = lo + 40;
+        mode_ok = (cr0 & CR0_PE) && (cr0 & CR0_PG) && !(efer & EFER_LMA) && cs == GDT_CODE32 &&
+                  cr3 == LOWMEM_PD32;
+        break;
+    default:
+        lo = lowmem_entry(LM_WAIT16), hi = lo + 40;
+        mode_ok = !(cr0 & CR0_PE) && cs == 0 && csbase == 0;
+        break;
+    }
+    if (!report(mode_ok && !(rfl & RFLAGS_IF), "%s: saved CR0/CR3/EFER/CS/RFLAGS describe the interrupted mode", n))
+        report_info("%s: cr0=0x%lx cr3=0x%lx efer=0x%lx cs=0x%lx rflags=0x%lx", n, cr0, cr3, efer, cs, rfl);
+    if (!report(lin >= lo && lin < hi, "%s: saved RIP 0x%lx is where the CPU was", n, lin))
+        report_info("%s: expected [0x%lx, 0x%lx)", n, lo, hi);
+    (void)k;
+}
+
+static void test_state(void)
+{
+    unsigned k = 1;
+    if (!smm_cpu_ok(k)) {
+        report_skip("cpu1 not usable for SMM", "cpu1");
+        return;
+    }
+    for (enum mcase mc = 0; mc < MC_COUNT; mc++) {
+        uint64_t base[SMMSYNC_MAX_CPUS];
+        bool started = mode_start(k, mc);
+        smm_snapshot(base);
+        bool entered = started && smi_trigger(SMI_IPI_PHYS, k) &&
+                       smm_wait_entries(bit_of(k), base, 1000000);
+        static uint8_t ss[SMM_SAVE_SIZE];
+        memcpy(ss, smm_comm.cpu[k].save_state, sizeof(ss));
+        bool finished = mode_finish(k, mc);
+        if (!report(started && entered && finished, "%s: cpu%u entered the mode, took the SMI, came back",
+                    mc_name[mc], k)) {
+            report_info("started=%d entered=%d finished=%d", started, entered, finished);
+            if (!finished)
+                return;             /* the CPU is lost; later cases would only repeat it */
+            continue;
+        }
+        check_mode(k, mc, ss);
+    }
+}
+TEST("12", "smm.state", test_state, .needs = FEAT_SMM, .min_cpus = 2);
+
+/* ---- RSM honours a modified save state (C5) ---- */
+
+static void test_rsm(void)
+{
+    unsigned k = 1, j = 0;
+    const uint64_t newrax = 0xFEEDFACECAFEBEEFull;
+    bool started = mode_start(k, MC_LONG);
+    int st = -1;
+    bool served = started && smm_local(k, SMM_LOCAL_SET_RAX, newrax, 1000000, &st, 0) && st == SMM_OK;
+    bool finished = mode_finish(k, MC_LONG);
+    bool others = true;
+    for (unsigned i = 1; i < 16; i++)
+        others &= ml_out[i] == ml_pat[i];
+    report(served && finished && ml_out[0] == newrax && others,
+           "saved RAX changed in SMM: RAX after RSM = 0x%lx, other GPRs untouched", ml_out[0]);
+
+    /* A new SMBASE (another CPU's slot, idle meanwhile) applies from the next SMI. */
+    uint64_t b0 = smm.layout.smbase[k], b1 = smm.layout.smbase[j];
+    const struct smm_rec *r;
+    served = smm_local(k, SMM_LOCAL_SET_SMBASE, b1, 1000000, &st, 0) && st == SMM_OK;
+    r = smm_last_rec(k);
+    bool old_then = r && r->smbase == b0;
+    served = served && smm_local(k, SMM_LOCAL_READ_MSR, MSR_SMI_COUNT, 1000000, 0, 0);
+    r = smm_last_rec(k);
+    bool moved = served && r && r->smbase == b1;
+    report(old_then && moved, "SMBASE written in SMM: the next SMI enters at 0x%lx (was 0x%lx)", b1, b0);
+    served = smm_local(k, SMM_LOCAL_SET_SMBASE, b0, 1000000, &st, 0) &&
+             smm_local(k, SMM_LOCAL_READ_MSR, MSR_SMI_COUNT, 1000000, 0, 0);
+    r = smm_last_rec(k);
+    report(served && r && r->smbase == b0, "and moves back to 0x%lx", b0);
+    served = smm_local(k, SMM_LOCAL_SET_SMBASE, smm.layout.smram_base + 0x123, 1000000, &st, 0);
+    report(served && st == SMM_E_BAD_PTR, "an SMBASE that is no CPU's slot is refused (status %d)", st);
+}
+TEST("12", "smm.rsm", test_rsm, .needs = FEAT_SMM, .min_cpus = 2);
+
+/* ---- non-reentrancy: SMIs during SMM are latched one deep (C2) ---- */
+
+static bool wait_in_smm(unsigned k, bool want, uint64_t us)
+{
+    uint64_t end = deadline_after_us(us);
+    while ((smm_comm.cpu[k].in_smm != 0) != want)
+        if (deadline_passed(end))
+            return false;
+    return true;
+}
+
+static void test_nonreentrant(void)
+{
+    unsigned k = ncpus > 1 && smm_cpu_ok(1) ? 1 : 0;
+    if (k == 0) {
+        report_skip("needs an AP to hold in SMM", "latched SMIs");
+        return;
+    }
+    uint64_t base[SMMSYNC_MAX_CPUS];
+    smm_comm.hold_release = 0;
+    smm_snapshot(base);
+    uint32_t seq = smm_local_start(k, SMM_LOCAL_HOLD, 2000000);
+    bool held = wait_in_smm(k, true, 1000000);
+    for (int i = 0; i < 3; i++)
+        smi_trigger(SMI_IPI_PHYS, k);
+    mdelay(10);
+    uint64_t during = smm_entries(k) - base[k];
+    smm_comm.hold_release = 1;
+    bool released = smm_local_finish(k, seq, 2000000, 0, 0);
+    uint64_t b2[SMMSYNC_MAX_CPUS];
+    for (unsigned i = 0; i < ncpus; i++)
+        b2[i] = base[i] + 1;
+    smm_wait_entries(bit_of(k), b2, 1000000);
+    mdelay(50);
+    smm_comm.hold_release = 0;
+    uint64_t total = smm_entries(k) - base[k];
+    const struct smm_rec *a = smm_rec(k, base[k] + 1), *b = smm_rec(k, base[k] + 2);
+    report(held && released && during == 1, "3 SMIs sent while cpu%u was in SMM: no nested entry", k);
+    report(total == 2 && a && b && b->role == ROLE_NOWORK,
+           "exactly one more entry after RSM (%lu entries in all; the latched one found no work)", total);
+    report(a && b && b->smi_count == a->smi_count + 1, "MSR_SMI_COUNT advanced by one per entry (%lu -> %lu)",
+           a ? a->smi_count : 0, b ? b->smi_count : 0);
+}
+TEST("13", "smm.nonreentrant", test_nonreentrant, .needs = FEAT_SMM, .min_cpus = 2);
+
+/* ---- SMRAM protection (C6) ---- */
+
+extern const uint8_t smm_stub_blob[];
+
+static void test_smram(void)
+{
+    const uint64_t secret = 0x5AFE5AFE0BADC0DEull, outside = 0x1111111111111111ull;
+    volatile uint64_t *probe = (volatile uint64_t *)(uintptr_t)smm.probe_phys;
+    struct smm_call c = { .id = SMM_CMD_PROBE, .arg = { 1, secret }, .src = SMI_IPI_SELF };
+    bool wrote = smm_call(&c) && c.status == SMM_OK && smm_comm.result[0] == secret;
+    uint64_t seen = *probe;
+    bool stub_hidden = memcmp((const void *)(uintptr_t)smm.layout.stub[0], smm_stub_blob, 16) != 0;
+    bool read_leak = seen == secret || !stub_hidden;
+    *probe = outside;
+    struct smm_call r = { .id = SMM_CMD_PROBE, .arg = { 0, 0 }, .src = SMI_IPI_SELF };
+    bool read = smm_call(&r) && r.status == SMM_OK;
+    uint64_t in_smm = smm_comm.result[0];
+    bool write_leak = read && in_smm != secret;
+    char ev[160];
+    ksnprintf(ev, sizeof(ev), "non-SMM read of SMRAM probe 0x%lx gave 0x%lx; after a non-SMM write SMM reads 0x%lx",
+              smm.probe_phys, seen, in_smm);
+    report(wrote && read, "SMM wrote and read back its probe in SMRAM");
+    if (smm.region == SMRAM_ASEG) {
+        report_deviation("aseg-leak-no-vga", read_leak, ev, "closed A-segment: non-SMM reads see none of the handler's bytes");
+        report_deviation("aseg-leak-no-vga", write_leak, ev, "closed A-segment: non-SMM writes do not reach SMRAM");
+    } else {
+        if (!report(!read_leak, "closed TSEG: non-SMM reads see none of the handler's bytes"))
+            report_info("%s", ev);
+        if (!report(!write_leak, "closed TSEG: non-SMM writes do not reach SMRAM"))
+            report_info("%s", ev);
+    }
+    if (write_leak) {                   /* put the probe back for later runs */
+        struct smm_call w = { .id = SMM_CMD_PROBE, .arg = { 1, secret }, .src = SMI_IPI_SELF };
+        smm_call(&w);
+    }
+
+    /* The lock. */
+    uint8_t before = smram_read();
+    report(smram_is_locked(), "SMRAM is locked (D_LCK set: 0x%02x)", before);
+    smram_write((uint8_t)(before | SMRAM_D_OPEN));
+    bool reopened = smram_read() & SMRAM_D_OPEN;
+    if (platform.pc) {
+        char e2[96];
+        ksnprintf(e2, sizeof(e2), "SMRAM register 0x72: 0x%02x, after writing D_OPEN: 0x%02x", before, smram_read());
+        report_deviation("smram-lock-ignored", reopened, e2, "after D_LCK, D_OPEN cannot be set");
+    } else {
+        report(!reopened, "after D_LCK, D_OPEN cannot be set (0x%02x)", smram_read());
+    }
+    if (reopened)
+        smram_close_aseg();
+    if (platform.q35) {
+        uint8_t e = esmramc_read();
+        esmramc_write((uint8_t)(e & ~ESMRAMC_T_EN));
+        report(esmramc_read() == e, "after D_LCK, ESMRAMC (TSEG enable and size) is frozen (0x%02x)", e);
+        if (esmramc_read() != e)
+            esmramc_write(e);
+        report(fsmbase_read() == MCH_F_SMBASE_LCK, "default-SMBASE window 0x30000-0x4FFFF locked (0x9C = 0x%02x)",
+               fsmbase_read());
+        report(smi_lock_is_set(), "SMI_LOCK set in GEN_PMCON_1");
+    }
+}
+TEST("13", "smm.smram", test_smram, .needs = FEAT_SMM);

@@ -19,6 +19,9 @@ extern char smm_gdt_end[];
 __asm__(".pushsection .data\n.global smm_gdt_end\nsmm_gdt_end = smm_gdt + 32\n.popsection");
 
 static uint8_t copy_scratch[SMM_COMM_BUF];
+/* 64 bytes of SMRAM whose content only SMM decides: the SMRAM protection
+ * tests write to it from outside and ask SMM what it holds. */
+volatile uint64_t smm_probe[8] __attribute__((aligned(64)));
 
 static struct smm_cmd_limits limits(void)
 {
@@ -115,6 +118,11 @@ int smm_run_command(unsigned cpu, const struct smm_cmd *c, volatile uint64_t *re
         for (unsigned i = 0; i < smm_config.ncpus; i++)
             comm()->buf[i] = synch_get(i);
         return SMM_OK;
+    case SMM_CMD_PROBE:
+        if (c->arg[0])
+            smm_probe[0] = c->arg[1];
+        result[0] = smm_probe[0];
+        return SMM_OK;
     case SMM_CMD_WRITE_SYNCH:
         synch_put((unsigned)c->arg[0], (uint8_t)c->arg[1]);
         return SMM_OK;
@@ -154,7 +162,7 @@ static uint8_t local_service(unsigned cpu, uint8_t *ss, uint8_t exit_val, struct
         case SMM_LOCAL_HOLD: {
             uint64_t end = rdtsc() + smm_us_to_tsc(arg);
             while (!comm()->hold_release && rdtsc() < end)
-                cpu_relax();
+                comm()->cpu[cpu].spins++;
             result = comm()->hold_release ? 1 : 0;
             break;
         }
