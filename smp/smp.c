@@ -126,6 +126,15 @@ static void nmi_handler(struct regs *r)
     c->nmi_count++;
 }
 
+static void intr_handler(struct regs *r)
+{
+    (void)r;
+    struct cpu *c = &cpus[cpu_index()];
+    c->intr_tsc = rdtsc();
+    c->intr_count++;
+    lapic_eoi();
+}
+
 void ap_main(uint64_t idx)
 {
     struct cpu *c = &cpus[idx];
@@ -204,6 +213,7 @@ void smp_boot_aps(void)
     cmdline_get_u64(kernel_cmdline, "sipi_udelay", &sipi_udelay);
     cmdline_get_u64(kernel_cmdline, "ap_timeout_ms", &ap_timeout_ms);
     idt_set_handler(VEC_NMI, nmi_handler);
+    idt_set_handler(VEC_IPI_TEST, intr_handler);
     for (unsigned i = 1; i < ncpus; i++)
         if (!cpu_start(i))
             kprintf("# smp: CPU %u (APIC ID %u) did not come up within %lu ms\n", i,

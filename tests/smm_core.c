@@ -8,6 +8,7 @@
 #include "kernel/printf.h"
 #include "kernel/x86.h"
 #include "kernel/percpu.h"
+#include "kernel/idt.h"
 #include "drivers/lapic.h"
 #include "drivers/timer.h"
 #include "drivers/chipset.h"
@@ -62,6 +63,7 @@ TEST("10", "smm.reloc", test_reloc, .needs = FEAT_SMM);
 /* ---- SMI sources: each reaches exactly the CPUs it should ---- */
 
 static void apm_on(void *arg) { (void)arg; apm_trigger(APM_CMD_SMMSYNC); }
+static void apm_on_noop(void *arg) { (void)arg; }
 static void self_smi_on(void *arg) { (void)arg; smi_trigger(SMI_IPI_SELF, cpu_index()); }
 
 static void test_sources(void)
@@ -418,3 +420,216 @@ static void test_smram(void)
     }
 }
 TEST("13", "smm.smram", test_smram, .needs = FEAT_SMM);
+
+/* ---- wait-for-SIPI, INIT and SIPI against SMM (C4, C8) ---- */
+
+static void test_wfs(void)
+{
+    unsigned k = 1;
+    uint64_t base[SMMSYNC_MAX_CPUS];
+    if (!cpu_park_init(k)) {
+        report(false, "cpu%u parks in wait-for-SIPI", k);
+        return;
+    }
+    smm_snapshot(base);
+    smi_trigger(SMI_IPI_PHYS, k);
+    bool taken_now = smm_wait_entries(bit_of(k), base, 300000);
+    const struct smm_rec *r = taken_now ? smm_last_rec(k) : 0;
+    char ev[200];
+    ksnprintf(ev, sizeof(ev), "%s (saved CS %04x base %lx RIP %lx, role %u)",
+              taken_now ? "the SMI was taken at once, before any SIPI" : "the SMI stayed pending",
+              r ? r->cs_sel : 0, r ? r->cs_base : 0, r ? r->rip : 0, r ? r->role : 0);
+    report_deviation("wfs-smi-not-pended", taken_now, ev, "SMI to a CPU in wait-for-SIPI is pended until the SIPI");
+    if (taken_now)
+        report(r && r->role == ROLE_WFS_PARK && r->cs_base == 0xFFFF0000ull && r->rip == 0xFFF0,
+               "the handler recognised the reset state and parked the CPU instead of RSM to F000:FFF0");
+    bool woke = cpu_wake_sipi(k);
+    report(woke, "cpu%u still starts with a SIPI afterwards", k);
+    if (!taken_now) {
+        /* SDM: the pended SMI is serviced before the SIPI vector runs. */
+        bool later = smm_wait_entries(bit_of(k), base, 300000);
+        r = later ? smm_last_rec(k) : 0;
+        report(r && r->cs_sel == (LOWMEM_BASE >> 4) && r->rip == 0,
+               "the pended SMI was serviced at the SIPI vector's first instruction");
+    }
+    uint8_t v;
+    report(!woke || !synch_peek(k, &v) || v == SYNCH_ACTIVE, "cpu%u's synchbyte is active again", k);
+}
+TEST("14", "smm.wfs", test_wfs, .needs = FEAT_SMM, .min_cpus = 2);
+
+static void test_init_sipi_in_smm(void)
+{
+    unsigned k = 1;
+    /* INIT while in SMM. */
+    smm_comm.hold_release = 0;
+    uint64_t spins0 = smm_comm.cpu[k].spins;
+    uint32_t seq = smm_local_start(k, SMM_LOCAL_HOLD, 3000000);
+    bool held = wait_in_smm(k, true, 1000000);
+    uint64_t end = deadline_after_us(1000000);
+    while (held && smm_comm.cpu[k].spins == spins0 && !deadline_passed(end))
+        cpu_relax();                     /* the hold loop is running */
+    held = held && smm_comm.cpu[k].spins != spins0;
+    lapic_send_ipi(cpus[k].apic_id, ICR_DM_INIT | ICR_LEVEL_ASSERT | ICR_TRIGGER_LEVEL);
+    lapic_send_ipi(cpus[k].apic_id, ICR_DM_INIT | ICR_TRIGGER_LEVEL);
+    mdelay(20);
+    uint64_t s1 = smm_comm.cpu[k].spins;
+    mdelay(20);
+    uint64_t s2 = smm_comm.cpu[k].spins;
+    bool aborted = s1 == s2;
+    smm_comm.hold_release = 1;
+    bool finished = smm_local_finish(k, seq, 300000, 0, 0);
+    smm_comm.hold_release = 0;
+    smm_comm.cpu[k].in_smm = 0;          /* an aborted handler never cleared it */
+    char ev[160];
+    ksnprintf(ev, sizeof(ev), "handler loop %s 20 ms after the INIT (spins %lu -> %lu); the held request %s",
+              aborted ? "stopped" : "kept running", s1, s2, finished ? "completed" : "never completed");
+    report(held, "cpu%u held in SMM", k);
+    report_deviation("init-in-smm-not-latched", aborted && !finished, ev,
+                     "INIT to a CPU in SMM is latched until RSM");
+    /* Either way the CPU ends in wait-for-SIPI; the SIPI brings it back, at the same SMBASE. */
+    cpus[k].state = CPU_PARKED_INIT;
+    bool back = cpu_wake_sipi(k);
+    const struct smm_rec *r = 0;
+    if (back && smm_local(k, SMM_LOCAL_READ_MSR, MSR_SMI_COUNT, 500000, 0, 0))
+        r = smm_last_rec(k);
+    report(back && r && r->smbase == smm.layout.smbase[k],
+           "cpu%u restarts by SIPI and keeps its SMBASE 0x%lx across INIT", k, smm.layout.smbase[k]);
+
+    /* SIPI while in SMM: QEMU drops it (PLATFORM-QEMU.md Q3); the CPU must carry on. */
+    uint32_t starts = cpus[k].starts;
+    seq = smm_local_start(k, SMM_LOCAL_HOLD, 3000000);
+    held = wait_in_smm(k, true, 1000000);
+    lapic_send_ipi(cpus[k].apic_id, ICR_DM_STARTUP | SIPI_VECTOR);
+    mdelay(20);
+    smm_comm.hold_release = 1;
+    finished = smm_local_finish(k, seq, 1000000, 0, 0);
+    smm_comm.hold_release = 0;
+    mdelay(20);
+    report(held && finished && cpus[k].starts == starts && cpu_usable(k) && on_cpu(k, apm_on_noop, 0),
+           "SIPI to a CPU in SMM is ignored: the handler finished and the CPU carries on");
+}
+TEST("14", "smm.init_sipi", test_init_sipi_in_smm, .needs = FEAT_SMM, .min_cpus = 2);
+
+/* ---- SMI vs NMI vs INTR, and the STI / MOV SS shadow (C7) ---- */
+
+static volatile uint32_t prec_done;
+static void prec_spin(void *arg)
+{
+    (void)arg;
+    sti();
+    uint64_t end = deadline_after_us(3000000);
+    while (!prec_done && !deadline_passed(end))
+        cpu_relax();
+    cli();
+}
+
+static void test_precedence(void)
+{
+    unsigned k = 1;
+    struct cpu *c = &cpus[k];
+    uint64_t base[SMMSYNC_MAX_CPUS];
+    uint64_t nmi0 = c->nmi_count, intr0 = c->intr_count;
+    prec_done = 0;
+    on_cpu_async(k, prec_spin, 0);
+    mdelay(2);
+    smm_snapshot(base);
+    smm_comm.hold_release = 0;
+    uint32_t seq = smm_local_start(k, SMM_LOCAL_HOLD, 3000000);
+    bool held = wait_in_smm(k, true, 1000000);
+    lapic_send_ipi(c->apic_id, ICR_DM_FIXED | VEC_IPI_TEST | ICR_LEVEL_ASSERT);
+    lapic_send_ipi(c->apic_id, ICR_DM_NMI | ICR_LEVEL_ASSERT);
+    smi_trigger(SMI_IPI_PHYS, k);
+    mdelay(5);
+    smm_comm.hold_release = 1;
+    bool finished = smm_local_finish(k, seq, 1000000, 0, 0);
+    uint64_t b2[SMMSYNC_MAX_CPUS];
+    for (unsigned i = 0; i < ncpus; i++)
+        b2[i] = base[i] + 1;
+    bool smi2 = smm_wait_entries(bit_of(k), b2, 1000000);
+    uint64_t end = deadline_after_us(1000000);
+    while ((c->nmi_count == nmi0 || c->intr_count == intr0) && !deadline_passed(end))
+        cpu_relax();
+    smm_comm.hold_release = 0;
+    prec_done = 1;
+    on_cpu_wait(k, 4000000);
+    const struct smm_rec *r = smm_rec(k, base[k] + 2);
+    bool all = held && finished && smi2 && r && c->nmi_count > nmi0 && c->intr_count > intr0;
+    report(all, "SMI, NMI and INTR all pending at RSM were all delivered");
+    if (!all)
+        return;
+    report(r->tsc_entry < c->nmi_tsc, "the latched SMI was taken before the NMI");
+    report(c->nmi_tsc < c->intr_tsc, "the NMI was taken before the maskable interrupt");
+    report_info("after RSM: SMI at +0, NMI at +%lu, INTR at +%lu TSC ticks", c->nmi_tsc - r->tsc_entry,
+                c->intr_tsc - r->tsc_entry);
+}
+TEST("14", "smm.precedence", test_precedence, .needs = FEAT_SMM, .min_cpus = 2);
+
+void shadow_sti(volatile uint32_t *icr, uint32_t v);
+void shadow_movss(volatile uint32_t *icr, uint32_t v);
+extern char shadow_sti_in[], shadow_sti_after[], shadow_movss_in[], shadow_movss_after[];
+
+static void run_shadow(void *arg)
+{
+    volatile uint32_t *icr = (volatile uint32_t *)(uintptr_t)(XAPIC_BASE + APIC_ICR_LO);
+    uint32_t v = ICR_DEST_SELF | ICR_DM_SMI | ICR_LEVEL_ASSERT;
+    if (arg)
+        shadow_movss(icr, v);
+    else
+        shadow_sti(icr, v);
+}
+
+static void test_shadow(void)
+{
+    unsigned k = ncpus > 1 ? 1 : 0;       /* an AP: no watchdog interrupts there */
+    if (lapic_x2apic()) {
+        report_skip("x2APIC: the ICR is an MSR, the test uses the xAPIC MMIO ICR", "interrupt shadow");
+        return;
+    }
+    for (int movss = 0; movss < 2; movss++) {
+        const char *n = movss ? "MOV SS" : "STI";
+        uintptr_t in = (uintptr_t)(movss ? shadow_movss_in : shadow_sti_in);
+        uintptr_t after = (uintptr_t)(movss ? shadow_movss_after : shadow_sti_after);
+        uint64_t base[SMMSYNC_MAX_CPUS];
+        smm_snapshot(base);
+        bool ran = on_cpu(k, run_shadow, (void *)(uintptr_t)movss);
+        bool entered = ran && smm_wait_entries(bit_of(k), base, 1000000);
+        const struct smm_rec *r = entered ? smm_last_rec(k) : 0;
+        report(r != 0, "%s: self-SMI taken and the CPU resumed", n);
+        if (r)
+            report_info("%s: SMI taken at %s (rip %lx; SDM 34.2: an SMI 'may' be blocked for one "
+                        "instruction after %s, so both are conformant)", n,
+                        r->rip == in ? "the instruction in the shadow (not blocked)" :
+                        r->rip == after ? "the instruction after the shadow (blocked)" : "another point",
+                        r->rip, n);
+    }
+}
+TEST("14", "smm.shadow", test_shadow, .needs = FEAT_SMM);
+
+/* ---- the local APIC timer in SMI delivery mode (TCG only) ---- */
+
+static void lvt_smi_start(void *arg)
+{
+    (void)arg;
+    lapic_timer_start(LVT_DM_SMI | LVT_TIMER_PERIODIC, 2000000, 4);
+}
+static void lvt_smi_stop(void *arg) { (void)arg; lapic_timer_stop(); }
+
+static void test_lvt_timer(void)
+{
+    unsigned k = ncpus > 1 ? 1 : 0;
+    uint64_t base[SMMSYNC_MAX_CPUS], b3[SMMSYNC_MAX_CPUS];
+    smm_snapshot(base);
+    for (unsigned i = 0; i < ncpus; i++)
+        b3[i] = base[i] + 2;
+    on_cpu(k, lvt_smi_start, 0);
+    bool got = smm_wait_entries(bit_of(k), b3, 3000000);
+    on_cpu(k, lvt_smi_stop, 0);
+    settle();
+    uint64_t others = 0;
+    for (unsigned i = 0; i < ncpus; i++)
+        if (i != k && smm_entries(i) != base[i])
+            others |= bit_of(i);
+    report(got && !others, "LVT timer in SMI mode: periodic SMIs to cpu%u only (%lu so far; TCG-only behaviour)",
+           k, smm_entries(k) - base[k]);
+}
+TEST("11", "smm.lvt_timer", test_lvt_timer, .needs = FEAT_SMM | FEAT_TCG);
