@@ -83,6 +83,7 @@ enum smm_local_op {
     SMM_LOCAL_SET_SMBASE = 3,   /* arg = new SMBASE (applies from the next SMI) */
     SMM_LOCAL_HOLD = 4,         /* spin in SMM until comm->hold_release or arg us */
     SMM_LOCAL_READ_MSR = 5,     /* arg = MSR_SMI_COUNT, IA32_APIC_BASE or TSC -> result */
+    SMM_LOCAL_SYNCH_RAW = 6,    /* test-only: leave SMM with this raw byte (corruption tests) */
     SMM_LOCAL_COUNT
 };
 

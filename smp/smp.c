@@ -214,8 +214,15 @@ void smp_boot_aps(void)
     cmdline_get_u64(kernel_cmdline, "ap_timeout_ms", &ap_timeout_ms);
     idt_set_handler(VEC_NMI, nmi_handler);
     idt_set_handler(VEC_IPI_TEST, intr_handler);
+    /* start_cpus=N: leave the rest of the MADT's CPUs never started (their
+     * synchbytes keep the zero default: inactive, claim 10). */
+    uint64_t start = ncpus;
+    cmdline_get_u64(kernel_cmdline, "start_cpus", &start);
     for (unsigned i = 1; i < ncpus; i++)
-        if (!cpu_start(i))
+        if (i >= start)
+            kprintf("# smp: CPU %u (APIC ID %u) left unstarted (start_cpus=%lu)\n", i,
+                    cpus[i].apic_id, start);
+        else if (!cpu_start(i))
             kprintf("# smp: CPU %u (APIC ID %u) did not come up within %lu ms\n", i,
                     cpus[i].apic_id, ap_timeout_ms);
 }

@@ -6,6 +6,13 @@
 #include "smm/smm.h"
 
 static inline uint64_t bit_of(unsigned cpu) { return 1ull << cpu; }
+static inline unsigned popcount64(uint64_t m)   /* no libgcc in the kernel */
+{
+    unsigned n = 0;
+    for (; m; m &= m - 1)
+        n++;
+    return n;
+}
 
 /* Checks that exactly the CPUs in 'mask' entered SMM once since 'base'
  * (bounded wait, then a settle time for strays). One TAP result. */

@@ -144,6 +144,7 @@ static uint8_t local_service(unsigned cpu, uint8_t *ss, uint8_t exit_val, struct
     if (!st) {
         switch (op) {
         case SMM_LOCAL_SYNCH_SET:
+        case SMM_LOCAL_SYNCH_RAW:
             exit_val = (uint8_t)arg;
             break;
         case SMM_LOCAL_SET_RAX:
@@ -220,8 +221,7 @@ void smm_entry(uint32_t slot, uint64_t smbase)
     smm_idt_load();
     int found = smm_cpu_of_apic(smm_apic_id());
     unsigned cpu = found >= 0 ? (unsigned)found : slot;
-    uint8_t before = synch_get(cpu);
-    synch_put(cpu, SYNCH_IN_SMM);                /* claim 14: entering SMM */
+    uint8_t before = synch_enter(cpu);            /* claim 14: entering SMM */
 
     struct smm_cpu_comm *cc = &comm()->cpu[cpu];
     uint8_t *ss = (uint8_t *)(uintptr_t)(smbase + SMM_SAVE_OFFSET);

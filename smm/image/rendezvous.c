@@ -63,18 +63,23 @@ static bool command_pending(struct smm_cmd *out)
 
 static bool deadline_hit(uint64_t end) { return rdtsc() >= end; }
 
-/* Waits until every CPU in 'set' satisfies 'arrived' or the deadline;
- * returns who is still missing. */
-static uint64_t wait_for(uint64_t set, uint64_t end, bool by_synch)
+/* A peer has arrived when it has joined the event; one whose byte turns
+ * inactive meanwhile (it parked) is no longer waited for. */
+static bool arrived(unsigned p, bool by_join_only)
+{
+    if (rdv.joined & bit(p))
+        return true;
+    return !by_join_only && synch_get(p) == SYNCH_INACTIVE;
+}
+
+/* Waits until every CPU in 'set' has arrived or the deadline; returns who
+ * is still missing. waitall counts arrivals only (it ignores the bytes). */
+static uint64_t wait_for(uint64_t set, uint64_t end, bool by_join_only)
 {
     while (set) {
-        for (unsigned p = 0; p < smm_config.ncpus; p++) {
-            if (!(set & bit(p)))
-                continue;
-            bool here = by_synch ? synch_get(p) == SYNCH_IN_SMM : (rdv.joined & bit(p)) != 0;
-            if (here)
+        for (unsigned p = 0; p < smm_config.ncpus; p++)
+            if ((set & bit(p)) && arrived(p, by_join_only))
                 set &= ~bit(p);
-        }
         if (!set || deadline_hit(end))
             break;
         cpu_relax();
@@ -82,7 +87,9 @@ static uint64_t wait_for(uint64_t set, uint64_t end, bool by_synch)
     return set;
 }
 
-/* Reads every peer's byte; returns the set to wait for. */
+/* Reads every peer's byte; returns the set to wait for: the active ones
+ * (claim 1(b)) and the ones already in SMM, which take part (claim 1(c))
+ * once they have joined. */
 static uint64_t scan_peers(unsigned me, struct smm_rec *r)
 {
     uint64_t waitset = 0;
@@ -99,8 +106,8 @@ static uint64_t scan_peers(unsigned me, struct smm_rec *r)
         if (v == SYNCH_INACTIVE && (smm_config.flags & SMMF_INACTIVE_AS_ACTIVE))
             v = SYNCH_ACTIVE;                /* test-only fault */
         if (v == SYNCH_INACTIVE)
-            r->inactive |= bit(p);
-        else if (v == SYNCH_ACTIVE)
+            r->inactive |= bit(p);           /* claim 1(a): not waited for */
+        else if (!(rdv.joined & bit(p)))
             waitset |= bit(p);
     }
     return waitset;
@@ -114,33 +121,30 @@ static void monarch_wait(unsigned me, struct smm_rec *r)
     switch (rdv.cmd.policy) {
     case RDV_WAITALL:
         waitset = all_cpus_mask() & ~bit(me);
-        missing = wait_for(waitset, t0 + c->t_waitall, false);
+        missing = wait_for(waitset, t0 + c->t_waitall, true);
         if (missing)
             r->flags |= REC_TIMEOUT;
         break;
     case RDV_PATENT:
-        missing = wait_for(waitset, t0 + c->t_patent_failsafe, true);
+        missing = wait_for(waitset, t0 + c->t_patent_failsafe, false);
         if (missing)
             r->flags |= REC_PROTO_FAIL;
         break;
     default: /* RDV_PULLIN */
-        missing = wait_for(waitset, t0 + c->t_pullin1, true);
+        missing = wait_for(waitset, t0 + c->t_pullin1, false);
         if (missing) {
             for (unsigned p = 0; p < c->ncpus; p++)
                 if (missing & bit(p))
                     smm_send_smi(p);
             r->pulled = missing;
-            missing = wait_for(missing, rdtsc() + c->t_pullin2, true);
+            missing = wait_for(missing, rdtsc() + c->t_pullin2, false);
             if (missing)
                 r->flags |= REC_TIMEOUT;
         }
         break;
     }
-    /* Who reads "in SMM" should also have joined; give it a bounded moment. */
-    uint64_t in_smm = waitset & ~missing;
-    uint64_t not_joined = wait_for(in_smm, rdtsc() + c->t_member, false);
     r->waited = waitset;
-    r->missing = missing | not_joined;
+    r->missing = missing;
     r->wait_tsc = rdtsc() - t0;
 }
 

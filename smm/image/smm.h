@@ -22,6 +22,7 @@ static inline uint64_t all_cpus_mask(void)
 /* synch_smm.c: the backends, seen from SMM. */
 uint8_t synch_get(unsigned cpu);
 void synch_put(unsigned cpu, uint8_t v);
+uint8_t synch_enter(unsigned cpu);          /* returns the old byte, writes IN_SMM */
 void synch_migrate(enum synch_backend to);
 
 /* cpu.c */

@@ -12,6 +12,9 @@
 #define CMOS_DATA  0x71
 
 static volatile uint32_t cmos_lock;
+/* Held across a backend switch and across each CPU's entry read-and-write
+ * and exit write, so no CPU reads its byte from a medium being emptied. */
+static volatile uint32_t switch_lock;
 
 static volatile uint8_t *mem_byte(uint64_t area, unsigned cpu)
 {
@@ -60,19 +63,33 @@ uint8_t synch_get(unsigned cpu)
 
 void synch_put(unsigned cpu, uint8_t v)
 {
+    smm_lock(&switch_lock);
     put_to((enum synch_backend)smm_config.backend, cpu, v);
+    smm_unlock(&switch_lock);
+}
+
+uint8_t synch_enter(unsigned cpu)
+{
+    smm_lock(&switch_lock);
+    enum synch_backend b = (enum synch_backend)smm_config.backend;
+    uint8_t before = get_from(b, cpu);
+    put_to(b, cpu, SYNCH_IN_SMM);
+    smm_unlock(&switch_lock);
+    return before;
 }
 
 /* Copies every byte to the new medium and clears the old one, so a stale
  * copy can never be read later. Run by the monarch while the others wait. */
 void synch_migrate(enum synch_backend to)
 {
+    smm_lock(&switch_lock);
     enum synch_backend from = (enum synch_backend)smm_config.backend;
-    if (from == to)
-        return;
-    for (unsigned i = 0; i < smm_config.ncpus; i++) {
-        put_to(to, i, get_from(from, i));
-        put_to(from, i, SYNCH_INACTIVE);
+    if (from != to) {
+        for (unsigned i = 0; i < smm_config.ncpus; i++) {
+            put_to(to, i, get_from(from, i));
+            put_to(from, i, SYNCH_INACTIVE);
+        }
+        __atomic_store_n(&smm_config.backend, to, __ATOMIC_SEQ_CST);
     }
-    __atomic_store_n(&smm_config.backend, to, __ATOMIC_SEQ_CST);
+    smm_unlock(&switch_lock);
 }

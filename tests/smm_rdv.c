@@ -1,0 +1,443 @@
+/* The synchbyte rendezvous (patent claims 1-19, 31-35, 41-52), on every
+ * storage backend. Verdicts come from the records each CPU wrote in SMM:
+ * the state it saw for every peer, whom it waited for and how long, whom it
+ * pulled in, whether it ran the command. */
+#include "kernel/test.h"
+#include "kernel/report.h"
+#include "kernel/printf.h"
+#include "kernel/kstring.h"
+#include "kernel/percpu.h"
+#include "kernel/x86.h"
+#include "drivers/timer.h"
+#include "drivers/chipset.h"
+#include "smp/smp.h"
+#include "smm/smm.h"
+#include "tests/smm_util.h"
+
+static uint64_t us_of(uint64_t tsc) { return tsc_to_ns(tsc) / 1000; }
+
+/* Everything the CPUs recorded for one command. */
+struct event_view {
+    uint32_t event;
+    uint64_t members, late, wfs, ran;      /* CPU masks */
+    const struct smm_rec *monarch_rec;
+    unsigned monarch;
+};
+
+static const char *const role_names[] = { "none", "monarch", "member", "late", "nowork", "service", "wfs-park" };
+
+/* On a failure: what every CPU recorded since 'base'. */
+static void dump_recs(const uint64_t *base)
+{
+    char m1[64], m2[64], m3[64];
+    for (unsigned i = 0; i < ncpus; i++)
+        for (uint64_t e = base[i] + 1; e <= smm_entries(i); e++) {
+            const struct smm_rec *r = smm_rec(i, e);
+            if (r)
+                report_info("  cpu%u #%u: %s event %u cmd %u/%u flags 0x%x waited {%s} pulled {%s} missing {%s} "
+                            "wait %lu us self %s->%s", i, r->seq, r->role < 7 ? role_names[r->role] : "?",
+                            r->event, r->cmd_id, r->cmd_seq, r->flags, mask_str(r->waited, m1, sizeof(m1)),
+                            mask_str(r->pulled, m2, sizeof(m2)), mask_str(r->missing, m3, sizeof(m3)),
+                            us_of(r->wait_tsc), synch_name(r->self_before), synch_name(r->self_after));
+        }
+}
+
+static void dump_cpus(void)
+{
+    for (unsigned i = 0; i < ncpus; i++) {
+        const struct smm_rec *r = smm_last_rec(i);
+        report_info("  cpu%u: %s, %lu SMM entries, in_smm %u, last role %s (event %u) self %s->%s", i,
+                    cpu_state_name(cpus[i].state), smm_entries(i), smm_comm.cpu[i].in_smm,
+                    r && r->role < 7 ? role_names[r->role] : "-", r ? r->event : 0,
+                    r ? synch_name(r->self_before) : "-", r ? synch_name(r->self_after) : "-");
+    }
+}
+
+static void view(uint32_t seq, const uint64_t *base, struct event_view *v)
+{
+    memset(v, 0, sizeof(*v));
+    v->monarch = ~0u;
+    for (unsigned i = 0; i < ncpus; i++)
+        for (uint64_t e = base[i] + 1; e <= smm_entries(i); e++) {
+            const struct smm_rec *r = smm_rec(i, e);
+            if (!r)
+                continue;
+            if (r->role == ROLE_WFS_PARK)
+                v->wfs |= bit_of(i);
+            if (r->cmd_seq != seq)
+                continue;
+            if (r->role == ROLE_MONARCH) {
+                v->monarch_rec = r;
+                v->monarch = i;
+                v->event = r->event;
+            }
+            if (r->role == ROLE_MONARCH || r->role == ROLE_MEMBER)
+                v->members |= bit_of(i);
+            if (r->role == ROLE_LATE)
+                v->late |= bit_of(i);
+            if (r->flags & REC_RAN_CMD)
+                v->ran |= bit_of(i);
+        }
+}
+
+/* Runs one command through the rendezvous; returns false if it never finished. */
+static bool rdv_call(enum rdv_policy pol, enum smi_source src, uint64_t *base, struct smm_call *c)
+{
+    smm_snapshot(base);
+    *c = (struct smm_call){ .id = SMM_CMD_NOP, .policy = pol, .src = src, .target = cpu_index(),
+                            .timeout_us = 3000000 };
+    bool ok = smm_call(c);
+    settle();                          /* let members and late arrivals finish */
+    return ok;
+}
+
+static const char *pol_name(enum rdv_policy p)
+{
+    return p == RDV_PATENT ? "patent" : p == RDV_WAITALL ? "waitall" : "pullin";
+}
+
+/* Every peer's byte as the monarch of a directed, patent-policy event read
+ * it before waiting (its scan: evidence from inside SMM, for every backend).
+ * The patent policy sends no SMI to anyone, so the reading disturbs nothing;
+ * active peers make it wait out its fail-safe, so use it only when the
+ * others are parked or a short fail-safe is acceptable. */
+static bool read_synch(uint8_t *out)
+{
+    uint64_t base[SMMSYNC_MAX_CPUS];
+    struct smm_call c;
+    struct event_view v;
+    bool ok = rdv_call(RDV_PULLIN, SMI_IPI_SELF, base, &c);
+    view(c.seq, base, &v);
+    if (!ok || !v.monarch_rec)
+        return false;
+    memcpy(out, v.monarch_rec->peer, ncpus);
+    return true;
+}
+
+static uint64_t usable_aps(void)
+{
+    uint64_t m = 0;
+    for (unsigned i = 1; i < ncpus; i++)
+        if (smm_cpu_ok(i))
+            m |= bit_of(i);
+    return m;
+}
+
+static uint64_t never_started(void)
+{
+    uint64_t m = 0;
+    for (unsigned i = 1; i < ncpus; i++)
+        if (cpus[i].state == CPU_OFFLINE || cpus[i].state == CPU_FAILED)
+            m |= bit_of(i);
+    return m;
+}
+
+typedef void (*backend_case)(enum synch_backend b);
+
+static void on_every_backend(backend_case fn)
+{
+    for (enum synch_backend b = 0; b < SYNCH_BACKEND_COUNT; b++) {
+        report_prefix_push(synch_backend_name(b));
+        if (report(smm_set_backend(b), "switched the synchbytes to %s", synch_backend_name(b)))
+            fn(b);
+        report_prefix_pop();
+    }
+    smm_set_backend(SYNCH_MEM);
+}
+
+/* ---- case (a): peers inactive -> no wait ---- */
+
+static void case_inactive(enum synch_backend b)
+{
+    (void)b;
+    uint64_t aps = usable_aps(), parked = 0;
+    unsigned n = 0;
+    for (unsigned i = 1; i < ncpus; i++)
+        if (aps >> i & 1)
+            parked |= park_aps(bit_of(i), (n++ & 1) != 0);     /* alternate HLT / INIT */
+    uint64_t inactive = parked | never_started();
+    char m1[64], m2[64];
+    for (enum rdv_policy p = RDV_PULLIN; p <= RDV_WAITALL; p = p == RDV_PULLIN ? RDV_PATENT : p + 1) {
+        uint64_t base[SMMSYNC_MAX_CPUS];
+        struct smm_call c;
+        struct event_view v;
+        bool done = rdv_call(p, SMI_IPI_SELF, base, &c);
+        view(c.seq, base, &v);
+        const struct smm_rec *r = v.monarch_rec;
+        if (!report(done && r && v.monarch == 0 && r->inactive == inactive,
+                    "%s: cpu0 handled the SMI, saw {%s} inactive", pol_name(p), mask_str(inactive, m1, sizeof(m1))))
+            report_info("monarch %d, inactive seen {%s}", (int)v.monarch,
+                        r ? mask_str(r->inactive, m2, sizeof(m2)) : "-");
+        if (!r)
+            continue;
+        uint64_t w = us_of(r->wait_tsc);
+        if (p == RDV_WAITALL) {
+            /* The baseline ignores the synchbytes: it waits out its timeout. */
+            report(!inactive || w * 10 >= smm.t_waitall_us * 9,
+                   "waitall: baseline waited %lu us for CPUs that were parked (timeout %lu us)", w,
+                   smm.t_waitall_us);
+        } else if (!report(!r->waited && !r->pulled && !r->missing && w < 500,
+                           "%s: did not wait for inactive peers (waited %lu us)", pol_name(p), w)) {
+            report_info("waited {%s} pulled {%s}", mask_str(r->waited, m1, sizeof(m1)),
+                        mask_str(r->pulled, m2, sizeof(m2)));
+        }
+    }
+    report(wake_aps(parked), "parked CPUs woke up");
+}
+
+static void test_inactive(void) { on_every_backend(case_inactive); }
+TEST("20", "smm.rdv.inactive", test_inactive, .needs = FEAT_SMM, .timeout_ms = 60000);
+
+/* ---- case (b): a peer active, not yet in SMM -> wait for it ---- */
+
+#define LATE_US 5000
+static volatile uint32_t late_go;
+
+static void late_self_smi(void *arg)
+{
+    (void)arg;
+    uint64_t end = deadline_after_us(2000000);
+    while (!late_go && !deadline_passed(end))
+        cpu_relax();
+    udelay(LATE_US);
+    smi_trigger(SMI_IPI_SELF, cpu_index());
+}
+
+static void case_wait(enum synch_backend b)
+{
+    (void)b;
+    uint64_t aps = usable_aps(), base[SMMSYNC_MAX_CPUS];
+    char m1[64], m2[64];
+    late_go = 0;
+    for (unsigned i = 1; i < ncpus; i++)
+        if (aps >> i & 1)
+            on_cpu_async(i, late_self_smi, 0);
+    smm_snapshot(base);
+    struct smm_call c = { .id = SMM_CMD_NOP, .policy = RDV_PATENT, .src = SMI_IPI_SELF,
+                          .target = 0, .timeout_us = 3000000 };
+    /* Each AP fires its own SMI LATE_US after 'go'; cpu0 enters at once. */
+    late_go = 1;
+    bool done = smm_call(&c);
+    for (unsigned i = 1; i < ncpus; i++)
+        if (aps >> i & 1)
+            on_cpu_wait(i, 2000000);
+    settle();
+    struct event_view v;
+    view(c.seq, base, &v);
+    const struct smm_rec *r = v.monarch_rec;
+    uint64_t w = r ? us_of(r->wait_tsc) : 0;
+    report(done && r && v.monarch == 0 && r->waited == aps && !r->missing,
+           "cpu0 saw {%s} active and waited for them", mask_str(aps, m1, sizeof(m1)));
+    report(r && w * 10 >= LATE_US * 8, "the logged wait (%lu us) covers the %u us delay", w, LATE_US);
+    if (!report(v.members == (aps | 1) && v.ran == 1,
+                "they joined the event; the command ran once, on cpu0")) {
+        report_info("members {%s}, ran on {%s}", mask_str(v.members, m1, sizeof(m1)),
+                    mask_str(v.ran, m2, sizeof(m2)));
+        dump_recs(base);
+    }
+}
+
+static void test_wait(void) { on_every_backend(case_wait); }
+TEST("21", "smm.rdv.wait", test_wait, .needs = FEAT_SMM, .min_cpus = 2, .timeout_ms = 60000);
+
+/* ---- case (c): broadcast -> every active CPU takes part, the command runs once ---- */
+
+static void check_joint(const char *what, bool done, uint32_t seq, const uint64_t *base, uint64_t want)
+{
+    struct event_view v;
+    char m1[64], m2[64];
+    view(seq, base, &v);
+    if (!report(done && v.members == want && popcount64(v.ran) == 1 && v.monarch_rec,
+                "%s: every active CPU took part {%s}, the command ran once", what,
+                mask_str(want, m1, sizeof(m1))))
+        report_info("%s: done=%d members {%s} ran on {%s}", what, done,
+                    mask_str(v.members, m1, sizeof(m1)), mask_str(v.ran, m2, sizeof(m2)));
+}
+
+static void case_broadcast(enum synch_backend b)
+{
+    (void)b;
+    uint64_t want = usable_aps() | 1, base[SMMSYNC_MAX_CPUS];
+    struct smm_call c;
+    bool done = rdv_call(RDV_PATENT, SMI_IPI_ALL, base, &c);
+    check_joint("ICR all-including-self", done, c.seq, base, want);
+    if (smm.apm_broadcast) {
+        done = rdv_call(RDV_PATENT, SMI_APM, base, &c);
+        check_joint("APM 0xB2 broadcast", done, c.seq, base, want);
+    }
+}
+
+static void test_broadcast(void)
+{
+    char why[120];
+    if (platform.q35) {
+        bool neg = smm_apm_negotiate_broadcast(why, sizeof(why));
+        if (!report(neg, "q35: APM broadcast negotiated through fw_cfg etc/smi"))
+            report_info("%s", why);
+    }
+    on_every_backend(case_broadcast);
+}
+TEST("30", "smm.rdv.broadcast", test_broadcast, .needs = FEAT_SMM, .timeout_ms = 60000);
+
+/* The TCO timer: a hardware SMI to cpu0; with pullin the others are brought in. */
+static void test_tco_joint(void)
+{
+    uint64_t base[SMMSYNC_MAX_CPUS], want = usable_aps() | 1;
+    struct smm_call c;
+    rdv_call(RDV_PULLIN, SMI_IPI_SELF, base, &c);     /* sets the policy hardware events use */
+    smm_snapshot(base);
+    smi_trigger(SMI_TCO, 0);
+    uint64_t end = deadline_after_us(1000000);
+    while (smm_entries(0) == base[0] && !deadline_passed(end))
+        cpu_relax();
+    mdelay(50);
+    uint64_t tco_on = 0, members = 0;
+    for (unsigned i = 0; i < ncpus; i++)
+        for (uint64_t e = base[i] + 1; e <= smm_entries(i); e++) {
+            const struct smm_rec *r = smm_rec(i, e);
+            if (r && (r->flags & REC_HW_TCO))
+                tco_on |= bit_of(i);
+            if (r && (r->role == ROLE_MONARCH || r->role == ROLE_MEMBER))
+                members |= bit_of(i);
+        }
+    char m1[64];
+    if (!report(tco_on == 1 && members == want, "TCO SMI: cpu0 handled the hardware event once, {%s} took part",
+                mask_str(members, m1, sizeof(m1))))
+        dump_recs(base);
+}
+TEST("31", "smm.rdv.tco", test_tco_joint, .needs = FEAT_SMM | FEAT_Q35);
+
+/* ---- a directed SMI while the others are active ---- */
+
+static void case_directed(enum synch_backend b)
+{
+    (void)b;
+    uint64_t aps = usable_aps(), base[SMMSYNC_MAX_CPUS];
+    struct smm_call c;
+    struct event_view v;
+    char m1[64];
+    bool done = rdv_call(RDV_PULLIN, SMI_IPI_SELF, base, &c);
+    view(c.seq, base, &v);
+    const struct smm_rec *r = v.monarch_rec;
+    if (!report(done && r && r->pulled == aps && v.members == (aps | 1) && popcount64(v.ran) == 1,
+                "pullin: SMI IPIs brought {%s} in; the command ran once", mask_str(aps, m1, sizeof(m1)))) {
+        dump_recs(base);
+        dump_cpus();
+    }
+    uint64_t t0 = rdtsc();
+    done = rdv_call(RDV_PATENT, SMI_IPI_SELF, base, &c);
+    uint64_t took = us_of(rdtsc() - t0);
+    view(c.seq, base, &v);
+    r = v.monarch_rec;
+    uint64_t w = r ? us_of(r->wait_tsc) : 0;
+    report(done && r && (r->flags & REC_PROTO_FAIL) && r->missing == aps,
+           "patent: the active CPUs that got no SMI are reported as a protocol failure");
+    report(r && w * 10 >= smm.t_patent_us * 9 && took < smm.t_patent_us * 3 + 100000,
+           "patent: within its fail-safe bound (%lu us waited, bound %lu us, call took %lu us)", w,
+           smm.t_patent_us, took);
+}
+
+static void test_directed(void) { on_every_backend(case_directed); }
+TEST("22", "smm.rdv.directed", test_directed, .needs = FEAT_SMM, .min_cpus = 2, .timeout_ms = 60000);
+
+/* ---- mixed: some inactive, some active, broadcast ---- */
+
+static void case_mixed(enum synch_backend b)
+{
+    (void)b;
+    uint64_t aps = usable_aps(), parked = 0, base[SMMSYNC_MAX_CPUS];
+    unsigned n = 0;
+    for (unsigned i = 1; i < ncpus; i++)
+        if ((aps >> i & 1) && (n++ % 2 == 0))
+            parked |= park_aps(bit_of(i), (n % 4) == 3);
+    uint64_t active = (aps & ~parked) | 1;
+    struct smm_call c;
+    struct event_view v;
+    char m1[64], m2[64];
+    bool done = rdv_call(RDV_PATENT, SMI_IPI_ALL, base, &c);
+    view(c.seq, base, &v);
+    const struct smm_rec *r = v.monarch_rec;
+    /* A parked CPU that the broadcast woke may already read "in SMM": it takes part. */
+    uint64_t seen_in_smm = 0;
+    for (unsigned i = 0; r && i < ncpus; i++)
+        if (r->peer[i] == SYNCH_IN_SMM)
+            seen_in_smm |= bit_of(i);
+    if (!report(done && r && !(r->waited & parked) && ((r->inactive | seen_in_smm) & parked) == parked &&
+                (v.members & active) == active && popcount64(v.ran) == 1,
+                "no parked CPU was waited for; the active ones {%s} took part; the command ran once",
+                mask_str(active, m1, sizeof(m1))))
+        dump_recs(base);
+    if (r)
+        report_info("monarch cpu%u: waited {%s}, inactive {%s}", v.monarch, mask_str(r->waited, m1, sizeof(m1)),
+                    mask_str(r->inactive, m2, sizeof(m2)));
+    uint8_t s[SMMSYNC_MAX_CPUS];
+    bool read = read_synch(s);
+    bool stay = true;
+    for (unsigned i = 1; i < ncpus; i++)
+        if (parked >> i & 1)
+            stay &= s[i] == SYNCH_INACTIVE &&
+                    (cpus[i].state == CPU_PARKED_HLT || cpus[i].state == CPU_PARKED_INIT);
+    report(read && stay, "parked CPUs that still got the broadcast were handled as late arrivals and stay inactive "
+           "(wfs-parked {%s})", mask_str(v.wfs, m1, sizeof(m1)));
+    report(wake_aps(parked), "parked CPUs woke up");
+}
+
+static void test_mixed(void) { on_every_backend(case_mixed); }
+TEST("23", "smm.rdv.mixed", test_mixed, .needs = FEAT_SMM, .min_cpus = 2, .timeout_ms = 60000);
+
+/* ---- park/wake cycles never leave a stale byte ---- */
+
+static void case_stale(enum synch_backend b)
+{
+    (void)b;
+    unsigned k = 1;
+    uint8_t s[SMMSYNC_MAX_CPUS];
+    bool ok = true;
+    const char *step = "";
+    for (int cycle = 0; cycle < 2 && ok; cycle++) {
+        bool init = cycle & 1;
+        uint64_t base[SMMSYNC_MAX_CPUS];
+        struct smm_call c;
+        step = "after park";
+        ok = park_aps(bit_of(k), init) == bit_of(k) && read_synch(s) && s[k] == SYNCH_INACTIVE;
+        step = "after a broadcast SMI while parked";
+        ok = ok && rdv_call(RDV_PULLIN, SMI_IPI_ALL, base, &c) && read_synch(s) && s[k] == SYNCH_INACTIVE;
+        step = "after wake";
+        ok = ok && wake_aps(bit_of(k)) && read_synch(s) && s[k] == SYNCH_ACTIVE;
+        if (!ok)
+            report_info("cycle %d (%s) %s: cpu%u's byte is %s", cycle, init ? "INIT" : "HLT", step, k,
+                        synch_name(s[k]));
+    }
+    report(ok, "HLT and INIT park/wake with SMIs in between: inactive when parked, active when awake");
+}
+
+static void test_stale(void) { on_every_backend(case_stale); }
+TEST("24", "smm.rdv.stale", test_stale, .needs = FEAT_SMM, .min_cpus = 2, .timeout_ms = 60000);
+
+/* ---- a corrupted synchbyte is reported, treated as active, not fatal ---- */
+
+static void case_corrupt(enum synch_backend b)
+{
+    (void)b;
+    unsigned k = 1;
+    /* cpu k leaves a service call with a raw 0x77: a byte no CPU should ever hold. */
+    int st = -1;
+    bool wrote = smm_local(k, SMM_LOCAL_SYNCH_RAW, 0x77, 1000000, &st, 0) && st == SMM_OK;
+    uint64_t base[SMMSYNC_MAX_CPUS];
+    struct smm_call c;
+    struct event_view v;
+    bool done = rdv_call(RDV_PULLIN, SMI_IPI_SELF, base, &c);
+    view(c.seq, base, &v);
+    const struct smm_rec *r = v.monarch_rec;
+    if (!report(wrote && done && r && (r->flags & REC_BAD_SYNCH) && (r->bad & bit_of(k)) && r->peer[k] == 0x77,
+                "cpu%u's byte 0x77 was reported as unknown", k))
+        dump_recs(base);
+    if (!report(r && (r->waited & bit_of(k)) && (v.members & bit_of(k)),
+                "and treated as active: waited for, pulled in, took part"))
+        dump_recs(base);
+    uint8_t s[SMMSYNC_MAX_CPUS];
+    report(read_synch(s) && s[k] == SYNCH_ACTIVE, "cpu%u's byte is active again after it left SMM", k);
+}
+
+static void test_corrupt(void) { on_every_backend(case_corrupt); }
+TEST("25", "smm.rdv.corrupt", test_corrupt, .needs = FEAT_SMM, .min_cpus = 2, .timeout_ms = 60000);
