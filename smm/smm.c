@@ -76,9 +76,10 @@ static bool fault_is(const char *what, unsigned *cpu)
 static void shared_range(uint64_t top, uint64_t *lo, uint64_t *hi)
 {
     *lo = *hi = 0;
+    /* Only the 32 KiB below SMRAM can be in every window (SMBASE >= top - 0x8000). */
     for (unsigned i = 0; i < boot_info.mmap_count; i++) {
         const struct mb2_mmap_entry *e = &boot_info.mmap[i];
-        if (e->type == 1 && e->addr < top && e->addr + e->len >= top - 1) {
+        if (e->type == 1 && e->addr < top && e->addr + e->len > top - SMM_ENTRY_OFFSET) {
             *lo = e->addr;
             *hi = e->addr + e->len < top ? e->addr + e->len : top;
         }

@@ -311,8 +311,10 @@ static void park_init_fn(void *arg)
     this_percpu()->where = "waiting for the parking INIT";
     /* The INIT ends this loop; if it never comes, give up and stay active. */
     uint64_t end = deadline_after_us(5000000);
-    while (!deadline_passed(end))
+    while (!deadline_passed(end)) {
+        c->park_spins++;
         cpu_relax();
+    }
     synch_self_set(SYNCH_ACTIVE);
 }
 
@@ -323,7 +325,22 @@ bool cpu_park_init(unsigned cpu)
         return false;
     lapic_send_ipi(cpus[cpu].apic_id, ICR_DM_INIT | ICR_LEVEL_ASSERT | ICR_TRIGGER_LEVEL);
     lapic_send_ipi(cpus[cpu].apic_id, ICR_DM_INIT | ICR_TRIGGER_LEVEL);
-    udelay(1000);                              /* TCG takes it at the next branch */
+    /* TCG takes the INIT at the next branch of the target's vCPU thread,
+     * which may not be running: wait until its loop has stopped counting
+     * for 5 ms (at least 10 ms in all, at most 1 s). An SMI sent while the
+     * INIT is still pending would be dropped with it (PLATFORM-QEMU.md Q3). */
+    uint64_t t_end = deadline_after_us(1000000), quiet_from = rdtsc(), last = cpus[cpu].park_spins;
+    uint64_t start = rdtsc();
+    while (!deadline_passed(t_end)) {
+        udelay(500);
+        uint64_t now = cpus[cpu].park_spins;
+        if (now != last) {
+            last = now;
+            quiet_from = rdtsc();
+        } else if (rdtsc() - quiet_from >= us_to_tsc(5000) && rdtsc() - start >= us_to_tsc(10000)) {
+            break;
+        }
+    }
     cpus[cpu].state = CPU_PARKED_INIT;
     return true;
 }

@@ -27,6 +27,7 @@ struct cpu {
     volatile uint64_t nmi_count, nmi_tsc, intr_count, intr_tsc;
     uint32_t pkg, core, thread;
     uint32_t starts;                 /* how many times the trampoline ran it */
+    volatile uint64_t park_spins;    /* progress of the INIT-parking loop */
     uint8_t *stack_top;
 };
 

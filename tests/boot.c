@@ -98,20 +98,38 @@ TEST("00", "boot.bad_input", test_bad_input);
 
 /* The TSC was calibrated against the PIT; check it against the ACPI PM
  * timer, and udelay() against the PM timer too. */
+static uint64_t absdiff(uint64_t a, uint64_t b) { return a > b ? a - b : b - a; }
+
+/* Timing under TCG is only as good as the host lets the vCPU threads run:
+ * park the APs (quiet machine) and keep the best of a few trials. A wrong
+ * calibration fails every trial. */
 static void test_tsc(void)
 {
     if (!pmtimer_present()) {
         report_skip("no ACPI PM timer", "tsc against the PM timer");
         return;
     }
-    uint64_t pm = tsc_hz_by_pmtimer(100), pit = tsc_hz();
-    uint64_t diff = pm > pit ? pm - pit : pit - pm;
-    report_info("TSC %lu kHz by PIT, %lu kHz by PM timer", pit / 1000, pm / 1000);
-    report(pm && diff * 100 < pit * 3, "PIT and PM-timer calibrations agree within 3%%");
-    uint32_t p0 = pmtimer_read();
-    udelay(20000);
-    uint32_t p1 = pmtimer_read();
-    uint64_t ticks = (p1 - p0) & 0xFFFFFF, us = ticks * 1000000 / PM_TIMER_HZ;
-    report(us >= 19000 && us <= 30000, "udelay(20000) took %lu us by the PM timer", us);
+    uint64_t parked = 0;
+    for (unsigned i = 1; i < ncpus; i++)
+        if (cpu_usable(i) && cpu_park_hlt(i))
+            parked |= 1ull << i;
+    uint64_t pit = tsc_hz(), best_pm = 0, best_us = 0;
+    for (int t = 0; t < 5; t++) {
+        uint64_t pm = tsc_hz_by_pmtimer(100);
+        if (!best_pm || absdiff(pm, pit) < absdiff(best_pm, pit))
+            best_pm = pm;
+        uint32_t p0 = pmtimer_read();
+        udelay(20000);
+        uint32_t p1 = pmtimer_read();
+        uint64_t ticks = (p1 - p0) & 0xFFFFFF, us = ticks * 1000000 / PM_TIMER_HZ;
+        if (!best_us || absdiff(us, 20000) < absdiff(best_us, 20000))
+            best_us = us;
+    }
+    for (unsigned i = 1; i < ncpus; i++)
+        if (parked >> i & 1)
+            cpu_wake_hlt(i);
+    report_info("TSC %lu kHz by PIT, %lu kHz by PM timer (best of 5)", pit / 1000, best_pm / 1000);
+    report(best_pm && absdiff(best_pm, pit) * 100 < pit * 3, "PIT and PM-timer calibrations agree within 3%%");
+    report(best_us >= 19000 && best_us <= 24000, "udelay(20000) took %lu us by the PM timer", best_us);
 }
 TEST("01", "timer.tsc", test_tsc);

@@ -357,12 +357,14 @@ static void case_mixed(enum synch_backend b)
     bool done = rdv_call(RDV_PATENT, SMI_IPI_ALL, base, &c);
     view(c.seq, base, &v);
     const struct smm_rec *r = v.monarch_rec;
-    /* A parked CPU that the broadcast woke may already read "in SMM": it takes part. */
+    /* A parked CPU the broadcast woke may already read "in SMM" (claim 1(c)):
+     * then it is waited for until it joins or turns inactive again. What
+     * must never happen is a wait on a CPU whose byte read inactive. */
     uint64_t seen_in_smm = 0;
     for (unsigned i = 0; r && i < ncpus; i++)
         if (r->peer[i] == SYNCH_IN_SMM)
             seen_in_smm |= bit_of(i);
-    if (!report(done && r && !(r->waited & parked) && ((r->inactive | seen_in_smm) & parked) == parked &&
+    if (!report(done && r && !(r->waited & r->inactive) && ((r->inactive | seen_in_smm) & parked) == parked &&
                 (v.members & active) == active && popcount64(v.ran) == 1,
                 "no parked CPU was waited for; the active ones {%s} took part; the command ran once",
                 mask_str(active, m1, sizeof(m1))))

@@ -1,0 +1,514 @@
+/* rendezvous.pml - Promela model of the smmsync SMM rendezvous.
+ *
+ * Checked by tools/model-check.sh (make model), once per policy and CPU
+ * count:   spin -a -DPOLICY=<0|1|2> -DNCPU=<2|3> docs/model/rendezvous.pml
+ * docs/model/README.md explains what is modelled, what is abstracted and the
+ * results.
+ *
+ * ---- Mapping: model <-> C ------------------------------------------------
+ *
+ * model                   C
+ * ----------------------  ------------------------------------------------
+ * synch[p]                p's synchbyte: synch_get(p) / synch_put(p, v)
+ *                         (smm/image/synch_smm.c; mem, smram and cmos
+ *                         backends all hold the same byte: not modelled apart)
+ * INACTIVE/ACTIVE/IN_SMM  SYNCH_INACTIVE 0x00 / SYNCH_ACTIVE 0xA5 /
+ *                         SYNCH_IN_SMM 0x5A (smm/synch.h)
+ * phase                   rdv.phase (rendezvous.c)
+ * PH_IDLE..PH_RELEASED    enum phase PH_IDLE, PH_OPEN, PH_RUNNING, PH_RELEASED
+ * event                   rdv.event (and comm()->events)
+ * joined, left            rdv.joined, rdv.left (bit p = CPU p)
+ * monarch                 rdv.monarch
+ * rdv_cmd_seq             rdv.cmd.seq (the command copied in at open;
+ *                         rdv.has_cmd is always 1 here: no TCO, see README)
+ * cmd_seq, done_seq       comm()->cmd.seq, comm()->done_seq (smm_abi.h)
+ * runs[s]                 (check only) how often command s ran
+ * atomic { ... } marked   a section under smm_lock(&rdv.lock) ... unlock;
+ *   "rdv.lock"            every other access to rdv is a plain (TSO) load or
+ *                         store, modelled as one step
+ * smi_pend[p]             p's pending SMI: one deep, latched while p is in
+ *                         SMM and taken right after RSM
+ * in_smm[p]               p is in SMM (smm_entry .. RSM);
+ *                         comm()->cpu[p].in_smm
+ * power[p]                the kernel's view (smp/smp.c, enum cpu_state):
+ *   P_RUN                   CPU_IDLE/CPU_BUSY, byte ACTIVE
+ *   P_HLT                   CPU_PARKED_HLT: park_hlt_fn wrote INACTIVE, hlt
+ *   P_PARKING_INIT          CPU_PARKING_INIT: park_init_fn wrote INACTIVE and
+ *                           spins until the INIT
+ *   P_WFS                   CPU_PARKED_INIT: wait-for-SIPI after the INIT
+ *   P_WAKING                running, byte still INACTIVE: park_hlt_fn after
+ *                           hlt returned, or ap_main after the SIPI, before
+ *                           synch_self_set(SYNCH_ACTIVE)
+ * proctype cpu            one CPU: its SMI entry (handler.c smm_entry) and
+ *                         rendezvous() (rendezvous.c)
+ *   entry atomic          smm_entry(): before = synch_enter(cpu) (read old
+ *                         byte, write IN_SMM under switch_lock; claim 14),
+ *                         exit_val = before == INACTIVE ? INACTIVE : ACTIVE
+ *   wfs:                  handler.c reset_state() -> park_from_reset(),
+ *                         ROLE_WFS_PARK: synch_put(INACTIVE), no rendezvous
+ *                         (TCG delivers the SMI in wait-for-SIPI)
+ *   rdv_loop:             the for (;;) in rendezvous()
+ *   nowork:               "!has_cmd && !tco_status()": ROLE_NOWORK/ROLE_LATE
+ *   late wait             "while (phase == PH_RUNNING || ... RELEASED)"
+ *   monarch_:             ROLE_MONARCH: monarch_wait() and what follows
+ *   scan                  scan_peers(): waitset = peers not INACTIVE and not
+ *                         yet joined; scan_inact = r->inactive
+ *   wait_for(S, J)        wait_for(set, end, by_join_only) with arrived():
+ *                         joined, or (unless J) byte INACTIVE ("it parked")
+ *   give-up in wait_for   deadline_hit(end): t_patent_failsafe (PATENT, sets
+ *                         REC_PROTO_FAIL), t_pullin1 / t_pullin2 (PULLIN,
+ *                         REC_TIMEOUT), t_waitall (WAITALL, REC_TIMEOUT). The
+ *                         TSC is not modelled: a bound may expire at any time.
+ *   pull-in SMIs          smm_send_smi(p) for p in missing (PULLIN)
+ *   door close            phase = PH_RUNNING under rdv.lock
+ *   run command           run_event_command(): smm_run_command, then
+ *                         done_seq = rdv.cmd.seq
+ *   left wait             "while ((rdv.left & others) != others ...)"
+ *   member:               ROLE_MEMBER: wait while event == ev and phase is
+ *                         OPEN or RUNNING; synch_put(exit); left |= me
+ *   rsm:                  return from smm_entry, RSM
+ *   fail-safes            the member/late "failsafe" deadline and the
+ *                         monarch's 4 * t_member wait for 'left' never fire
+ *                         in the default model (they are bounds for faults;
+ *                         -DFAILSAFE lets them fire at any time)
+ * proctype os             the kernel: smm_call() (publish cmd.seq, fire an
+ *                         SMI, wait for done_seq), cpu_park_hlt/cpu_wake_hlt,
+ *                         cpu_park_init/cpu_wake_sipi (smp/smp.c)
+ * proctype noise          SMIs with no work: spurious, latched, directed or
+ *                         broadcast (APM broadcast, SMI_IPI_ALL), also to
+ *                         parked CPUs
+ *
+ * ---- Properties -----------------------------------------------------------
+ * (a) no invalid end state: nobody is stuck (pan's default safety check);
+ *     the os process ends only when every command it submitted is done, so
+ *     this is also "every command whose SMI reached a running CPU runs"
+ * (b) assert: each command runs at most once (runs[s] == 1 when it runs) and
+ *     all NCMD ran once at the end (os)
+ * (c) assert: a member (in SMM and joined when the event was open) writes
+ *     its exit byte / sets its left bit only after its command is done
+ * (c2) assert: while the command runs, every other CPU has joined (and is in
+ *     SMM), or was read INACTIVE (scan or wait), or is reported missing
+ * (d) assert (PATENT, PULLIN): the monarch's wait set (r->waited) holds no
+ *     CPU whose byte it read as INACTIVE in the scan (claim 1(a))
+ * (e) assert at RSM: the byte is never left IN_SMM, and it matches the
+ *     power state (P_RUN: ACTIVE; parked or waking: INACTIVE)
+ *
+ * ---- Switches -------------------------------------------------------------
+ * POLICY      PULLIN 0 (default), PATENT 1, WAITALL 2 (enum rdv_policy)
+ * NCPU        CPUs, 2..4 (default 3)
+ * NCMD        commands the os submits (default 2)
+ * NSMI        no-work SMIs from the noise process (default 1)
+ * NPARK       park operations (HLT or INIT) the os may do (default 2)
+ * KVM_WFS     KVM instead of TCG: an SMI to a CPU in wait-for-SIPI is held
+ *             until the SIPI (no ROLE_WFS_PARK entry)
+ * FAILSAFE    the fail-safe bounds may fire (expected to break (c))
+ * BUG_LEAVE_EARLY     mutation: members leave when the door closes, before
+ *                     the command is done (must break (c))
+ * BUG_WAIT_INACTIVE   SMMF_INACTIVE_AS_ACTIVE, the C's test-only fault: the
+ *                     scan treats INACTIVE as ACTIVE (must break (d))
+ * CHECK_C_LITERAL     (c) read literally: no CPU whose byte was IN_SMM when
+ *                     the event opened returns to running OS code before the
+ *                     command is done (see README: finds the NOWORK window)
+ * FIX_EXIT_UNDER_LOCK proposed C change: the NOWORK/LATE exit byte is
+ *                     written before rdv.lock is released
+ */
+
+#ifndef NCPU
+#define NCPU 3
+#endif
+#if NCPU < 2 || NCPU > 4
+#error "NCPU must be 2..4"
+#endif
+#define PULLIN  0
+#define PATENT  1
+#define WAITALL 2
+#ifndef POLICY
+#define POLICY PULLIN
+#endif
+#ifndef NCMD
+#define NCMD 2
+#endif
+#ifndef NSMI
+#define NSMI 1
+#endif
+#ifndef NPARK
+#define NPARK 2
+#endif
+
+#define BIT(p) (1 << (p))
+#define ALL    ((1 << NCPU) - 1)
+
+/* synchbyte values */
+#define INACTIVE 0
+#define ACTIVE   1
+#define IN_SMM   2
+
+/* enum phase */
+#define PH_IDLE     0
+#define PH_OPEN     1
+#define PH_RUNNING  2
+#define PH_RELEASED 3
+
+/* power states (kernel side) */
+#define P_RUN          0
+#define P_HLT          1
+#define P_PARKING_INIT 2
+#define P_WFS          3
+#define P_WAKING       4
+
+/* Can p take its pending SMI now? TCG takes it in wait-for-SIPI too. */
+#ifdef KVM_WFS
+#define SMI_TAKEN(p) (power[p] != P_WFS)
+#else
+#define SMI_TAKEN(p) 1
+#endif
+/* The kernel runs code on p (park/wake steps): p is not in SMM and has no
+ * SMI pending (a pending SMI is taken at the next instruction boundary). */
+#define OS_STEP(p) (!in_smm[p] && !smi_pend[p])
+
+byte synch[NCPU];
+bit  smi_pend[NCPU];
+bit  in_smm[NCPU];
+byte power[NCPU];
+
+/* struct rdv (rendezvous.c) */
+byte phase, event, joined, left, monarch, rdv_cmd_seq;
+/* struct smm_comm */
+byte cmd_seq, done_seq;
+/* checks only */
+byte runs[NCMD + 1];
+#ifdef CHECK_C_LITERAL
+byte insmm_at_open;     /* bytes IN_SMM when the open event began */
+#endif
+
+/* rendezvous.c arrived(): joined, or (not by_join_only) byte INACTIVE */
+#define ARRIVED(p, J) ((joined & BIT(p)) || (!(J) && synch[p] == INACTIVE))
+
+/* One arrival check of CPU p; records who dropped out by turning inactive. */
+#define ARR_STEP(p, S, J) \
+	:: atomic { (S & BIT(p)) && ARRIVED(p, J) -> \
+		if :: !(joined & BIT(p)) -> seen_inact = seen_inact | BIT(p) :: else fi; \
+		S = S & ~BIT(p) }
+
+/* wait_for(set, end, by_join_only): the checks of a pass happen one CPU at a
+ * time in any order; the deadline may pass at any time. */
+inline wait_for(S, J)
+{
+	do
+	:: S == 0 -> break
+	:: S != 0 -> break                       /* deadline_hit(end) */
+	ARR_STEP(0, S, J)
+	ARR_STEP(1, S, J)
+#if NCPU > 2
+	ARR_STEP(2, S, J)
+#endif
+#if NCPU > 3
+	ARR_STEP(3, S, J)
+#endif
+	od
+}
+
+/* smm_send_smi(p) for every p in S */
+inline send_smis(S)
+{
+	d_step {
+		q = 0;
+		do
+		:: q < NCPU -> if :: (S & BIT(q)) -> smi_pend[q] = 1 :: else fi; q++
+		:: else -> break
+		od;
+		q = 0
+	}
+}
+
+/* (c), literal reading: the byte of a CPU that was IN_SMM when the event
+ * began goes back to ACTIVE (running OS code) only after the command. */
+#ifdef CHECK_C_LITERAL
+#define CHECK_LITERAL(v) \
+	assert(!((insmm_at_open & BIT(me)) && (v) == ACTIVE && phase == PH_OPEN))
+#else
+#define CHECK_LITERAL(v) skip
+#endif
+
+proctype cpu(byte me)
+{
+	byte before, exit_val, ev, my_seq;
+	byte waitset, set, missing, scan_inact, seen_inact, mjoined, q;
+	bit wfs;
+
+end_run:
+	/* smm_entry(): the SMI is taken; first act: the synchbyte (claim 14) */
+	atomic {
+		smi_pend[me] && SMI_TAKEN(me) ->
+		smi_pend[me] = 0;
+		in_smm[me] = 1;
+		wfs = (power[me] == P_WFS);
+		before = synch[me];
+		synch[me] = IN_SMM;
+		exit_val = (before == INACTIVE -> INACTIVE : ACTIVE)
+	};
+	if
+	:: wfs ->                                /* ROLE_WFS_PARK */
+		exit_val = INACTIVE;
+		synch[me] = INACTIVE;
+		goto rsm
+	:: else
+	fi;
+
+rdv_loop:
+	atomic {                                 /* rdv.lock */
+		if
+		:: phase == PH_OPEN ->                   /* ROLE_MEMBER */
+			joined = joined | BIT(me);
+			ev = event;
+			my_seq = rdv_cmd_seq;
+			goto member
+		:: phase == PH_IDLE && cmd_seq != done_seq ->    /* ROLE_MONARCH */
+			event++;
+			ev = event;
+			phase = PH_OPEN;
+			joined = BIT(me);
+			left = 0;
+			monarch = me;
+			rdv_cmd_seq = cmd_seq;
+#ifdef CHECK_C_LITERAL
+			insmm_at_open = 0;
+			q = 0;
+			do
+			:: q < NCPU -> if :: q != me && synch[q] == IN_SMM ->
+					insmm_at_open = insmm_at_open | BIT(q)
+				:: else fi; q++
+			:: else -> break
+			od;
+			q = 0;
+#endif
+			goto monarch_
+		:: phase == PH_IDLE && cmd_seq == done_seq ->    /* no work */
+#ifdef FIX_EXIT_UNDER_LOCK
+			CHECK_LITERAL(exit_val);
+			synch[me] = exit_val;
+#endif
+			goto nowork
+		:: phase == PH_RUNNING || phase == PH_RELEASED -> skip
+		fi
+	};
+	/* late arrival: wait for the closing event to end */
+#ifdef FAILSAFE
+	if
+	:: phase == PH_IDLE || phase == PH_OPEN
+	:: true -> goto nowork                   /* deadline_hit(failsafe) */
+	fi;
+#else
+	phase == PH_IDLE || phase == PH_OPEN;
+#endif
+	goto rdv_loop;
+
+nowork:                                         /* ROLE_NOWORK / ROLE_LATE */
+#ifndef FIX_EXIT_UNDER_LOCK
+	atomic { CHECK_LITERAL(exit_val); synch[me] = exit_val };
+#endif
+	goto rsm;
+
+monarch_:
+	/* scan_peers() */
+	q = 0;
+	do
+	:: q == NCPU -> break
+	:: q < NCPU && q == me -> q++
+	:: q < NCPU && q != me ->
+		atomic {
+			if
+			:: synch[q] == INACTIVE ->
+				scan_inact = scan_inact | BIT(q);
+#ifdef BUG_WAIT_INACTIVE
+				if :: !(joined & BIT(q)) -> waitset = waitset | BIT(q) :: else fi;
+#endif
+				skip
+			:: else ->
+				if :: !(joined & BIT(q)) -> waitset = waitset | BIT(q) :: else fi
+			fi;
+			q++
+		}
+	od;
+	q = 0;
+#if POLICY != WAITALL
+	assert((waitset & scan_inact) == 0);    /* (d) */
+#endif
+
+	/* monarch_wait() */
+#if POLICY == WAITALL
+	waitset = ALL & ~BIT(me);
+	set = waitset;
+	wait_for(set, 1);                        /* t_waitall; REC_TIMEOUT */
+#elif POLICY == PATENT
+	set = waitset;
+	wait_for(set, 0);                        /* t_patent_failsafe; REC_PROTO_FAIL */
+#else
+	set = waitset;
+	wait_for(set, 0);                        /* t_pullin1 */
+	if
+	:: set != 0 ->
+		send_smis(set);                      /* r->pulled */
+		wait_for(set, 0)                     /* t_pullin2; REC_TIMEOUT */
+	:: else
+	fi;
+#endif
+	missing = set;
+	set = 0;
+
+	atomic {                                 /* rdv.lock: the door closes */
+		phase = PH_RUNNING;
+		mjoined = joined & ~BIT(me)
+	};
+	atomic {                                 /* run_event_command() */
+		/* (c2): everyone else is in, seen inactive, or reported missing */
+		q = 0;
+		do
+		:: q < NCPU ->
+			assert(q == me || ((joined & BIT(q)) && in_smm[q]) ||
+			       ((scan_inact | seen_inact) & BIT(q)) || (missing & BIT(q)));
+			q++
+		:: else -> break
+		od;
+		q = 0;
+		runs[rdv_cmd_seq]++;
+		assert(runs[rdv_cmd_seq] == 1);      /* (b) */
+		done_seq = rdv_cmd_seq
+	};
+	phase = PH_RELEASED;
+#ifdef FAILSAFE
+	if
+	:: (left & mjoined) == mjoined
+	:: true                                  /* 4 * t_member expired */
+	fi;
+#else
+	(left & mjoined) == mjoined;
+#endif
+	synch[me] = exit_val;
+	phase = PH_IDLE;
+	goto rsm;
+
+member:
+#ifdef BUG_LEAVE_EARLY
+	event != ev || phase != PH_OPEN;
+#elif defined(FAILSAFE)
+	if
+	:: event != ev || (phase != PH_OPEN && phase != PH_RUNNING)
+	:: true                                  /* deadline_hit(failsafe) */
+	fi;
+#else
+	event != ev || (phase != PH_OPEN && phase != PH_RUNNING);
+#endif
+	atomic {
+		assert(runs[my_seq] == 1);           /* (c) */
+		CHECK_LITERAL(exit_val);
+		synch[me] = exit_val
+	};
+	left = left | BIT(me);
+
+rsm:
+	atomic {
+		assert(synch[me] != IN_SMM);         /* (e) */
+		assert(synch[me] == (power[me] == P_RUN -> ACTIVE : INACTIVE));
+		in_smm[me] = 0;
+		before = 0; exit_val = 0; ev = 0; my_seq = 0; wfs = 0;
+		waitset = 0; missing = 0; scan_inact = 0; seen_inact = 0; mjoined = 0;
+		goto end_run
+	}
+}
+
+/* Pick a CPU p (0..NCPU-1) for which the macro C(p) holds; blocks if none. */
+#if NCPU > 2
+#define PICK3(p, C) :: C(2) -> p = 2
+#else
+#define PICK3(p, C)
+#endif
+#if NCPU > 3
+#define PICK4(p, C) :: C(3) -> p = 3
+#else
+#define PICK4(p, C)
+#endif
+#define PICK(p, C) if :: C(0) -> p = 0 :: C(1) -> p = 1 PICK3(p, C) PICK4(p, C) fi
+
+#define CAN_DIRECT(x)   (power[x] != P_WFS)
+#define CAN_PARK(x)     (x != 0 && power[x] == P_RUN && OS_STEP(x))
+#define CAN_WAKE_HLT(x) (power[x] == P_HLT && OS_STEP(x))
+#ifdef KVM_WFS
+#define CAN_SIPI(x)     (power[x] == P_WFS && !in_smm[x])
+#else
+#define CAN_SIPI(x)     (power[x] == P_WFS && OS_STEP(x))
+#endif
+#define ANY(x)          true
+
+proctype os()
+{
+	byte p, parks = NPARK;
+	do
+	:: atomic { done_seq == cmd_seq && cmd_seq < NCMD ->
+		/* smm_call(): publish the command ... */
+		cmd_seq++ };
+		/* ... and fire its SMI: broadcast, or directed at a CPU that can
+		 * take it (smm_cpu_ok: not in wait-for-SIPI) */
+		if
+		:: d_step { p = 0;
+			do
+			:: p < NCPU -> smi_pend[p] = 1; p++
+			:: else -> break
+			od; p = 0 }
+		:: atomic { PICK(p, CAN_DIRECT); smi_pend[p] = 1; p = 0 }
+		fi
+	:: parks > 0 ->                          /* cpu_park_hlt */
+		atomic { PICK(p, CAN_PARK);
+			synch[p] = INACTIVE; power[p] = P_HLT; parks--; p = 0 }
+	:: parks > 0 ->                          /* cpu_park_init */
+		atomic { PICK(p, CAN_PARK);
+			synch[p] = INACTIVE; power[p] = P_PARKING_INIT; parks-- };
+		/* the INIT (held while p is in SMM; an SMI goes first) */
+		atomic { OS_STEP(p) -> power[p] = P_WFS; p = 0 }
+	:: atomic { PICK(p, CAN_WAKE_HLT);      /* cpu_wake_hlt */
+		power[p] = P_WAKING };
+		atomic { OS_STEP(p) -> synch[p] = ACTIVE; power[p] = P_RUN; p = 0 }
+	:: atomic { PICK(p, CAN_SIPI);          /* cpu_wake_sipi */
+		power[p] = P_WAKING };
+		atomic { OS_STEP(p) -> synch[p] = ACTIVE; power[p] = P_RUN; p = 0 }
+	:: cmd_seq == NCMD -> break
+	od;
+	/* (a)/(b): every command runs, exactly once */
+	done_seq == NCMD;
+	d_step {
+		p = 1;
+		do
+		:: p <= NCMD -> assert(runs[p] == 1); p++
+		:: else -> break
+		od;
+		p = 0
+	}
+}
+
+proctype noise()
+{
+	byte p, n = NSMI;
+end_noise:
+	do
+	:: n > 0 -> d_step { p = 0;              /* broadcast */
+		do
+		:: p < NCPU -> smi_pend[p] = 1; p++
+		:: else -> break
+		od; p = 0; n-- }
+	:: n > 0 -> atomic { PICK(p, ANY); smi_pend[p] = 1; p = 0; n-- }   /* directed */
+	od
+}
+
+init {
+	byte i;
+	atomic {
+		i = 0;
+		do
+		:: i < NCPU -> synch[i] = ACTIVE; power[i] = P_RUN; run cpu(i); i++
+		:: else -> break
+		od;
+		i = 0;
+		run os();
+		run noise()
+	}
+}
