@@ -3,7 +3,8 @@
 
 static bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r'; }
 
-/* Copies the next whitespace-separated word of the line at *p into w. */
+/* Copies the next whitespace-separated word of the line at *p into w;
+ * returns its full length (>= wlen means it did not fit). */
 static size_t next_word(const char **p, const char *eol, char *w, size_t wlen)
 {
     const char *s = *p;
@@ -12,11 +13,12 @@ static size_t next_word(const char **p, const char *eol, char *w, size_t wlen)
     size_t n = 0;
     while (s < eol && !is_space(*s)) {
         if (n + 1 < wlen)
-            w[n++] = *s;
+            w[n] = *s;
+        n++;
         s++;
     }
     if (wlen)
-        w[n] = 0;
+        w[n < wlen ? n : wlen - 1] = 0;
     *p = s;
     return n;
 }
@@ -70,11 +72,16 @@ bool deviation_listed(const char *cfg, const char *id, const char *const *tags,
         const char *eol = line_end(l);
         const char *p = l;
         char word[64], plats[64];
-        if (next_word(&p, eol, word, sizeof(word)) && word[0] != '#' && !strcmp(word, id) &&
-            next_word(&p, eol, plats, sizeof(plats)) && platforms_match(plats, tags, ntags)) {
+        size_t wn = next_word(&p, eol, word, sizeof(word)), pn;
+        if (wn && wn < sizeof(word) && word[0] != '#' && !strcmp(word, id) &&
+            (pn = next_word(&p, eol, plats, sizeof(plats))) && pn < sizeof(plats) &&
+            platforms_match(plats, tags, ntags)) {
             while (p < eol && is_space(*p))
                 p++;
-            size_t n = (size_t)(eol - p);
+            const char *end = eol;
+            while (end > p && end[-1] == '\r')          /* CR of a CRLF line end */
+                end--;
+            size_t n = (size_t)(end - p);
             if (desclen) {
                 if (n >= desclen)
                     n = desclen - 1;
@@ -95,10 +102,10 @@ unsigned deviation_check(const char *cfg)
         const char *eol = line_end(l);
         const char *p = l;
         char word[64], plats[64], d[8];
-        size_t n = next_word(&p, eol, word, sizeof(word));
+        size_t n = next_word(&p, eol, word, sizeof(word)), pn;
         if (n && word[0] != '#') {
-            if (n >= sizeof(word) || !next_word(&p, eol, plats, sizeof(plats)) ||
-                !next_word(&p, eol, d, sizeof(d)))
+            if (n >= sizeof(word) || !(pn = next_word(&p, eol, plats, sizeof(plats))) ||
+                pn >= sizeof(plats) || !next_word(&p, eol, d, sizeof(d)))
                 return lineno;
         }
         l = *eol ? eol + 1 : eol;

@@ -56,7 +56,7 @@ int smm_local_validate(uint32_t op, uint64_t arg, const struct smm_cmd_limits *l
         return arg == 0x34 || arg == 0x1B || arg == 0x10 ? SMM_OK : SMM_E_BAD_ARG;
     case SMM_LOCAL_SET_SMBASE:
         /* The new window's entry and save state must be in SMRAM. */
-        if (arg + SMM_ENTRY_OFFSET < lim->smram_base ||
+        if (arg > lim->smram_base + lim->smram_size || arg + SMM_ENTRY_OFFSET < lim->smram_base ||
             arg + SMM_WINDOW_SIZE > lim->smram_base + lim->smram_size || (arg & 0xF))
             return SMM_E_BAD_PTR;
         return SMM_OK;

@@ -80,16 +80,37 @@ int smm_layout_compute(const struct smm_layout_req *q, struct smm_layout *l,
                   (unsigned long)R, (unsigned long)E, n);
         return LAYOUT_E_NO_SPACE;
     }
-    struct range free[2] = {
-        { l->save[n - 1] + q->save_size, E },          /* above the last save state */
-        { R + (uint64_t)n * s, l->save[0] },           /* between the stubs and CPU 0's save */
+    /* Free SMRAM: above the last save state, and between the stubs and CPU
+     * 0's save state (that one is inside every window). */
+    const struct range free0[2] = {
+        { l->save[n - 1] + q->save_size, E },
+        { R + (uint64_t)n * s, l->save[0] },
     };
-    /* The SMRAM sync area must be in the overlap: only the lower range is. */
-    struct range *low = &free[1];
-    if (!take(low, 1, l->sync_size, 64, &l->sync_smram) ||
-        !take(free, 2, q->pt_size, PAGE, &l->pt) ||
-        !take(free, 2, q->image_size, PAGE, &l->image) ||
-        !take(free, 2, (uint64_t)n * q->stack_size, PAGE, &l->stack[0])) {
+    struct range free[2] = { free0[0], free0[1] };
+    uint64_t at[3];
+    /* The SMRAM sync area must be in the overlap: the lower range, or else
+     * the unused tail of CPU 0's stub slot (also in every window). */
+    uint64_t tail = R + ((q->stub_size + 63) & ~63u);
+    if (!take(&free[1], 1, l->sync_size, 64, &l->sync_smram)) {
+        if (tail + l->sync_size <= R + s)
+            l->sync_smram = tail;
+        else
+            goto no_space;
+    }
+    /* Page tables, image and stacks: first fit, trying every order of the
+     * three, so a small region is not lost to a bad first choice. */
+    static const uint8_t orders[6][3] = { {0,1,2}, {0,2,1}, {1,0,2}, {1,2,0}, {2,0,1}, {2,1,0} };
+    const uint64_t size[3] = { q->pt_size, q->image_size, (uint64_t)n * q->stack_size };
+    struct range base_free[2] = { free[0], free[1] };
+    bool placed = false;
+    for (unsigned o = 0; o < 6 && !placed; o++) {
+        struct range f[2] = { base_free[0], base_free[1] };
+        placed = true;
+        for (unsigned k = 0; k < 3 && placed; k++)
+            placed = take(f, 2, size[orders[o][k]], PAGE, &at[orders[o][k]]);
+    }
+    if (!placed) {
+    no_space:
         ksnprintf(err, errlen,
                   "layout: SMRAM [0x%lx, 0x%lx) has no room for %u CPUs' sync area, page "
                   "tables (0x%x), image (0x%x) and stacks (%u x 0x%x)",
@@ -97,12 +118,15 @@ int smm_layout_compute(const struct smm_layout_req *q, struct smm_layout *l,
                   q->stack_size);
         return LAYOUT_E_NO_SPACE;
     }
+    l->pt = at[0];
+    l->image = at[1];
+    l->stack[0] = at[2];
     for (unsigned i = 1; i < n; i++)
         l->stack[i] = l->stack[0] + (uint64_t)i * q->stack_size;
     uint64_t top = q->shared_hi < R ? q->shared_hi : R;
     uint64_t bottom = q->shared_lo > l->overlap_lo ? q->shared_lo : l->overlap_lo;
-    uint64_t at = top >= l->sync_size ? align_down(top - l->sync_size, 64) : 0;
-    if (q->shared_hi <= q->shared_lo || at < bottom || at + l->sync_size > top) {
+    uint64_t sm = top >= l->sync_size ? align_down(top - l->sync_size, 64) : 0;
+    if (q->shared_hi <= q->shared_lo || sm < bottom || sm + l->sync_size > top) {
         ksnprintf(err, errlen,
                   "layout: no room for %u bytes of synchbytes in the windows' overlap below "
                   "SMRAM ([0x%lx, 0x%lx) usable, overlap from 0x%lx)", l->sync_size,
@@ -110,7 +134,7 @@ int smm_layout_compute(const struct smm_layout_req *q, struct smm_layout *l,
                   (unsigned long)l->overlap_lo);
         return LAYOUT_E_NO_SHARED;
     }
-    l->sync_mem = at;
+    l->sync_mem = sm;
     return smm_layout_check(q, l, err, errlen);
 }
 

@@ -60,12 +60,14 @@ uint32_t ss_revision(const uint8_t *ss)
     return r;
 }
 
+/* The low 16 bits name the map; bit 17 (SMBASE relocation) is set by
+ * every implementation we know, so an all-zero area is not a 32-bit map. */
 enum ss_map ss_map_of(const uint8_t *ss)
 {
-    uint32_t r = ss_revision(ss) & 0xFFFF;
+    uint32_t rev = ss_revision(ss), r = rev & 0xFFFF;
     if (r == (SS_REV_AMD64 & 0xFFFF))
         return SS_MAP_AMD64;
-    if (r == (SS_REV_IA32 & 0xFFFF))
+    if (r == (SS_REV_IA32 & 0xFFFF) && (rev & SS_REV_SMBASE_RELOC))
         return SS_MAP_IA32;
     return SS_MAP_UNKNOWN;
 }

@@ -174,6 +174,29 @@ static bool wait_state(unsigned cpu, enum cpu_state s, uint64_t us)
     return true;
 }
 
+/* SIPI, SIPI (SDM 9.4.4.1), then keep re-sending every 10 ms until the AP
+ * answers or ap_timeout_ms passes: a SIPI that lands while the AP is in SMM
+ * is dropped (PLATFORM-QEMU.md Q3; EDK2 BZ 4132), and a running AP ignores
+ * extra SIPIs. */
+static bool send_sipis(unsigned cpu)
+{
+    struct cpu *c = &cpus[cpu];
+    uint64_t end = deadline_after_us(ap_timeout_ms * 1000);
+    for (int i = 0; c->state != CPU_IDLE; i++) {
+        if (deadline_passed(end)) {
+            c->state = CPU_FAILED;
+            return false;
+        }
+        lapic_send_ipi(c->apic_id, ICR_DM_STARTUP | SIPI_VECTOR);
+        if (i == 0) {
+            udelay(sipi_udelay);
+            continue;
+        }
+        wait_state(cpu, CPU_IDLE, 10000);
+    }
+    return true;
+}
+
 static bool fault_no_sipi(unsigned cpu)
 {
     char v[32];
@@ -194,17 +217,12 @@ bool cpu_start(unsigned cpu)
     lapic_send_ipi(c->apic_id, ICR_DM_INIT | ICR_LEVEL_ASSERT | ICR_TRIGGER_LEVEL);
     udelay(init_udelay);
     lapic_send_ipi(c->apic_id, ICR_DM_INIT | ICR_TRIGGER_LEVEL);   /* de-assert */
-    if (!fault_no_sipi(cpu)) {
-        for (int i = 0; i < 2 && c->state != CPU_IDLE; i++) {
-            lapic_send_ipi(c->apic_id, ICR_DM_STARTUP | SIPI_VECTOR);
-            udelay(sipi_udelay);
-        }
-    }
-    if (!wait_state(cpu, CPU_IDLE, ap_timeout_ms * 1000)) {
+    if (fault_no_sipi(cpu)) {
+        wait_state(cpu, CPU_IDLE, ap_timeout_ms * 1000);
         c->state = CPU_FAILED;
         return false;
     }
-    return true;
+    return send_sipis(cpu);
 }
 
 void smp_boot_aps(void)
@@ -355,13 +373,5 @@ bool cpu_wake_sipi(unsigned cpu)
     p->ap_entry = (uint64_t)(uintptr_t)ap_main;
     p->ap_stack = (uint64_t)(uintptr_t)c->stack_top;
     p->ap_arg = cpu;
-    for (int i = 0; i < 2 && c->state != CPU_IDLE; i++) {
-        lapic_send_ipi(c->apic_id, ICR_DM_STARTUP | SIPI_VECTOR);
-        udelay(sipi_udelay);
-    }
-    if (!wait_state(cpu, CPU_IDLE, ap_timeout_ms * 1000)) {
-        c->state = CPU_FAILED;
-        return false;
-    }
-    return true;
+    return send_sipis(cpu);
 }

@@ -439,7 +439,7 @@ static void test_wfs(void)
     mdelay(50);
     smi_trigger(SMI_IPI_PHYS, k);
     bool taken_now = smm_wait_entries(bit_of(k), base, 300000);
-    const struct smm_rec *r = taken_now ? smm_last_rec(k) : 0;
+    const struct smm_rec *r = taken_now ? smm_rec(k, base[k] + 1) : 0;
     char ev[200];
     ksnprintf(ev, sizeof(ev), "%s (saved CS %04x base %lx RIP %lx, role %u)",
               taken_now ? "the SMI was taken at once, before any SIPI" : "the SMI stayed pending",

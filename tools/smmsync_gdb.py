@@ -396,8 +396,8 @@ class Kernel:
             for i in range(self.lay_n):
                 if v.mode != "long" and v.cs_base == self.smbase[i]:
                     return i, "smbase"
-                if (v.rbx & 0xFFFFFFFF) == self.stub[i]:
-                    return i, "stub"
+                if self.stub[i] <= v.linear < self.stub[i] + max(self.stub_size, 0x100):
+                    return i, "stub"    # each CPU runs the stub copy at its own SMBASE
         if v.qidx < self.ncpus:
             return v.qidx, "assumed"
         return None, ""
@@ -456,7 +456,7 @@ SMM, its mode, its linear pc (CS base + EIP) and where that is.
 SMM comes from QEMU's own flag (monitor 'info registers -a' prints SMM=1);
 the gdb stub does not report it. The kernel CPU is found from GS base
 (struct percpu.idx) outside SMM, and from the SMM stack, SMBASE (CS base in
-the 16-bit stub) or the stub address (rbx) in SMM."""
+the 16-bit stub) or the stub its pc is in, in SMM."""
 
     def __init__(self):
         super().__init__("smm-cpus", gdb.COMMAND_STATUS)
@@ -481,7 +481,7 @@ the 16-bit stub) or the stub address (rbx) in SMM."""
                    v.linear, where(v, k)))
         if mon_ok:
             print("SMM/hlt/CS base: QEMU monitor 'info registers -a'; cpu: GS base -> percpu.idx,"
-                  " or SMM stack/SMBASE; '?' = assumed QEMU index")
+                  " or SMM stack/SMBASE/stub; '?' = assumed = QEMU index")
         else:
             print("no QEMU monitor: SMM is guessed from $pc (>= 0x%x = SMM image); '?' = guess"
                   % IMAGE_VBASE)
@@ -945,10 +945,18 @@ class SmmHelp(gdb.Command):
         super().__init__("smm-help", gdb.COMMAND_SUPPORT)
 
     def invoke(self, arg, from_tty):
-        for c in ("smm-cpus", "smm-savestate", "smm-synch", "smm-log", "smm-layout", "phys",
-                  "realmode", "xpc", "xi16", "xi32", "xi64"):
-            doc = gdb.execute("help " + c, to_string=True).splitlines()
-            print("%-14s %s" % (c, doc[0] if doc else ""))
+        for c, what in (
+                ("smm-cpus", "every vCPU: kernel CPU, APIC ID, state, SMM?, mode, linear pc, where"),
+                ("smm-savestate N [smram|kernel]", "decode CPU N's save state (AMD64/32-bit map)"),
+                ("smm-synch", "every CPU's synchbyte; the current backend"),
+                ("smm-log [N [K]]", "the last K SMM event records of CPU N (every CPU)"),
+                ("smm-layout", "smm.layout: SMBASEs, stubs, save states, stacks, sync areas"),
+                ("phys [on|off]", "physical memory accesses (Qqemu.PhyMemMode; never SMRAM)"),
+                ("realmode [on|off]", "on each stop: [cs:ip], linear pc, instruction in its mode"),
+                ("xpc [N]", "N instructions at the linear pc, in the vCPU's mode"),
+                ("xi16/xi32/xi64 [ADDR [N]]", "N instructions at linear ADDR as 16/32/64-bit")):
+            print("%-31s %s" % (c, what))
+        print("help <command> for details; docs/DEBUGGING.md for a worked example")
 
 
 SmmCpus()

@@ -172,22 +172,34 @@ bit  in_smm[NCPU];
 byte power[NCPU];
 
 /* struct rdv (rendezvous.c) */
-byte phase, event, joined, left, monarch, rdv_cmd_seq;
+byte phase, event, joined, left, rdv_cmd_seq;
+hidden byte monarch;    /* written only: not part of the state */
 /* struct smm_comm */
 byte cmd_seq, done_seq;
 /* checks only */
 byte runs[NCMD + 1];
-#ifdef CHECK_C_LITERAL
-byte insmm_at_open;     /* bytes IN_SMM when the open event began */
+
+/* Unrolled per-CPU helpers (no loop counters in the state vector). */
+#if NCPU > 2
+#define FOR3(M) M(2)
+#else
+#define FOR3(M)
 #endif
+#if NCPU > 3
+#define FOR4(M) M(3)
+#else
+#define FOR4(M)
+#endif
+#define FOR_CPUS(M) M(0) M(1) FOR3(M) FOR4(M)
 
 /* rendezvous.c arrived(): joined, or (not by_join_only) byte INACTIVE */
 #define ARRIVED(p, J) ((joined & BIT(p)) || (!(J) && synch[p] == INACTIVE))
 
-/* One arrival check of CPU p; records who dropped out by turning inactive. */
+/* One arrival check of CPU p; a CPU that drops out by turning inactive is
+ * added to 'inact' (for (c2) only). */
 #define ARR_STEP(p, S, J) \
 	:: atomic { (S & BIT(p)) && ARRIVED(p, J) -> \
-		if :: !(joined & BIT(p)) -> seen_inact = seen_inact | BIT(p) :: else fi; \
+		if :: !(joined & BIT(p)) -> inact = inact | BIT(p) :: else fi; \
 		S = S & ~BIT(p) }
 
 /* wait_for(set, end, by_join_only): the checks of a pass happen one CPU at a
@@ -208,52 +220,70 @@ inline wait_for(S, J)
 	od
 }
 
-/* smm_send_smi(p) for every p in S */
-inline send_smis(S)
-{
-	d_step {
-		q = 0;
-		do
-		:: q < NCPU -> if :: (S & BIT(q)) -> smi_pend[q] = 1 :: else fi; q++
-		:: else -> break
-		od;
-		q = 0
-	}
-}
+/* smm_send_smi(p) for every p in 'set' */
+#define SEND_IF_SET(p) if :: (set & BIT(p)) -> smi_pend[p] = 1 :: else fi;
+/* a broadcast SMI: every CPU */
+#define PEND(p) smi_pend[p] = 1;
 
-/* (c), literal reading: the byte of a CPU that was IN_SMM when the event
- * began goes back to ACTIVE (running OS code) only after the command. */
+/* scan_peers(): one read of p's byte (p != me) */
+#define SCAN(p) \
+	atomic { \
+		if \
+		:: me == p -> skip \
+		:: me != p && synch[p] == INACTIVE -> \
+			inact = inact | BIT(p); \
+			SCAN_FAULT(p) \
+		:: me != p && synch[p] != INACTIVE -> \
+			if :: !(joined & BIT(p)) -> waitset = waitset | BIT(p) :: else fi \
+		fi \
+	};
+#ifdef BUG_WAIT_INACTIVE     /* SMMF_INACTIVE_AS_ACTIVE: INACTIVE counts as ACTIVE */
+#define SCAN_FAULT(p) if :: !(joined & BIT(p)) -> waitset = waitset | BIT(p) :: else fi
+#else
+#define SCAN_FAULT(p) skip
+#endif
+
+/* (c2) for CPU p, when the command runs */
+#define PRESENT(p) \
+	assert(p == me || ((joined & BIT(p)) && in_smm[p]) || (inact & BIT(p)) || (set & BIT(p)));
+
+/* (c), literal reading: a CPU whose byte was IN_SMM when the event opened
+ * goes back to running OS code (byte ACTIVE) only after the command. */
 #ifdef CHECK_C_LITERAL
+byte insmm_at_open;
+#define SNAP_INSMM(p) if :: p != me && synch[p] == IN_SMM -> insmm_at_open = insmm_at_open | BIT(p) :: else fi;
 #define CHECK_LITERAL(v) \
-	assert(!((insmm_at_open & BIT(me)) && (v) == ACTIVE && phase == PH_OPEN))
+	assert(!((insmm_at_open & BIT(me)) && (v) == ACTIVE && done_seq != rdv_cmd_seq))
 #else
 #define CHECK_LITERAL(v) skip
 #endif
 
+/* Locals: exit_val (rendezvous() argument), ev (its 'ev'), and for the
+ * monarch waitset (r->waited), set (the wait set, then r->missing) and inact
+ * (r->inactive plus those that turned inactive while waited for). */
 proctype cpu(byte me)
 {
-	byte before, exit_val, ev, my_seq;
-	byte waitset, set, missing, scan_inact, seen_inact, mjoined, q;
-	bit wfs;
+	byte exit_val, ev, waitset, set, inact;
 
 end_run:
-	/* smm_entry(): the SMI is taken; first act: the synchbyte (claim 14) */
+	/* smm_entry(): the SMI is taken; first act: before = synch_enter()
+	 * (claim 14); a parked CPU goes back to INACTIVE, anyone else ACTIVE */
 	atomic {
 		smi_pend[me] && SMI_TAKEN(me) ->
 		smi_pend[me] = 0;
 		in_smm[me] = 1;
-		wfs = (power[me] == P_WFS);
-		before = synch[me];
+		exit_val = (synch[me] == INACTIVE -> INACTIVE : ACTIVE);
 		synch[me] = IN_SMM;
-		exit_val = (before == INACTIVE -> INACTIVE : ACTIVE)
+		if
+		:: power[me] == P_WFS -> goto wfs    /* reset_state(ss) */
+		:: else -> goto rdv_loop
+		fi
 	};
-	if
-	:: wfs ->                                /* ROLE_WFS_PARK */
-		exit_val = INACTIVE;
-		synch[me] = INACTIVE;
-		goto rsm
-	:: else
-	fi;
+
+wfs:                                            /* ROLE_WFS_PARK (TCG) */
+	exit_val = INACTIVE;
+	synch[me] = INACTIVE;
+	goto rsm;
 
 rdv_loop:
 	atomic {                                 /* rdv.lock */
@@ -261,7 +291,6 @@ rdv_loop:
 		:: phase == PH_OPEN ->                   /* ROLE_MEMBER */
 			joined = joined | BIT(me);
 			ev = event;
-			my_seq = rdv_cmd_seq;
 			goto member
 		:: phase == PH_IDLE && cmd_seq != done_seq ->    /* ROLE_MONARCH */
 			event++;
@@ -273,14 +302,7 @@ rdv_loop:
 			rdv_cmd_seq = cmd_seq;
 #ifdef CHECK_C_LITERAL
 			insmm_at_open = 0;
-			q = 0;
-			do
-			:: q < NCPU -> if :: q != me && synch[q] == IN_SMM ->
-					insmm_at_open = insmm_at_open | BIT(q)
-				:: else fi; q++
-			:: else -> break
-			od;
-			q = 0;
+			FOR_CPUS(SNAP_INSMM)
 #endif
 			goto monarch_
 		:: phase == PH_IDLE && cmd_seq == done_seq ->    /* no work */
@@ -310,29 +332,9 @@ nowork:                                         /* ROLE_NOWORK / ROLE_LATE */
 	goto rsm;
 
 monarch_:
-	/* scan_peers() */
-	q = 0;
-	do
-	:: q == NCPU -> break
-	:: q < NCPU && q == me -> q++
-	:: q < NCPU && q != me ->
-		atomic {
-			if
-			:: synch[q] == INACTIVE ->
-				scan_inact = scan_inact | BIT(q);
-#ifdef BUG_WAIT_INACTIVE
-				if :: !(joined & BIT(q)) -> waitset = waitset | BIT(q) :: else fi;
-#endif
-				skip
-			:: else ->
-				if :: !(joined & BIT(q)) -> waitset = waitset | BIT(q) :: else fi
-			fi;
-			q++
-		}
-	od;
-	q = 0;
+	FOR_CPUS(SCAN)                               /* scan_peers() */
 #if POLICY != WAITALL
-	assert((waitset & scan_inact) == 0);    /* (d) */
+	assert((waitset & inact) == 0);          /* (d) */
 #endif
 
 	/* monarch_wait() */
@@ -348,44 +350,37 @@ monarch_:
 	wait_for(set, 0);                        /* t_pullin1 */
 	if
 	:: set != 0 ->
-		send_smis(set);                      /* r->pulled */
+		d_step { FOR_CPUS(SEND_IF_SET) skip }    /* smm_send_smi(); r->pulled */
 		wait_for(set, 0)                     /* t_pullin2; REC_TIMEOUT */
 	:: else
 	fi;
 #endif
-	missing = set;
-	set = 0;
+	/* set == r->missing from here on */
 
-	atomic {                                 /* rdv.lock: the door closes */
-		phase = PH_RUNNING;
-		mjoined = joined & ~BIT(me)
-	};
-	atomic {                                 /* run_event_command() */
-		/* (c2): everyone else is in, seen inactive, or reported missing */
-		q = 0;
-		do
-		:: q < NCPU ->
-			assert(q == me || ((joined & BIT(q)) && in_smm[q]) ||
-			       ((scan_inact | seen_inact) & BIT(q)) || (missing & BIT(q)));
-			q++
-		:: else -> break
-		od;
-		q = 0;
+	phase = PH_RUNNING;                      /* rdv.lock: the door closes */
+	d_step {                                 /* run_event_command() */
+		FOR_CPUS(PRESENT)                    /* (c2) */
 		runs[rdv_cmd_seq]++;
 		assert(runs[rdv_cmd_seq] == 1);      /* (b) */
 		done_seq = rdv_cmd_seq
 	};
 	phase = PH_RELEASED;
+	/* others = rdv.joined & ~bit(me): joined is frozen until the next open */
 #ifdef FAILSAFE
 	if
-	:: (left & mjoined) == mjoined
+	:: (left & joined & ~BIT(me)) == (joined & ~BIT(me))
 	:: true                                  /* 4 * t_member expired */
 	fi;
 #else
-	(left & mjoined) == mjoined;
+	(left & joined & ~BIT(me)) == (joined & ~BIT(me));
 #endif
 	synch[me] = exit_val;
-	phase = PH_IDLE;
+	d_step {
+		phase = PH_IDLE;
+		/* model only: joined and left are dead until the next open
+		 * rewrites them; clearing them merges equivalent states */
+		joined = 0; left = 0
+	};
 	goto rsm;
 
 member:
@@ -400,7 +395,8 @@ member:
 	event != ev || (phase != PH_OPEN && phase != PH_RUNNING);
 #endif
 	atomic {
-		assert(runs[my_seq] == 1);           /* (c) */
+		/* (c): our event's command is done (a newer event means it is) */
+		assert(event != ev || runs[rdv_cmd_seq] == 1);
 		CHECK_LITERAL(exit_val);
 		synch[me] = exit_val
 	};
@@ -411,10 +407,9 @@ rsm:
 		assert(synch[me] != IN_SMM);         /* (e) */
 		assert(synch[me] == (power[me] == P_RUN -> ACTIVE : INACTIVE));
 		in_smm[me] = 0;
-		before = 0; exit_val = 0; ev = 0; my_seq = 0; wfs = 0;
-		waitset = 0; missing = 0; scan_inact = 0; seen_inact = 0; mjoined = 0;
-		goto end_run
-	}
+		exit_val = 0; ev = 0; waitset = 0; set = 0; inact = 0
+	};
+	goto end_run
 }
 
 /* Pick a CPU p (0..NCPU-1) for which the macro C(p) holds; blocks if none. */
@@ -431,7 +426,7 @@ rsm:
 #define PICK(p, C) if :: C(0) -> p = 0 :: C(1) -> p = 1 PICK3(p, C) PICK4(p, C) fi
 
 #define CAN_DIRECT(x)   (power[x] != P_WFS)
-#define CAN_PARK(x)     (x != 0 && power[x] == P_RUN && OS_STEP(x))
+#define CAN_PARK(x)     (parks > 0 && x != 0 && power[x] == P_RUN && OS_STEP(x))
 #define CAN_WAKE_HLT(x) (power[x] == P_HLT && OS_STEP(x))
 #ifdef KVM_WFS
 #define CAN_SIPI(x)     (power[x] == P_WFS && !in_smm[x])
@@ -450,25 +445,19 @@ proctype os()
 		/* ... and fire its SMI: broadcast, or directed at a CPU that can
 		 * take it (smm_cpu_ok: not in wait-for-SIPI) */
 		if
-		:: d_step { p = 0;
-			do
-			:: p < NCPU -> smi_pend[p] = 1; p++
-			:: else -> break
-			od; p = 0 }
+		:: d_step { FOR_CPUS(PEND) skip }
 		:: atomic { PICK(p, CAN_DIRECT); smi_pend[p] = 1; p = 0 }
 		fi
-	:: parks > 0 ->                          /* cpu_park_hlt */
-		atomic { PICK(p, CAN_PARK);
-			synch[p] = INACTIVE; power[p] = P_HLT; parks--; p = 0 }
-	:: parks > 0 ->                          /* cpu_park_init */
-		atomic { PICK(p, CAN_PARK);
-			synch[p] = INACTIVE; power[p] = P_PARKING_INIT; parks-- };
-		/* the INIT (held while p is in SMM; an SMI goes first) */
+	:: atomic { PICK(p, CAN_PARK);           /* cpu_park_hlt */
+		synch[p] = INACTIVE; power[p] = P_HLT; parks--; p = 0 }
+	:: atomic { PICK(p, CAN_PARK);           /* cpu_park_init */
+		synch[p] = INACTIVE; power[p] = P_PARKING_INIT; parks-- };
+		/* the INIT (held while p is in SMM; a pending SMI goes first) */
 		atomic { OS_STEP(p) -> power[p] = P_WFS; p = 0 }
-	:: atomic { PICK(p, CAN_WAKE_HLT);      /* cpu_wake_hlt */
+	:: atomic { PICK(p, CAN_WAKE_HLT);       /* cpu_wake_hlt */
 		power[p] = P_WAKING };
 		atomic { OS_STEP(p) -> synch[p] = ACTIVE; power[p] = P_RUN; p = 0 }
-	:: atomic { PICK(p, CAN_SIPI);          /* cpu_wake_sipi */
+	:: atomic { PICK(p, CAN_SIPI);           /* cpu_wake_sipi */
 		power[p] = P_WAKING };
 		atomic { OS_STEP(p) -> synch[p] = ACTIVE; power[p] = P_RUN; p = 0 }
 	:: cmd_seq == NCMD -> break
@@ -487,27 +476,19 @@ proctype os()
 
 proctype noise()
 {
-	byte p, n = NSMI;
+	byte n = NSMI;
 end_noise:
 	do
-	:: n > 0 -> d_step { p = 0;              /* broadcast */
-		do
-		:: p < NCPU -> smi_pend[p] = 1; p++
-		:: else -> break
-		od; p = 0; n-- }
-	:: n > 0 -> atomic { PICK(p, ANY); smi_pend[p] = 1; p = 0; n-- }   /* directed */
+	:: d_step { n > 0 -> FOR_CPUS(PEND) n-- }                  /* broadcast */
+#define NOISE1(x) :: d_step { n > 0 -> smi_pend[x] = 1; n-- }  /* directed */
+	FOR_CPUS(NOISE1)
 	od
 }
 
 init {
-	byte i;
 	atomic {
-		i = 0;
-		do
-		:: i < NCPU -> synch[i] = ACTIVE; power[i] = P_RUN; run cpu(i); i++
-		:: else -> break
-		od;
-		i = 0;
+#define START(x) synch[x] = ACTIVE; power[x] = P_RUN; run cpu(x);
+		FOR_CPUS(START)
 		run os();
 		run noise()
 	}

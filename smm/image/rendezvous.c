@@ -76,13 +76,17 @@ static bool arrived(unsigned p, bool by_join_only)
  * is still missing. waitall counts arrivals only (it ignores the bytes). */
 static uint64_t wait_for(uint64_t set, uint64_t end, bool by_join_only)
 {
+    uint64_t pause = smm_us_to_tsc(10);
     while (set) {
         for (unsigned p = 0; p < smm_config.ncpus; p++)
             if ((set & bit(p)) && arrived(p, by_join_only))
                 set &= ~bit(p);
         if (!set || deadline_hit(end))
             break;
-        cpu_relax();
+        /* Back off between scans: with the cmos backend every read takes
+         * the controller-hub lock that arriving CPUs need for their byte. */
+        for (uint64_t t = rdtsc() + pause; rdtsc() < t && !deadline_hit(end);)
+            cpu_relax();
     }
     return set;
 }
@@ -133,10 +137,13 @@ static void monarch_wait(unsigned me, struct smm_rec *r)
     default: /* RDV_PULLIN */
         missing = wait_for(waitset, t0 + c->t_pullin1, false);
         if (missing) {
+            /* Pull in only the CPUs still outside SMM: an SMI to one that is
+             * already entering would be latched and come back later. */
             for (unsigned p = 0; p < c->ncpus; p++)
-                if (missing & bit(p))
+                if ((missing & bit(p)) && synch_get(p) != SYNCH_IN_SMM) {
                     smm_send_smi(p);
-            r->pulled = missing;
+                    r->pulled |= bit(p);
+                }
             missing = wait_for(missing, rdtsc() + c->t_pullin2, false);
             if (missing)
                 r->flags |= REC_TIMEOUT;

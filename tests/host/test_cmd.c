@@ -379,7 +379,7 @@ static void test_local_set_smbase(void **state)
 }
 
 /*
- * KNOWN BUG (reported, not fixed here): SET_SMBASE's bounds check computes
+ * Regression (fixed): SET_SMBASE's bounds check computes
  * arg + 0x10000 in 64 bits without an overflow check, so every 16-aligned
  * arg in [2^64 - 0x10000, 2^64 - 0x8000) passes: arg + 0x8000 >= SMRAM
  * base, and arg + 0x10000 wraps to a small number <= SMRAM end. SMBASE is
@@ -391,9 +391,9 @@ static void test_known_bug_set_smbase_wraps(void **state)
 {
 	(void)state;
 	assert_int_equal(smm_local_validate(SMM_LOCAL_SET_SMBASE, 0xFFFFFFFFFFFF0010ull, &L),
-			 SMM_OK /* should be SMM_E_BAD_PTR */);
+			 SMM_E_BAD_PTR);
 	assert_int_equal(smm_local_validate(SMM_LOCAL_SET_SMBASE, 0xFFFFFFFFFFFF7FF0ull, &L),
-			 SMM_OK /* should be SMM_E_BAD_PTR */);
+			 SMM_E_BAD_PTR);
 }
 
 static void test_local_hold(void **state)

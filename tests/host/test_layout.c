@@ -336,47 +336,12 @@ static void verify_layout(const struct smm_layout_req *q, const struct smm_layou
 
 /* ---- the sweep ---------------------------------------------------------- */
 
-/*
- * KNOWN BUG (reported to the lead, not fixed here): smm_layout_compute
- * returns LAYOUT_E_NO_SPACE for these requests although smram_fits() finds
- * a layout with the same SMBASEs:
- *  - A-segment, 10..13 CPUs: first fit in the order page tables, image,
- *    stacks puts the image above the save states, where the stacks then no
- *    longer fit; the image fits in the gap below CPU 0's save state, and
- *    page tables + stacks above the save states.
- *  - TSEG, 63 CPUs, sync stride 1: the SMRAM sync area is only tried at
- *    [R + n*stride, save[0]), empty when n is the maximum, although 63
- *    bytes fit after the last stub (R + 62*0x200 + 174) or between stubs.
- * Once fixed, the sweep reports each entry as "no longer observed": empty
- * the list then.
- */
-struct known { uint64_t base; uint32_t sync_stride; unsigned n; };
-static const struct known known_no_space[] = {
-	{ 0xA0000, 1, 10 }, { 0xA0000, 1, 11 }, { 0xA0000, 1, 12 }, { 0xA0000, 1, 13 },
-	{ 0xA0000, 64, 10 }, { 0xA0000, 64, 11 }, { 0xA0000, 64, 12 }, { 0xA0000, 64, 13 },
-	{ 0x1FF00000, 1, 63 },
-};
-#define NKNOWN (sizeof(known_no_space) / sizeof(known_no_space[0]))
-
-static bool is_known(const struct smm_layout_req *q, unsigned *idx)
-{
-	for (unsigned k = 0; k < NKNOWN; k++)
-		if (known_no_space[k].base == q->smram_base &&
-		    known_no_space[k].sync_stride == q->sync_stride &&
-		    known_no_space[k].n == q->ncpus) {
-			*idx = k;
-			return true;
-		}
-	return false;
-}
-
 struct sweep {
 	unsigned ok_max;	/* largest n smm_layout_compute lays out */
 	unsigned fit_max;	/* largest n that really fits */
 	unsigned ok_count;
 };
 
-static bool seen_known[NKNOWN];
 
 static struct sweep sweep(const struct smram_region *r, uint32_t sync_stride)
 {
@@ -403,8 +368,6 @@ static struct sweep sweep(const struct smram_region *r, uint32_t sync_stride)
 			fail_msg("%s: TOO_MANY although the stubs fit: %s", ctx, err);
 
 		bool sm = smram_fits(&q), sh = shared_fits(&q);
-		unsigned k = 0;
-
 		if (sm && sh)
 			w.fit_max = n;
 		if (rc == LAYOUT_OK) {
@@ -419,19 +382,12 @@ static struct sweep sweep(const struct smram_region *r, uint32_t sync_stride)
 		}
 		if (!err[0])
 			fail_msg("%s: error %d without a message", ctx, rc);
-		if (rc == LAYOUT_E_NO_SPACE && sm) {
-			if (!is_known(&q, &k))
-				fail_msg("%s: NO_SPACE, but the regions fit in SMRAM (%s)", ctx, err);
-			seen_known[k] = true;
-			print_message("KNOWN BUG: %s: NO_SPACE although a layout exists\n", ctx);
-			continue;
-		}
+		if (rc == LAYOUT_E_NO_SPACE && sm)
+			fail_msg("%s: NO_SPACE, but the regions fit in SMRAM (%s)", ctx, err);
 		if (rc == LAYOUT_E_NO_SHARED && sh)
 			fail_msg("%s: NO_SHARED, but the sync area fits below SMRAM (%s)", ctx, err);
 		if (rc != LAYOUT_E_NO_SPACE && rc != LAYOUT_E_NO_SHARED)
 			fail_msg("%s: unexpected error %d (%s)", ctx, rc, err);
-		if (is_known(&q, &k))
-			fail_msg("%s: listed as a known bug but really does not fit", ctx);
 	}
 	return w;
 }
@@ -441,17 +397,10 @@ static void test_sweep(void **state)
 	struct sweep a1, a64, t1, t64;
 
 	(void)state;
-	memset(seen_known, 0, sizeof(seen_known));
 	a1 = sweep(&ASEG, 1);
 	a64 = sweep(&ASEG, 64);
 	t1 = sweep(&TSEG, 1);
 	t64 = sweep(&TSEG, 64);
-	for (unsigned k = 0; k < NKNOWN; k++)
-		if (!seen_known[k])
-			fail_msg("known bug no longer observed (base 0x%llx, stride %u, %u CPUs): "
-				 "remove it from known_no_space",
-				 (unsigned long long)known_no_space[k].base,
-				 known_no_space[k].sync_stride, known_no_space[k].n);
 
 	print_message("A-segment: largest CPU count laid out %u (stride 1) / %u (stride 64); "
 		      "largest that fits %u / %u\n", a1.ok_max, a64.ok_max, a1.fit_max,
@@ -470,12 +419,11 @@ static void test_sweep(void **state)
 	 */
 	assert_int_equal(a1.fit_max, 13);
 	assert_int_equal(a64.fit_max, 13);
-	/* What smm_layout_compute manages today (known bug above): 9;
-	 * 13 once fixed. */
-	assert_int_equal(a1.ok_max, 9);
-	assert_int_equal(a64.ok_max, 9);
-	assert_int_equal(a1.ok_count, 9);
-	assert_int_equal(a64.ok_count, 9);
+	/* smm_layout_compute lays out every count that fits. */
+	assert_int_equal(a1.ok_max, 13);
+	assert_int_equal(a64.ok_max, 13);
+	assert_int_equal(a1.ok_count, 13);
+	assert_int_equal(a64.ok_count, 13);
 
 	/*
 	 * TSEG: every count up to the TOO_MANY limit ((0x8000 - 0x200) /
@@ -487,10 +435,8 @@ static void test_sweep(void **state)
 	 */
 	assert_int_equal(t1.fit_max, 63);
 	assert_int_equal(t64.fit_max, 56);
-	/* Today: 62 with stride 1 (known bug at 63; 63 once fixed), 56 with
-	 * stride 64. */
-	assert_int_equal(t1.ok_max, 62);
-	assert_int_equal(t1.ok_count, 62);
+	assert_int_equal(t1.ok_max, 63);
+	assert_int_equal(t1.ok_count, 63);
 	assert_int_equal(t64.ok_max, 56);
 	assert_int_equal(t64.ok_count, 56);
 }
@@ -529,10 +475,9 @@ static void by_hand(const struct smm_layout_req *q, struct smm_layout *l, uint64
 }
 
 /*
- * The known bug, concretely: for these requests smm_layout_compute says
- * NO_SPACE, but the layouts below pass both smm_layout_check and this
- * file's checks. (Once smm_layout_compute is fixed, its two NO_SPACE
- * expectations here become LAYOUT_OK.)
+ * Two layouts smm_layout_compute once refused (NO_SPACE): it lays them out
+ * now, and the hand-built ones below pass both smm_layout_check and this
+ * file's checks.
  */
 static void test_known_bug_layouts_exist(void **state)
 {
@@ -544,14 +489,14 @@ static void test_known_bug_layouts_exist(void **state)
 	/* A-segment, 13 CPUs: image below CPU 0's save state, page tables
 	 * and stacks above the last save state (ending at 0xA9800). */
 	q = mkreq(&ASEG, 13, 64);
-	assert_int_equal(smm_layout_compute(&q, &l, err, sizeof(err)), LAYOUT_E_NO_SPACE);
+	assert_int_equal(smm_layout_compute(&q, &l, err, sizeof(err)), LAYOUT_OK);
 	by_hand(&q, &l, 0xA1A00, 0xA2000, 0xAA000, 0xB3000, 0x9F8C0);
 	verify_layout(&q, &l, "A-segment, 13 CPUs, by hand");
 	assert_int_equal(smm_layout_check(&q, &l, err, sizeof(err)), 0);
 
 	/* TSEG, 63 CPUs, packed synchbytes between stubs 0 and 1. */
 	q = mkreq(&TSEG, 63, 1);
-	assert_int_equal(smm_layout_compute(&q, &l, err, sizeof(err)), LAYOUT_E_NO_SPACE);
+	assert_int_equal(smm_layout_compute(&q, &l, err, sizeof(err)), LAYOUT_OK);
 	by_hand(&q, &l, TSEG.base + 192, TSEG.base + 0x19000, TSEG.base + 0x10000,
 		TSEG.base + 0x1D000, TSEG.base - 64);
 	verify_layout(&q, &l, "TSEG, 63 CPUs, by hand");
