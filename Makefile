@@ -70,7 +70,8 @@ $(B)/smmsync.iso: $(B)/kernel.elf boot/grub.cfg
 	@mkdir -p $(B)/iso/boot/grub
 	cp boot/grub.cfg $(B)/iso/boot/grub/grub.cfg
 	cp $(B)/kernel.elf $(B)/iso/boot/kernel.elf
-	grub-mkrescue -o $@ $(B)/iso 2>$(B)/grub-mkrescue.log || { cat $(B)/grub-mkrescue.log; exit 1; }
+	grub-mkrescue -o $@.tmp $(B)/iso 2>$(B)/grub-mkrescue.log || { cat $(B)/grub-mkrescue.log; exit 1; }
+	mv -f $@.tmp $@
 
 deps:
 	@tools/deps.sh

@@ -334,6 +334,7 @@ bool smm_setup(void)
         /* Test-only: CPU 1's window on top of CPU 0's; the checker must say no. */
         smm.layout.smbase[ncpus > 1 ? 1 : 0] = smm.layout.smbase[0] + 0x100;
         if (smm_layout_check(&smm.req, &smm.layout, err, sizeof(err))) {
+            smm.layout_rejected = true;
             why("layout rejected: %s", err);
             return false;
         }

@@ -16,6 +16,7 @@ struct smm_state {
     struct smm_layout layout;
     struct smm_layout_req req;
     char layout_err[200];           /* why a first choice of region was refused */
+    bool layout_rejected;           /* the checker refused the computed layout */
     uint64_t image_phys, probe_phys;
     uint32_t image_mem;
     bool relocated[SMMSYNC_MAX_CPUS];

@@ -155,6 +155,18 @@
 #define P_PARKING_INIT 2
 #define P_WFS          3
 #define P_WAKING       4
+#define P_SVC          5    /* SERVICE: park_*_fn inside synch_self_set() */
+
+/* (e): outside SMM the byte matches the power state; during a service-call
+ * transition (SERVICE) it may be either. */
+#ifdef SERVICE
+#define BYTE_MATCHES_POWER(p) \
+	(power[p] == P_RUN -> synch[p] == ACTIVE : \
+	 (power[p] == P_WAKING || power[p] == P_SVC -> synch[p] != IN_SMM : synch[p] == INACTIVE))
+#else
+#define BYTE_MATCHES_POWER(p) \
+	(synch[p] == (power[p] == P_RUN -> ACTIVE : INACTIVE))
+#endif
 
 /* Can p take its pending SMI now? TCG takes it in wait-for-SIPI too. */
 #ifdef KVM_WFS
@@ -170,6 +182,9 @@ byte synch[NCPU];
 bit  smi_pend[NCPU];
 bit  in_smm[NCPU];
 byte power[NCPU];
+#ifdef SERVICE
+byte req[NCPU];         /* comm()->cpu[p].req: 0 none, else value + 1 */
+#endif
 
 /* struct rdv (rendezvous.c) */
 byte phase, event, joined, left, rdv_cmd_seq;
@@ -276,9 +291,28 @@ end_run:
 		synch[me] = IN_SMM;
 		if
 		:: power[me] == P_WFS -> goto wfs    /* reset_state(ss) */
+#ifdef SERVICE
+		:: req[me] != 0 -> goto service      /* cc->req.seq != done_seq */
 		:: else -> goto rdv_loop
+#else
+		:: else -> goto rdv_loop
+#endif
 		fi
 	};
+
+#ifdef SERVICE
+service:                                        /* ROLE_SERVICE: local_service() */
+	atomic {
+		exit_val = req[me] - 1;              /* SMM_LOCAL_SYNCH_SET */
+		req[me] = 0;                         /* q->done_seq = seq */
+#ifdef FIX_SERVICE_RDV
+		goto rdv_loop                        /* proposed: then the rendezvous */
+#else
+		synch[me] = exit_val;
+		goto rsm
+#endif
+	};
+#endif
 
 wfs:                                            /* ROLE_WFS_PARK (TCG) */
 	exit_val = INACTIVE;
@@ -405,12 +439,28 @@ member:
 rsm:
 	atomic {
 		assert(synch[me] != IN_SMM);         /* (e) */
-		assert(synch[me] == (power[me] == P_RUN -> ACTIVE : INACTIVE));
+		assert(BYTE_MATCHES_POWER(me));
 		in_smm[me] = 0;
 		exit_val = 0; ev = 0; waitset = 0; set = 0; inact = 0
 	};
 	goto end_run
 }
+
+/* The kernel's synch_self_set(v) on CPU p, then p's state becomes NEXT.
+ * mem backend: a plain store. SERVICE (smram, cmos backends): a per-CPU
+ * service call, smm_local(me, SMM_LOCAL_SYNCH_SET, v): a self SMI (it
+ * coalesces with any SMI that arrives before p takes it), then p waits for
+ * its request to be done. */
+#ifdef SERVICE
+#define SELF_SET(p, v, NEXT) \
+	atomic { OS_STEP(p) -> req[p] = v + 1; smi_pend[p] = 1 }; \
+	atomic { req[p] == 0 && OS_STEP(p) -> power[p] = NEXT }
+#define PARK_START P_SVC
+#else
+#define SELF_SET(p, v, NEXT) \
+	atomic { OS_STEP(p) -> synch[p] = v; power[p] = NEXT }
+#define PARK_START P_RUN
+#endif
 
 /* Pick a CPU p (0..NCPU-1) for which the macro C(p) holds; blocks if none. */
 #if NCPU > 2
@@ -448,18 +498,32 @@ proctype os()
 		:: d_step { FOR_CPUS(PEND) skip }
 		:: atomic { PICK(p, CAN_DIRECT); smi_pend[p] = 1; p = 0 }
 		fi
+#ifdef SERVICE
 	:: atomic { PICK(p, CAN_PARK);           /* cpu_park_hlt */
-		synch[p] = INACTIVE; power[p] = P_HLT; parks--; p = 0 }
+		power[p] = P_SVC; parks-- };
+		SELF_SET(p, INACTIVE, P_HLT);        /* then hlt */
+		p = 0
 	:: atomic { PICK(p, CAN_PARK);           /* cpu_park_init */
-		synch[p] = INACTIVE; power[p] = P_PARKING_INIT; parks-- };
+		power[p] = P_SVC; parks-- };
+		SELF_SET(p, INACTIVE, P_PARKING_INIT);
 		/* the INIT (held while p is in SMM; a pending SMI goes first) */
 		atomic { OS_STEP(p) -> power[p] = P_WFS; p = 0 }
-	:: atomic { PICK(p, CAN_WAKE_HLT);       /* cpu_wake_hlt */
+#else
+	:: atomic { PICK(p, CAN_PARK);           /* cpu_park_hlt: INACTIVE, hlt */
+		synch[p] = INACTIVE; power[p] = P_HLT; parks--; p = 0 }
+	:: atomic { PICK(p, CAN_PARK);           /* cpu_park_init: INACTIVE ... */
+		synch[p] = INACTIVE; power[p] = P_PARKING_INIT; parks-- };
+		/* ... the INIT (held while p is in SMM; a pending SMI goes first) */
+		atomic { OS_STEP(p) -> power[p] = P_WFS; p = 0 }
+#endif
+	:: atomic { PICK(p, CAN_WAKE_HLT);       /* cpu_wake_hlt: NMI, hlt returns */
 		power[p] = P_WAKING };
-		atomic { OS_STEP(p) -> synch[p] = ACTIVE; power[p] = P_RUN; p = 0 }
-	:: atomic { PICK(p, CAN_SIPI);           /* cpu_wake_sipi */
+		SELF_SET(p, ACTIVE, P_RUN);
+		p = 0
+	:: atomic { PICK(p, CAN_SIPI);           /* cpu_wake_sipi: ap_main runs */
 		power[p] = P_WAKING };
-		atomic { OS_STEP(p) -> synch[p] = ACTIVE; power[p] = P_RUN; p = 0 }
+		SELF_SET(p, ACTIVE, P_RUN);
+		p = 0
 	:: cmd_seq == NCMD -> break
 	od;
 	/* (a)/(b): every command runs, exactly once */
