@@ -4,6 +4,7 @@
 #include "kernel/panic.h"
 #include "kernel/x86.h"
 #include "kernel/percpu.h"
+#include "drivers/pic.h"
 
 struct idt_gate {
     uint16_t off_lo, sel;
@@ -48,9 +49,10 @@ void isr_dispatch(struct regs *r)
         h(r);
         return;
     }
-    if (r->vector < 32 || r->vector == VEC_SPURIOUS) {
-        if (r->vector == VEC_SPURIOUS)
-            return;
+    /* Spurious: the local APIC's, and the masked 8259s' IRQ7/IRQ15. */
+    if (r->vector == VEC_SPURIOUS || r->vector == PIC_VECTOR_BASE + 7 || r->vector == PIC_VECTOR_BASE + 15)
+        return;
+    if (r->vector < 32) {
         panic_regs(r, "unhandled exception %lu (error 0x%lx)", r->vector, r->error);
     }
     panic_regs(r, "unexpected interrupt vector %lu", r->vector);

@@ -19,6 +19,7 @@
 #include "drivers/chipset.h"
 #include "drivers/fwcfg.h"
 #include "drivers/pci.h"
+#include "drivers/pic.h"
 #include "drivers/debugexit.h"
 #include "smp/smp.h"
 #include "smp/lowmem.h"
@@ -119,6 +120,7 @@ static void boot_multiboot2(uint32_t magic, uint32_t mbi)
 void kmain(uint32_t magic, uint32_t mbi)
 {
     percpu_init_this(0, 0);
+    pic_disable();
     console_init();
     idt_init();
     idt_load();

@@ -177,6 +177,9 @@
 /* The kernel runs code on p (park/wake steps): p is not in SMM and has no
  * SMI pending (a pending SMI is taken at the next instruction boundary). */
 #define OS_STEP(p) (!in_smm[p] && !smi_pend[p])
+/* The BSP (CPU 0) runs smm_call() and the park/wake requests (on_cpu_async,
+ * INIT, NMI, SIPI): those steps need CPU 0 to be executing kernel code. */
+#define BSP_RUNS OS_STEP(0)
 
 byte synch[NCPU];
 bit  smi_pend[NCPU];
@@ -217,6 +220,20 @@ byte runs[NCMD + 1];
 		if :: !(joined & BIT(p)) -> inact = inact | BIT(p) :: else fi; \
 		S = S & ~BIT(p) }
 
+/* Every CPU's arrival check, as do-options. */
+#define WAIT_ARRIVALS(S, J) \
+	ARR_STEP(0, S, J) ARR_STEP(1, S, J) ARR_STEP3(S, J) ARR_STEP4(S, J)
+#if NCPU > 2
+#define ARR_STEP3(S, J) ARR_STEP(2, S, J)
+#else
+#define ARR_STEP3(S, J)
+#endif
+#if NCPU > 3
+#define ARR_STEP4(S, J) ARR_STEP(3, S, J)
+#else
+#define ARR_STEP4(S, J)
+#endif
+
 /* wait_for(set, end, by_join_only): the checks of a pass happen one CPU at a
  * time in any order; the deadline may pass at any time. */
 inline wait_for(S, J)
@@ -224,16 +241,25 @@ inline wait_for(S, J)
 	do
 	:: S == 0 -> break
 	:: S != 0 -> break                       /* deadline_hit(end) */
-	ARR_STEP(0, S, J)
-	ARR_STEP(1, S, J)
-#if NCPU > 2
-	ARR_STEP(2, S, J)
-#endif
-#if NCPU > 3
-	ARR_STEP(3, S, J)
-#endif
+	WAIT_ARRIVALS(S, J)
 	od
 }
+
+/* The same wait for a bound that should never be needed: it may expire only
+ * when nothing else in the system can move (-DSTRICT), and that is an error. */
+inline wait_strict(S, J)
+{
+	do
+	:: S == 0 -> break
+	:: timeout -> assert(S == 0); break      /* the fail-safe was needed */
+	WAIT_ARRIVALS(S, J)
+	od
+}
+#ifdef STRICT
+#define wait_bound wait_strict
+#else
+#define wait_bound wait_for
+#endif
 
 /* smm_send_smi(p) for every p in 'set' */
 #define SEND_IF_SET(p) if :: (set & BIT(p)) -> smi_pend[p] = 1 :: else fi;
@@ -378,14 +404,14 @@ monarch_:
 	wait_for(set, 1);                        /* t_waitall; REC_TIMEOUT */
 #elif POLICY == PATENT
 	set = waitset;
-	wait_for(set, 0);                        /* t_patent_failsafe; REC_PROTO_FAIL */
+	wait_bound(set, 0);                      /* t_patent_failsafe; REC_PROTO_FAIL */
 #else
 	set = waitset;
 	wait_for(set, 0);                        /* t_pullin1 */
 	if
 	:: set != 0 ->
 		d_step { FOR_CPUS(SEND_IF_SET) skip }    /* smm_send_smi(); r->pulled */
-		wait_for(set, 0)                     /* t_pullin2; REC_TIMEOUT */
+		wait_bound(set, 0)                   /* t_pullin2; REC_TIMEOUT */
 	:: else
 	fi;
 #endif
@@ -475,29 +501,60 @@ rsm:
 #endif
 #define PICK(p, C) if :: C(0) -> p = 0 :: C(1) -> p = 1 PICK3(p, C) PICK4(p, C) fi
 
-#define CAN_DIRECT(x)   (power[x] != P_WFS)
-#define CAN_PARK(x)     (parks > 0 && x != 0 && power[x] == P_RUN && OS_STEP(x))
-#define CAN_WAKE_HLT(x) (power[x] == P_HLT && OS_STEP(x))
+#define CAN_DIRECT(x)   (BSP_RUNS && power[x] != P_WFS)
+#define CAN_PARK(x)     (BSP_RUNS && parks > 0 && x != 0 && power[x] == P_RUN && OS_STEP(x))
+#define CAN_WAKE_HLT(x) (BSP_RUNS && power[x] == P_HLT && OS_STEP(x))
 #ifdef KVM_WFS
-#define CAN_SIPI(x)     (power[x] == P_WFS && !in_smm[x])
+#define CAN_SIPI(x)     (BSP_RUNS && power[x] == P_WFS && !in_smm[x])
 #else
-#define CAN_SIPI(x)     (power[x] == P_WFS && OS_STEP(x))
+#define CAN_SIPI(x)     (BSP_RUNS && power[x] == P_WFS && OS_STEP(x))
 #endif
 #define ANY(x)          true
 
-proctype os()
+/* smm_call(): publish the command, fire its SMI, wait for done_seq. The
+ * SMI is a broadcast, or directed at a CPU that can take it (smm_cpu_ok: not
+ * in wait-for-SIPI). The wait is not bounded here: if a command never runs,
+ * this process never ends and pan reports an invalid end state. */
+proctype bsp()
+{
+	byte p, n = 0;
+	do
+	:: atomic { n < NCMD && BSP_RUNS -> cmd_seq++
+#ifndef ATOMIC_TRIGGER
+		};
+#endif
+		if
+		:: d_step { BSP_RUNS -> FOR_CPUS(PEND) skip }
+#ifndef BCAST_ONLY
+		:: atomic { PICK(p, CAN_DIRECT); smi_pend[p] = 1; p = 0 }
+#endif
+		fi;
+#ifdef ATOMIC_TRIGGER       /* no SMI can come between publish and trigger */
+		};
+#endif
+		done_seq == cmd_seq;
+		n++
+	:: n == NCMD -> break
+	od;
+	/* (b): every command ran exactly once */
+	atomic {
+		p = 1;
+		do
+		:: p <= NCMD -> assert(runs[p] == 1); p++
+		:: else -> break
+		od;
+		p = 0
+	}
+}
+
+/* The park and wake paths (smp/smp.c). The work runs on the CPU itself
+ * (on_cpu_async), concurrently with smm_call(): a separate process. CPU 0 is
+ * never parked (cpu_park_hlt/cpu_park_init refuse it). */
+proctype pm()
 {
 	byte p, parks = NPARK;
+end_pm:
 	do
-	:: atomic { done_seq == cmd_seq && cmd_seq < NCMD ->
-		/* smm_call(): publish the command ... */
-		cmd_seq++ };
-		/* ... and fire its SMI: broadcast, or directed at a CPU that can
-		 * take it (smm_cpu_ok: not in wait-for-SIPI) */
-		if
-		:: d_step { FOR_CPUS(PEND) skip }
-		:: atomic { PICK(p, CAN_DIRECT); smi_pend[p] = 1; p = 0 }
-		fi
 #ifdef SERVICE
 	:: atomic { PICK(p, CAN_PARK);           /* cpu_park_hlt */
 		power[p] = P_SVC; parks-- };
@@ -507,14 +564,14 @@ proctype os()
 		power[p] = P_SVC; parks-- };
 		SELF_SET(p, INACTIVE, P_PARKING_INIT);
 		/* the INIT (held while p is in SMM; a pending SMI goes first) */
-		atomic { OS_STEP(p) -> power[p] = P_WFS; p = 0 }
+		atomic { BSP_RUNS && OS_STEP(p) -> power[p] = P_WFS; p = 0 }
 #else
 	:: atomic { PICK(p, CAN_PARK);           /* cpu_park_hlt: INACTIVE, hlt */
 		synch[p] = INACTIVE; power[p] = P_HLT; parks--; p = 0 }
 	:: atomic { PICK(p, CAN_PARK);           /* cpu_park_init: INACTIVE ... */
 		synch[p] = INACTIVE; power[p] = P_PARKING_INIT; parks-- };
 		/* ... the INIT (held while p is in SMM; a pending SMI goes first) */
-		atomic { OS_STEP(p) -> power[p] = P_WFS; p = 0 }
+		atomic { BSP_RUNS && OS_STEP(p) -> power[p] = P_WFS; p = 0 }
 #endif
 	:: atomic { PICK(p, CAN_WAKE_HLT);       /* cpu_wake_hlt: NMI, hlt returns */
 		power[p] = P_WAKING };
@@ -524,18 +581,7 @@ proctype os()
 		power[p] = P_WAKING };
 		SELF_SET(p, ACTIVE, P_RUN);
 		p = 0
-	:: cmd_seq == NCMD -> break
-	od;
-	/* (a)/(b): every command runs, exactly once */
-	done_seq == NCMD;
-	d_step {
-		p = 1;
-		do
-		:: p <= NCMD -> assert(runs[p] == 1); p++
-		:: else -> break
-		od;
-		p = 0
-	}
+	od
 }
 
 proctype noise()
@@ -553,7 +599,8 @@ init {
 	atomic {
 #define START(x) synch[x] = ACTIVE; power[x] = P_RUN; run cpu(x);
 		FOR_CPUS(START)
-		run os();
+		run bsp();
+		run pm();
 		run noise()
 	}
 }
