@@ -31,7 +31,7 @@ static void dump_recs(const uint64_t *base)
 {
     char m1[64], m2[64], m3[64];
     for (unsigned i = 0; i < ncpus; i++)
-        for (uint64_t e = base[i] + 1; e <= smm_entries(i); e++) {
+        for (uint64_t e = base[i] ? base[i] : 1; e <= smm_entries(i); e++) {
             const struct smm_rec *r = smm_rec(i, e);
             if (r)
                 report_info("  cpu%u #%u: %s event %u cmd %u/%u flags 0x%x waited {%s} pulled {%s} missing {%s} "
@@ -57,8 +57,10 @@ static void view(uint32_t seq, const uint64_t *base, struct event_view *v)
 {
     memset(v, 0, sizeof(*v));
     v->monarch = ~0u;
+    /* From base[i] itself: a CPU may already have been in SMM (entered and
+     * counted, then waiting out a closing event) when the command came. */
     for (unsigned i = 0; i < ncpus; i++)
-        for (uint64_t e = base[i] + 1; e <= smm_entries(i); e++) {
+        for (uint64_t e = base[i] ? base[i] : 1; e <= smm_entries(i); e++) {
             const struct smm_rec *r = smm_rec(i, e);
             if (!r)
                 continue;
