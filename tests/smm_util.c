@@ -54,6 +54,15 @@ uint64_t park_aps(uint64_t mask, bool init)
 }
 
 uint64_t park_aps_hlt(void) { return park_aps(~1ull, false); }
+
+uint64_t usable_aps_but(unsigned keep)
+{
+    uint64_t m = 0;
+    for (unsigned i = 1; i < ncpus; i++)
+        if (i != keep && cpu_usable(i))
+            m |= bit_of(i);
+    return m;
+}
 uint64_t park_aps_init(void) { return park_aps(~1ull, true); }
 
 bool wake_aps(uint64_t mask)

@@ -185,6 +185,9 @@ byte synch[NCPU];
 bit  smi_pend[NCPU];
 bit  in_smm[NCPU];
 byte power[NCPU];
+#ifdef TCG_INIT_ABORT
+bit  init_abort[NCPU];  /* an INIT reached p in SMM: TCG resets p at once */
+#endif
 #ifdef SERVICE
 byte req[NCPU];         /* comm()->cpu[p].req: 0 none, else value + 1 */
 #endif
@@ -299,6 +302,22 @@ byte insmm_at_open;
 #define CHECK_LITERAL(v) skip
 #endif
 
+/* -DTCG_INIT_ABORT: QEMU TCG handles an INIT that arrives in SMM at once
+ * (PLATFORM-QEMU.md Q3): the CPU is reset, the handler is abandoned wherever
+ * it is, and the CPU waits for a SIPI. Hardware and KVM hold the INIT until
+ * RSM (the default here). */
+#ifdef TCG_INIT_ABORT
+#define HANDLER_BEGIN {
+#define HANDLER_END \
+	} unless { atomic { init_abort[me] -> \
+		assert(synch[me] != IN_SMM);         /* (e): no stale IN_SMM byte */ \
+		init_abort[me] = 0; in_smm[me] = 0; smi_pend[me] = 0; power[me] = P_WFS; \
+		exit_val = 0; ev = 0; waitset = 0; set = 0; inact = 0 } }
+#else
+#define HANDLER_BEGIN
+#define HANDLER_END
+#endif
+
 /* Locals: exit_val (rendezvous() argument), ev (its 'ev'), and for the
  * monarch waitset (r->waited), set (the wait set, then r->missing) and inact
  * (r->inactive plus those that turned inactive while waited for). */
@@ -307,6 +326,7 @@ proctype cpu(byte me)
 	byte exit_val, ev, waitset, set, inact;
 
 end_run:
+	HANDLER_BEGIN
 	/* smm_entry(): the SMI is taken; first act: before = synch_enter()
 	 * (claim 14); a parked CPU goes back to INACTIVE, anyone else ACTIVE */
 	atomic {
@@ -468,7 +488,8 @@ rsm:
 		assert(BYTE_MATCHES_POWER(me));
 		in_smm[me] = 0;
 		exit_val = 0; ev = 0; waitset = 0; set = 0; inact = 0
-	};
+	}
+	HANDLER_END;
 	goto end_run
 }
 
@@ -486,6 +507,21 @@ rsm:
 #define SELF_SET(p, v, NEXT) \
 	atomic { OS_STEP(p) -> synch[p] = v; power[p] = NEXT }
 #define PARK_START P_RUN
+#endif
+
+/* cpu_park_init() sends the INIT. Hardware/KVM: held while p is in SMM, and
+ * a pending SMI is taken first. TCG_INIT_ABORT: taken at once; in SMM it
+ * resets p (the handler is abandoned), else a pending SMI is dropped. */
+#ifdef TCG_INIT_ABORT
+#define INIT_STEP(p) \
+	atomic { BSP_RUNS && !init_abort[p] -> \
+		if \
+		:: in_smm[p] -> init_abort[p] = 1 \
+		:: else -> power[p] = P_WFS; smi_pend[p] = 0 \
+		fi; p = 0 }
+#else
+#define INIT_STEP(p) \
+	atomic { BSP_RUNS && OS_STEP(p) -> power[p] = P_WFS; p = 0 }
 #endif
 
 /* Pick a CPU p (0..NCPU-1) for which the macro C(p) holds; blocks if none. */
@@ -564,14 +600,14 @@ end_pm:
 		power[p] = P_SVC; parks-- };
 		SELF_SET(p, INACTIVE, P_PARKING_INIT);
 		/* the INIT (held while p is in SMM; a pending SMI goes first) */
-		atomic { BSP_RUNS && OS_STEP(p) -> power[p] = P_WFS; p = 0 }
+		INIT_STEP(p)
 #else
 	:: atomic { PICK(p, CAN_PARK);           /* cpu_park_hlt: INACTIVE, hlt */
 		synch[p] = INACTIVE; power[p] = P_HLT; parks--; p = 0 }
 	:: atomic { PICK(p, CAN_PARK);           /* cpu_park_init: INACTIVE ... */
 		synch[p] = INACTIVE; power[p] = P_PARKING_INIT; parks-- };
 		/* ... the INIT (held while p is in SMM; a pending SMI goes first) */
-		atomic { BSP_RUNS && OS_STEP(p) -> power[p] = P_WFS; p = 0 }
+		INIT_STEP(p)
 #endif
 	:: atomic { PICK(p, CAN_WAKE_HLT);       /* cpu_wake_hlt: NMI, hlt returns */
 		power[p] = P_WAKING };
