@@ -12,6 +12,7 @@
 #define ICR_DELIVS        (1u << 12)   /* send pending (xAPIC only) */
 #define ICR_LEVEL_ASSERT  (1u << 14)
 #define ICR_TRIGGER_LEVEL (1u << 15)
+#define ICR_DEST_LOGICAL  (1u << 11)   /* flat model: dest = 8-bit CPU mask */
 #define ICR_DEST_SELF     (1u << 18)
 #define ICR_DEST_ALL      (2u << 18)   /* all including self */
 #define ICR_DEST_OTHERS   (3u << 18)   /* all excluding self */

@@ -128,9 +128,21 @@ static void run_one(const struct test *t)
 
 void run_tests(void)
 {
-    char globs[512];
+    char globs[512], bench[64];
     if (!cmdline_get(kernel_cmdline, "tests", globs, sizeof(globs)) || !globs[0])
         memcpy(globs, "*", 2);
+    /* bench=NAME[,NAME]: run those benchmarks (tests bench.NAME) instead. */
+    if (cmdline_get(kernel_cmdline, "bench", bench, sizeof(bench)) && bench[0]) {
+        size_t n = 0;
+        for (const char *b = bench; *b && n + 8 < sizeof(globs);) {
+            n += (size_t)ksnprintf(globs + n, sizeof(globs) - n, "%sbench.", n ? "," : "");
+            while (*b && *b != ',' && n + 2 < sizeof(globs))
+                globs[n++] = *b++;
+            globs[n] = 0;
+            if (*b == ',')
+                b++;
+        }
+    }
     if (!check_globs(globs))
         return;
     watchdog_start();

@@ -514,11 +514,13 @@ rsm:
  * resets p (the handler is abandoned), else a pending SMI is dropped. */
 #ifdef TCG_INIT_ABORT
 #define INIT_STEP(p) \
-	atomic { BSP_RUNS && !init_abort[p] -> \
+	atomic { BSP_RUNS -> \
 		if \
 		:: in_smm[p] -> init_abort[p] = 1 \
 		:: else -> power[p] = P_WFS; smi_pend[p] = 0 \
-		fi; p = 0 }
+		fi }; \
+	!init_abort[p];                          /* the settle loop */ \
+	p = 0
 #else
 #define INIT_STEP(p) \
 	atomic { BSP_RUNS && OS_STEP(p) -> power[p] = P_WFS; p = 0 }
@@ -547,13 +549,51 @@ rsm:
 #endif
 #define ANY(x)          true
 
-/* smm_call(): publish the command, fire its SMI, wait for done_seq. The
- * SMI is a broadcast, or directed at a CPU that can take it (smm_cpu_ok: not
- * in wait-for-SIPI). The wait is not bounded here: if a command never runs,
- * this process never ends and pan reports an invalid end state. */
+/* The park and wake paths (smp/smp.c): cpu_park_hlt, cpu_park_init,
+ * cpu_wake_hlt, cpu_wake_sipi. The BSP requests each and waits for it to
+ * finish; the byte writes are done by the target CPU. CPU 0 is never parked
+ * (cpu_park_hlt/cpu_park_init refuse it). */
+#ifdef SERVICE
+#define PM_PARK_OPTIONS \
+	:: atomic { PICK(p, CAN_PARK);           /* cpu_park_hlt */ \
+		power[p] = P_SVC; parks-- }; \
+		SELF_SET(p, INACTIVE, P_HLT);        /* then hlt */ \
+		p = 0 \
+	:: atomic { PICK(p, CAN_PARK);           /* cpu_park_init */ \
+		power[p] = P_SVC; parks-- }; \
+		SELF_SET(p, INACTIVE, P_PARKING_INIT); \
+		INIT_STEP(p)
+#else
+#define PM_PARK_OPTIONS \
+	:: atomic { PICK(p, CAN_PARK);           /* cpu_park_hlt: INACTIVE, hlt */ \
+		synch[p] = INACTIVE; power[p] = P_HLT; parks--; p = 0 } \
+	:: atomic { PICK(p, CAN_PARK);           /* cpu_park_init: INACTIVE ... */ \
+		synch[p] = INACTIVE; power[p] = P_PARKING_INIT; parks-- }; \
+		INIT_STEP(p)                         /* ... the INIT */
+#endif
+#define PM_OPTIONS \
+	PM_PARK_OPTIONS \
+	:: atomic { PICK(p, CAN_WAKE_HLT);       /* cpu_wake_hlt: NMI, hlt returns */ \
+		power[p] = P_WAKING }; \
+		SELF_SET(p, ACTIVE, P_RUN); \
+		p = 0 \
+	:: atomic { PICK(p, CAN_SIPI);           /* cpu_wake_sipi: ap_main runs */ \
+		power[p] = P_WAKING }; \
+		SELF_SET(p, ACTIVE, P_RUN); \
+		p = 0
+
+/* The kernel on the BSP. smm_call(): publish the command, fire its SMI (a
+ * broadcast, or directed at a CPU that can take it: smm_cpu_ok, not in
+ * wait-for-SIPI), wait for done_seq; the wait is not bounded here: if a
+ * command never runs this process never ends and pan reports an invalid end
+ * state. Between calls, the park/wake requests (unless -DASYNC_PM, where they
+ * run concurrently, as on_cpu_async work would). */
 proctype bsp()
 {
 	byte p, n = 0;
+#ifndef ASYNC_PM
+	byte parks = NPARK;
+#endif
 	do
 	:: atomic { n < NCMD && BSP_RUNS -> cmd_seq++
 #ifndef ATOMIC_TRIGGER
@@ -570,6 +610,9 @@ proctype bsp()
 #endif
 		done_seq == cmd_seq;
 		n++
+#ifndef ASYNC_PM
+	PM_OPTIONS
+#endif
 	:: n == NCMD -> break
 	od;
 	/* (b): every command ran exactly once */
@@ -583,42 +626,16 @@ proctype bsp()
 	}
 }
 
-/* The park and wake paths (smp/smp.c). The work runs on the CPU itself
- * (on_cpu_async), concurrently with smm_call(): a separate process. CPU 0 is
- * never parked (cpu_park_hlt/cpu_park_init refuse it). */
+#ifdef ASYNC_PM
 proctype pm()
 {
 	byte p, parks = NPARK;
 end_pm:
 	do
-#ifdef SERVICE
-	:: atomic { PICK(p, CAN_PARK);           /* cpu_park_hlt */
-		power[p] = P_SVC; parks-- };
-		SELF_SET(p, INACTIVE, P_HLT);        /* then hlt */
-		p = 0
-	:: atomic { PICK(p, CAN_PARK);           /* cpu_park_init */
-		power[p] = P_SVC; parks-- };
-		SELF_SET(p, INACTIVE, P_PARKING_INIT);
-		/* the INIT (held while p is in SMM; a pending SMI goes first) */
-		INIT_STEP(p)
-#else
-	:: atomic { PICK(p, CAN_PARK);           /* cpu_park_hlt: INACTIVE, hlt */
-		synch[p] = INACTIVE; power[p] = P_HLT; parks--; p = 0 }
-	:: atomic { PICK(p, CAN_PARK);           /* cpu_park_init: INACTIVE ... */
-		synch[p] = INACTIVE; power[p] = P_PARKING_INIT; parks-- };
-		/* ... the INIT (held while p is in SMM; a pending SMI goes first) */
-		INIT_STEP(p)
-#endif
-	:: atomic { PICK(p, CAN_WAKE_HLT);       /* cpu_wake_hlt: NMI, hlt returns */
-		power[p] = P_WAKING };
-		SELF_SET(p, ACTIVE, P_RUN);
-		p = 0
-	:: atomic { PICK(p, CAN_SIPI);           /* cpu_wake_sipi: ap_main runs */
-		power[p] = P_WAKING };
-		SELF_SET(p, ACTIVE, P_RUN);
-		p = 0
+	PM_OPTIONS
 	od
 }
+#endif
 
 proctype noise()
 {
@@ -636,7 +653,9 @@ init {
 #define START(x) synch[x] = ACTIVE; power[x] = P_RUN; run cpu(x);
 		FOR_CPUS(START)
 		run bsp();
+#ifdef ASYNC_PM
 		run pm();
+#endif
 		run noise()
 	}
 }

@@ -1,0 +1,237 @@
+/* Benchmarks (bench=NAME on the command line; never part of the default
+ * run). Each prints machine-readable lines prefixed "# BENCH " (TAP ignores
+ * them) with medians, spread, CPU count, topology, machine, accelerator,
+ * backend and policy; tools/bench.sh collects and plots them. The only TAP
+ * results here check that the numbers are well-formed, never a time. */
+#include "kernel/test.h"
+#include "kernel/report.h"
+#include "kernel/console.h"
+#include "kernel/cmdline.h"
+#include "kernel/kstring.h"
+#include "kernel/printf.h"
+#include "kernel/percpu.h"
+#include "kernel/x86.h"
+#include "drivers/lapic.h"
+#include "drivers/timer.h"
+#include "drivers/chipset.h"
+#include "smp/smp.h"
+#include "smm/smm.h"
+#include "tests/smm_util.h"
+
+#define MAX_SAMPLES 2000
+static uint64_t samples[MAX_SAMPLES];
+
+struct stats { unsigned n; uint64_t p10, median, p90, p99, max; };
+
+static void sort_u64(uint64_t *a, unsigned n)
+{
+    for (unsigned gap = n / 2; gap; gap /= 2)          /* shell sort: no libc */
+        for (unsigned i = gap; i < n; i++)
+            for (unsigned j = i; j >= gap && a[j - gap] > a[j]; j -= gap) {
+                uint64_t t = a[j];
+                a[j] = a[j - gap];
+                a[j - gap] = t;
+            }
+}
+
+static struct stats summarise(uint64_t *tsc, unsigned n)
+{
+    struct stats s = { .n = n };
+    if (!n)
+        return s;
+    for (unsigned i = 0; i < n; i++)
+        tsc[i] = tsc_to_ns(tsc[i]);
+    sort_u64(tsc, n);
+    s.p10 = tsc[n / 10];
+    s.median = tsc[n / 2];
+    s.p90 = tsc[n * 9 / 10];
+    s.p99 = tsc[n * 99 / 100];
+    s.max = tsc[n - 1];
+    return s;
+}
+
+static void topology(unsigned *pk, unsigned *co, unsigned *th)
+{
+    *pk = *co = *th = 1;
+    for (unsigned i = 0; i < ncpus; i++) {
+        if (cpus[i].pkg + 1 > *pk) *pk = cpus[i].pkg + 1;
+        if (cpus[i].core + 1 > *co) *co = cpus[i].core + 1;
+        if (cpus[i].thread + 1 > *th) *th = cpus[i].thread + 1;
+    }
+}
+
+static const char *pol_name(enum rdv_policy p)
+{
+    return p == RDV_PATENT ? "patent" : p == RDV_WAITALL ? "waitall" : "pullin";
+}
+
+static bool emit(const char *bench, const char *what, const char *policy, unsigned inactive,
+                 struct stats s)
+{
+    unsigned pk, co, th;
+    topology(&pk, &co, &th);
+    kprintf("# BENCH {\"bench\":\"%s\",\"case\":\"%s\",\"n\":%u,\"median_ns\":%lu,\"p10_ns\":%lu,"
+            "\"p90_ns\":%lu,\"p99_ns\":%lu,\"max_ns\":%lu,\"cpus\":%u,\"inactive\":%u,"
+            "\"topology\":\"%ux%ux%u\",\"machine\":\"%s\",\"accel\":\"%s\",\"backend\":\"%s\","
+            "\"policy\":\"%s\",\"synch_stride\":%u,\"tsc_khz\":%lu}\n",
+            bench, what, s.n, s.median, s.p10, s.p90, s.p99, s.max, smp_online(), inactive, pk, co,
+            th, platform.machine_name, platform.accel_name, synch_backend_name(smm.backend), policy,
+            smm.layout.sync_stride, tsc_hz() / 1000);
+    return s.n && s.p10 <= s.median && s.median <= s.p90 && s.p90 <= s.p99 && s.p99 <= s.max && s.max;
+}
+
+static unsigned iterations(unsigned dflt)
+{
+    uint64_t n = dflt;
+    cmdline_get_u64(kernel_cmdline, "bench_n", &n);
+    return n > MAX_SAMPLES ? MAX_SAMPLES : (unsigned)n;
+}
+
+/* ---- SMI round trip per source: trigger -> handler -> RSM -> seen done ---- */
+
+static bool all_done(uint64_t mask, const uint64_t *base)
+{
+    for (unsigned i = 0; i < ncpus; i++)
+        if ((mask >> i & 1) && smm_comm.cpu[i].rec_count <= base[i])
+            return false;
+    return true;
+}
+
+static unsigned round_trips(enum smi_source src, unsigned target, uint64_t mask, unsigned n)
+{
+    unsigned got = 0;
+    for (unsigned i = 0; i < n + 20; i++) {
+        uint64_t base[SMMSYNC_MAX_CPUS];
+        for (unsigned c = 0; c < ncpus; c++)
+            base[c] = smm_comm.cpu[c].rec_count;
+        uint64_t t0 = rdtsc(), end = t0 + us_to_tsc(1000000);
+        smi_trigger(src, target);
+        while (!all_done(mask, base) && rdtsc() < end)
+            cpu_relax();
+        uint64_t t1 = rdtsc();
+        if (!all_done(mask, base))
+            return got;                 /* lost: stop, report what we have */
+        if (i >= 20)                    /* warm-up */
+            samples[got++] = t1 - t0;
+    }
+    return got;
+}
+
+static void bench_smi(void)
+{
+    unsigned n = iterations(1000);
+    struct { const char *name; enum smi_source src; unsigned target; uint64_t mask; } c[] = {
+        { "ipi-self", SMI_IPI_SELF, 0, 1 },
+        { "ipi-directed", SMI_IPI_PHYS, 1, 2 },
+        { "apm", SMI_APM, 0, platform.q35 && !smm.apm_broadcast ? 1 : 1 },
+        { "ipi-broadcast", SMI_IPI_ALL, 0, smm_ok_mask() },
+    };
+    for (unsigned i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        if (c[i].mask & ~smm_ok_mask())
+            continue;                   /* e.g. no cpu1 */
+        unsigned got = round_trips(c[i].src, c[i].target, c[i].mask, n);
+        report(emit("smi-roundtrip", c[i].name, "-", 0, summarise(samples, got)) && got == n,
+               "smi round trip %s: %u samples, well-formed", c[i].name, got);
+    }
+}
+TEST("90", "bench.smi", bench_smi, .needs = FEAT_SMM | FEAT_SELFTEST, .timeout_ms = 600000);
+
+/* ---- rendezvous latency: SMI to release of every CPU ---- */
+
+/* SMI to exactly the CPUs in 'mask' with one IPI (flat logical mode), or
+ * one physical IPI each where that is not possible. */
+static void smi_to(uint64_t mask)
+{
+    if (!lapic_x2apic() && ncpus <= 8) {
+        lapic_send_ipi((uint32_t)mask, ICR_DM_SMI | ICR_DEST_LOGICAL | ICR_LEVEL_ASSERT);
+        return;
+    }
+    for (unsigned i = 0; i < ncpus; i++)
+        if (mask >> i & 1)
+            smi_trigger(i == cpu_index() ? SMI_IPI_SELF : SMI_IPI_PHYS, i);
+}
+
+/* One event: NOP under 'pol', SMI to the active CPUs; latency = last exit
+ * TSC any participant recorded in SMM minus the trigger. */
+static bool one_event(enum rdv_policy pol, uint64_t active, uint64_t *lat)
+{
+    static uint32_t seq = 0x40000000;
+    uint64_t base[SMMSYNC_MAX_CPUS];
+    for (unsigned c = 0; c < ncpus; c++)
+        base[c] = smm_comm.cpu[c].rec_count;
+    volatile struct smm_cmd *cmd = &smm_comm.cmd;
+    cmd->id = SMM_CMD_NOP;
+    cmd->policy = pol;
+    __atomic_store_n(&cmd->seq, ++seq, __ATOMIC_RELEASE);
+    uint64_t t0 = rdtsc(), end = t0 + us_to_tsc(2000000);
+    smi_to(active);
+    while ((smm_comm.done_seq != seq || !all_done(active, base)) && rdtsc() < end)
+        cpu_relax();
+    if (smm_comm.done_seq != seq || !all_done(active, base))
+        return false;
+    uint64_t last = 0;
+    for (unsigned c = 0; c < ncpus; c++) {
+        const struct smm_rec *r = smm_last_rec(c);
+        if ((active >> c & 1) && r && r->cmd_seq == seq && r->tsc_exit > last)
+            last = r->tsc_exit;
+    }
+    *lat = last > t0 ? last - t0 : 0;
+    return true;
+}
+
+static void bench_rdv(void)
+{
+    unsigned n = iterations(200);
+    uint64_t aps = usable_aps_but(0);
+    unsigned napps = popcount64(aps);
+    for (unsigned k = 0; k <= napps; k++) {
+        /* Park the k highest APs (HLT: inactive). */
+        uint64_t park = 0;
+        for (unsigned i = ncpus - 1, left = k; i > 0 && left; i--)
+            if (aps >> i & 1) {
+                park |= bit_of(i);
+                left--;
+            }
+        uint64_t parked = park_aps(park, false), active = (smm_ok_mask() & ~parked) | 1;
+        for (enum rdv_policy p = RDV_PULLIN; p < RDV_POLICY_COUNT; p++) {
+            unsigned got = 0;
+            for (unsigned i = 0; i < n + 10; i++) {
+                uint64_t lat;
+                if (!one_event(p, active, &lat))
+                    break;
+                if (i >= 10)
+                    samples[got++] = lat;
+            }
+            char what[48];
+            ksnprintf(what, sizeof(what), "rendezvous-k%u", k);
+            report(emit("rendezvous", what, pol_name(p), k, summarise(samples, got)) && got == n,
+                   "rendezvous, %u inactive, %s: %u events, well-formed", k, pol_name(p), got);
+        }
+        wake_aps(parked);
+    }
+}
+TEST("90", "bench.rdv", bench_rdv, .needs = FEAT_SMM | FEAT_SELFTEST, .timeout_ms = 600000);
+
+/* ---- the storage backends: the same rendezvous on each ---- */
+
+static void bench_backends(void)
+{
+    unsigned n = iterations(200);
+    uint64_t active = smm_ok_mask();
+    for (enum synch_backend b = 0; b < SYNCH_BACKEND_COUNT; b++) {
+        if (!smm_set_backend(b))
+            continue;
+        unsigned got = 0;
+        for (unsigned i = 0; i < n + 10; i++) {
+            uint64_t lat;
+            if (!one_event(RDV_PULLIN, active, &lat))
+                break;
+            if (i >= 10)
+                samples[got++] = lat;
+        }
+        report(emit("backend", synch_backend_name(b), "pullin", 0, summarise(samples, got)) && got == n,
+               "rendezvous on %s: %u events, well-formed", synch_backend_name(b), got);
+    }
+    smm_set_backend(SYNCH_MEM);
+}
+TEST("90", "bench.backend", bench_backends, .needs = FEAT_SMM | FEAT_SELFTEST, .timeout_ms = 600000);
