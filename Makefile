@@ -3,6 +3,7 @@
 #   make run      boot the default configuration (q35, 4 vCPUs, SMM on)
 #   make test     host unit tests, model check, gdb check, every QEMU configuration
 #   make debug    QEMU halted with a gdb stub + gdb with symbols (tools/gdbinit)
+#   make bench    the benchmarks, build/bench/results.json and plots (several minutes)
 
 CC      ?= gcc
 NASM    ?= nasm
@@ -29,7 +30,7 @@ SOBJ := $(SSRC:%.c=$(B)/s/%.o) $(SASM:%.asm=$(B)/s/%.o)
 
 BLOBS := $(B)/lowmem.bin $(B)/smm_stub.bin $(B)/smm_reloc.bin $(B)/smm.bin
 
-.PHONY: all run test debug clean deps host-test check-configs model gdb-check
+.PHONY: all run test debug clean deps host-test model gdb-check bench bench-smoke
 all: $(B)/kernel.elf $(B)/smmsync.iso
 
 $(B)/k/%.o: %.c
@@ -97,11 +98,19 @@ model:
 gdb-check: all
 	tools/gdb-check.sh
 
+bench: deps
+	@$(MAKE) --no-print-directory all
+	tools/bench.sh
+
+bench-smoke: all
+	tools/bench.sh --smoke
+
 test: deps
 	@$(MAKE) --no-print-directory host-test
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory model
 	@$(MAKE) --no-print-directory gdb-check
+	@$(MAKE) --no-print-directory bench-smoke
 	tests/run-configs.sh $(TEST_ARGS)
 
 clean:
