@@ -1,116 +1,152 @@
-/* rendezvous.pml - Promela model of the smmsync SMM rendezvous.
+/* rendezvous.pml - Promela model of the smmsync SMM rendezvous
+ * (smm/image/rendezvous.c, the SMM entry in smm/image/handler.c, and the
+ * park/wake paths of smp/smp.c).
  *
- * Checked by tools/model-check.sh (make model), once per policy and CPU
- * count:   spin -a -DPOLICY=<0|1|2> -DNCPU=<2|3> docs/model/rendezvous.pml
- * docs/model/README.md explains what is modelled, what is abstracted and the
- * results.
+ * Checked by tools/model-check.sh (make model), for example
+ *   spin -a -DPOLICY=1 -DNCPU=3 docs/model/rendezvous.pml
+ *   cc -O2 -DSAFETY -o pan pan.c && ./pan -m100000
+ * docs/model/README.md says what is modelled and what is abstracted, and
+ * gives the results. Keep this file in step with the C: same names, and
+ * update the mapping below whenever the C changes.
  *
  * ---- Mapping: model <-> C ------------------------------------------------
  *
  * model                   C
  * ----------------------  ------------------------------------------------
  * synch[p]                p's synchbyte: synch_get(p) / synch_put(p, v)
- *                         (smm/image/synch_smm.c; mem, smram and cmos
- *                         backends all hold the same byte: not modelled apart)
+ *                         (smm/image/synch_smm.c). The mem, smram and cmos
+ *                         backends hold the same byte; not modelled apart.
  * INACTIVE/ACTIVE/IN_SMM  SYNCH_INACTIVE 0x00 / SYNCH_ACTIVE 0xA5 /
  *                         SYNCH_IN_SMM 0x5A (smm/synch.h)
- * phase                   rdv.phase (rendezvous.c)
- * PH_IDLE..PH_RELEASED    enum phase PH_IDLE, PH_OPEN, PH_RUNNING, PH_RELEASED
- * event                   rdv.event (and comm()->events)
+ * phase, PH_IDLE, PH_OPEN,  rdv.phase, enum phase (rendezvous.c)
+ *   PH_RUNNING, PH_RELEASED
+ * event                   rdv.event (= comm()->events)
  * joined, left            rdv.joined, rdv.left (bit p = CPU p)
- * monarch                 rdv.monarch
- * rdv_cmd_seq             rdv.cmd.seq (the command copied in at open;
- *                         rdv.has_cmd is always 1 here: no TCO, see README)
- * cmd_seq, done_seq       comm()->cmd.seq, comm()->done_seq (smm_abi.h)
- * runs[s]                 (check only) how often command s ran
- * atomic { ... } marked   a section under smm_lock(&rdv.lock) ... unlock;
- *   "rdv.lock"            every other access to rdv is a plain (TSO) load or
- *                         store, modelled as one step
- * smi_pend[p]             p's pending SMI: one deep, latched while p is in
- *                         SMM and taken right after RSM
- * in_smm[p]               p is in SMM (smm_entry .. RSM);
- *                         comm()->cpu[p].in_smm
- * power[p]                the kernel's view (smp/smp.c, enum cpu_state):
- *   P_RUN                   CPU_IDLE/CPU_BUSY, byte ACTIVE
+ * monarch                 rdv.monarch (hidden: written, never read)
+ * rdv_cmd_seq             rdv.cmd.seq, the command copied in at open.
+ *                         rdv.has_cmd is always 1 here (no TCO, see README)
+ * cmd_seq, done_seq       comm()->cmd.seq, comm()->done_seq
+ * runs[s]                 (checks only) how often command s ran; the C
+ *                         counts per CPU instead (comm()->cpu[p].cmds_run)
+ * smi_pend[p]             p's pending SMI: one deep. An SMI for a CPU in SMM
+ *                         is latched and taken right after RSM; two SMIs
+ *                         pending at once are one.
+ * in_smm[p]               p is in SMM, smm_entry() to RSM (cc->in_smm)
+ * power[p]                where the kernel has p (smp/smp.c, enum cpu_state):
+ *   P_RUN                   CPU_IDLE/CPU_BUSY: running, byte ACTIVE
  *   P_HLT                   CPU_PARKED_HLT: park_hlt_fn wrote INACTIVE, hlt
+ *                           (an SMI wakes it; after RSM it halts again)
  *   P_PARKING_INIT          CPU_PARKING_INIT: park_init_fn wrote INACTIVE and
  *                           spins until the INIT
  *   P_WFS                   CPU_PARKED_INIT: wait-for-SIPI after the INIT
- *   P_WAKING                running, byte still INACTIVE: park_hlt_fn after
- *                           hlt returned, or ap_main after the SIPI, before
- *                           synch_self_set(SYNCH_ACTIVE)
- * proctype cpu            one CPU: its SMI entry (handler.c smm_entry) and
- *                         rendezvous() (rendezvous.c)
- *   entry atomic          smm_entry(): before = synch_enter(cpu) (read old
- *                         byte, write IN_SMM under switch_lock; claim 14),
- *                         exit_val = before == INACTIVE ? INACTIVE : ACTIVE
- *   wfs:                  handler.c reset_state() -> park_from_reset(),
- *                         ROLE_WFS_PARK: synch_put(INACTIVE), no rendezvous
- *                         (TCG delivers the SMI in wait-for-SIPI)
- *   rdv_loop:             the for (;;) in rendezvous()
- *   nowork:               "!has_cmd && !tco_status()": ROLE_NOWORK/ROLE_LATE
- *   late wait             "while (phase == PH_RUNNING || ... RELEASED)"
- *   monarch_:             ROLE_MONARCH: monarch_wait() and what follows
- *   scan                  scan_peers(): waitset = peers not INACTIVE and not
- *                         yet joined; scan_inact = r->inactive
- *   wait_for(S, J)        wait_for(set, end, by_join_only) with arrived():
- *                         joined, or (unless J) byte INACTIVE ("it parked")
- *   give-up in wait_for   deadline_hit(end): t_patent_failsafe (PATENT, sets
- *                         REC_PROTO_FAIL), t_pullin1 / t_pullin2 (PULLIN,
- *                         REC_TIMEOUT), t_waitall (WAITALL, REC_TIMEOUT). The
- *                         TSC is not modelled: a bound may expire at any time.
- *   pull-in SMIs          smm_send_smi(p) for p in missing (PULLIN)
- *   door close            phase = PH_RUNNING under rdv.lock
- *   run command           run_event_command(): smm_run_command, then
- *                         done_seq = rdv.cmd.seq
- *   left wait             "while ((rdv.left & others) != others ...)"
- *   member:               ROLE_MEMBER: wait while event == ev and phase is
- *                         OPEN or RUNNING; synch_put(exit); left |= me
- *   rsm:                  return from smm_entry, RSM
- *   fail-safes            the member/late "failsafe" deadline and the
- *                         monarch's 4 * t_member wait for 'left' never fire
- *                         in the default model (they are bounds for faults;
- *                         -DFAILSAFE lets them fire at any time)
- * proctype os             the kernel: smm_call() (publish cmd.seq, fire an
- *                         SMI, wait for done_seq), cpu_park_hlt/cpu_wake_hlt,
- *                         cpu_park_init/cpu_wake_sipi (smp/smp.c)
- * proctype noise          SMIs with no work: spurious, latched, directed or
- *                         broadcast (APM broadcast, SMI_IPI_ALL), also to
- *                         parked CPUs
+ *   P_WAKING                running with the byte still INACTIVE: park_hlt_fn
+ *                           after hlt returned, or ap_main after the SIPI,
+ *                           before synch_self_set(SYNCH_ACTIVE)
+ *   P_SVC                   (SERVICE) park_*_fn inside synch_self_set()
+ * req[p]                  (SERVICE) comm()->cpu[p].req: seq != done_seq,
+ *                         op SMM_LOCAL_SYNCH_SET; 0 none, else value + 1
+ *
+ * proctype cpu(me)        one CPU: smm_entry() and rendezvous()
+ *   entry atomic            smm_entry(): before = synch_enter(cpu) (reads the
+ *                           old byte, writes IN_SMM under switch_lock; claim
+ *                           14); exit_val = before == INACTIVE ? INACTIVE :
+ *                           ACTIVE (claims 12, 13)
+ *   wfs:                    reset_state(ss): park_from_reset(), ROLE_WFS_PARK,
+ *                           synch_put(INACTIVE), no rendezvous (TCG takes an
+ *                           SMI in wait-for-SIPI; KVM_WFS: held until SIPI)
+ *   service:                (SERVICE) ROLE_SERVICE: local_service(), then
+ *                           synch_put(exit_val), no rendezvous
+ *   rdv_loop: atomic        the for (;;) of rendezvous(): one pass under
+ *                           smm_lock(&rdv.lock); ROLE_MEMBER (phase OPEN),
+ *                           ROLE_MONARCH (IDLE, command_pending()), no work
+ *   late wait               while (phase == PH_RUNNING || ... RELEASED)
+ *   nowork:                 ROLE_NOWORK / ROLE_LATE: unlock, then
+ *                           synch_put(me, exit_val)
+ *   monarch_: SCAN(p)       scan_peers(): waitset = peers not INACTIVE and
+ *                           not yet joined; inact = r->inactive
+ *   wait_for(S, J)          wait_for(set, end, by_join_only) with arrived():
+ *                           joined, or (J == 0) byte INACTIVE "it parked"
+ *   give-up branch          deadline_hit(end). The TSC is not modelled: a
+ *                           bound may expire at any time. PATENT:
+ *                           t_patent_failsafe (REC_PROTO_FAIL); PULLIN:
+ *                           t_pullin1, then t_pullin2 (REC_TIMEOUT);
+ *                           WAITALL: t_waitall (REC_TIMEOUT)
+ *   SEND_IF_SET             smm_send_smi(p) for p in missing (r->pulled)
+ *   set after the waits     r->missing
+ *   phase = PH_RUNNING      the door closes (under rdv.lock)
+ *   d_step run command      run_event_command(): smm_run_command(), then
+ *                           done_seq = rdv.cmd.seq
+ *   left wait               while ((rdv.left & others) != others ...)
+ *   member:                 ROLE_MEMBER: while (event == ev && phase is OPEN
+ *                           or RUNNING); synch_put(exit_val); left |= me
+ *   rsm:                    return from smm_entry(), RSM
+ *   fail-safes              the member/late 'failsafe' deadline and the
+ *                           monarch's 4 * t_member wait for 'left' are bounds
+ *                           for faults; they never fire here (-DFAILSAFE:
+ *                           they may fire at any time)
+ * proctype bsp            the kernel on the BSP, one thing at a time:
+ *                           smm_call() (publish cmd.seq, smi_trigger(), wait
+ *                           for done_seq), cpu_park_hlt, cpu_park_init,
+ *                           cpu_wake_hlt, cpu_wake_sipi. Its steps need CPU
+ *                           0 out of SMM (BSP_RUNS).
+ * proctype pm             (ASYNC_PM) the park/wake work running beside
+ *                           smm_call(), as on_cpu_async work would
+ * proctype noise          SMIs with no work of their own, at any time and
+ *                           to any CPU, directed or broadcast: TCO and other
+ *                           hardware sources, SMI_IPI_SELF/APM from an AP,
+ *                           stale pull-in SMIs
+ *
+ * Every rdv.lock section is one atomic step; every other access to rdv,
+ * comm or a byte is one plain (TSO) load or store, so one step each.
  *
  * ---- Properties -----------------------------------------------------------
- * (a) no invalid end state: nobody is stuck (pan's default safety check);
- *     the os process ends only when every command it submitted is done, so
- *     this is also "every command whose SMI reached a running CPU runs"
- * (b) assert: each command runs at most once (runs[s] == 1 when it runs) and
- *     all NCMD ran once at the end (os)
- * (c) assert: a member (in SMM and joined when the event was open) writes
- *     its exit byte / sets its left bit only after its command is done
- * (c2) assert: while the command runs, every other CPU has joined (and is in
- *     SMM), or was read INACTIVE (scan or wait), or is reported missing
- * (d) assert (PATENT, PULLIN): the monarch's wait set (r->waited) holds no
- *     CPU whose byte it read as INACTIVE in the scan (claim 1(a))
- * (e) assert at RSM: the byte is never left IN_SMM, and it matches the
- *     power state (P_RUN: ACTIVE; parked or waking: INACTIVE)
+ * (a) no invalid end state (pan's safety run): nobody is stuck; bsp ends only
+ *     when each command it submitted has run, so this also says "every
+ *     command whose SMI reached a running CPU runs"
+ * (b) assert: a command runs at most once (runs[s] == 1 when it runs), and
+ *     all NCMD ran once at the end
+ * (c) assert: a member (it joined while the event was open) writes its exit
+ *     byte, and so leaves, only after its event's command is done
+ * (c2) assert: while the command runs, every other CPU has joined and is in
+ *     SMM, or the monarch read it INACTIVE (scan or wait), or it is reported
+ *     missing
+ * (d) assert (PATENT, PULLIN): the wait set (r->waited) holds no CPU the scan
+ *     read as INACTIVE (claim 1(a): nobody waits on an inactive CPU)
+ * (e) assert at RSM: the byte is not left IN_SMM, and it matches the power
+ *     state (P_RUN: ACTIVE; parked or waking: INACTIVE)
+ * STRICT: the bounds that should never be needed (PATENT's fail-safe,
+ *     PULLIN's second wait) may expire only when nothing else can move
+ *     (Promela timeout), and that is an assertion failure
  *
- * ---- Switches -------------------------------------------------------------
+ * ---- Switches (-D...) -----------------------------------------------------
  * POLICY      PULLIN 0 (default), PATENT 1, WAITALL 2 (enum rdv_policy)
  * NCPU        CPUs, 2..4 (default 3)
- * NCMD        commands the os submits (default 2)
- * NSMI        no-work SMIs from the noise process (default 1)
- * NPARK       park operations (HLT or INIT) the os may do (default 2)
- * KVM_WFS     KVM instead of TCG: an SMI to a CPU in wait-for-SIPI is held
+ * NCMD        commands the BSP submits (default 2)
+ * NSMI        SMIs from the noise process (default 1)
+ * NPARK       park operations, HLT or INIT (default 2)
+ * KVM_WFS     KVM instead of TCG: an SMI for a CPU in wait-for-SIPI is held
  *             until the SIPI (no ROLE_WFS_PARK entry)
- * FAILSAFE    the fail-safe bounds may fire (expected to break (c))
- * BUG_LEAVE_EARLY     mutation: members leave when the door closes, before
- *                     the command is done (must break (c))
- * BUG_WAIT_INACTIVE   SMMF_INACTIVE_AS_ACTIVE, the C's test-only fault: the
- *                     scan treats INACTIVE as ACTIVE (must break (d))
- * CHECK_C_LITERAL     (c) read literally: no CPU whose byte was IN_SMM when
- *                     the event opened returns to running OS code before the
- *                     command is done (see README: finds the NOWORK window)
- * FIX_EXIT_UNDER_LOCK proposed C change: the NOWORK/LATE exit byte is
- *                     written before rdv.lock is released
+ * TCG_INIT_ABORT  TCG: an INIT that reaches a CPU in SMM resets it at once
+ *             (PLATFORM-QEMU.md Q3); default: held until RSM (hardware, KVM)
+ * SERVICE     smram/cmos backends: the kernel's byte writes are per-CPU
+ *             service calls (a self SMI each)
+ * ASYNC_PM    park/wake work runs concurrently with smm_call()
+ * BCAST_ONLY  commands are always fired by broadcast
+ * ATOMIC_TRIGGER  no SMI can arrive between publishing a command and firing
+ *             its SMI (not what smm_call() does)
+ * STRICT      see Properties
+ * Mutations and checks of known gaps (README):
+ * BUG_LEAVE_EARLY     members leave when the door closes (must break (c))
+ * BUG_WAIT_INACTIVE   SMMF_INACTIVE_AS_ACTIVE, the C's test-only fault
+ *                     switch (must break (d))
+ * FAILSAFE            the fail-safe bounds may fire (breaks (c))
+ * CHECK_C_LITERAL     (c) read literally: a CPU whose byte was IN_SMM when
+ *                     the event opened does not go back to ACTIVE before
+ *                     the command is done
+ * FIX_EXIT_UNDER_LOCK proposed: NOWORK/LATE write the exit byte before
+ *                     releasing rdv.lock
+ * FIX_SERVICE_RDV     proposed: a service-call entry also runs the
+ *                     rendezvous (with the service's exit value)
  */
 
 #ifndef NCPU
@@ -502,11 +538,9 @@ rsm:
 #define SELF_SET(p, v, NEXT) \
 	atomic { OS_STEP(p) -> req[p] = v + 1; smi_pend[p] = 1 }; \
 	atomic { req[p] == 0 && OS_STEP(p) -> power[p] = NEXT }
-#define PARK_START P_SVC
 #else
 #define SELF_SET(p, v, NEXT) \
 	atomic { OS_STEP(p) -> synch[p] = v; power[p] = NEXT }
-#define PARK_START P_RUN
 #endif
 
 /* cpu_park_init() sends the INIT. Hardware/KVM: held while p is in SMM, and
