@@ -30,7 +30,7 @@ SOBJ := $(SSRC:%.c=$(B)/s/%.o) $(SASM:%.asm=$(B)/s/%.o)
 
 BLOBS := $(B)/lowmem.bin $(B)/smm_stub.bin $(B)/smm_reloc.bin $(B)/smm.bin
 
-.PHONY: all run test debug clean deps host-test model gdb-check bench bench-smoke
+.PHONY: all run test debug clean deps host-test model gdb-check bench bench-smoke stress
 all: $(B)/kernel.elf $(B)/smmsync.iso
 
 $(B)/k/%.o: %.c
@@ -104,6 +104,11 @@ bench: deps
 
 bench-smoke: all
 	tools/bench.sh --smoke
+
+# The full SMI storm: 100000 SMIs across 4 vCPUs (prints seed, counts, time).
+stress: deps
+	@$(MAKE) --no-print-directory all
+	./run-qemu.sh --smp 4 --timeout 3600 --tests smm.storm --cmdline "storm_smis=$${STORM_SMIS:-100000} $(STRESS_ARGS)"
 
 test: deps
 	@$(MAKE) --no-print-directory host-test

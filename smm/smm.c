@@ -447,9 +447,12 @@ bool smm_call(struct smm_call *c)
 {
     uint32_t seq = ++cmd_seq;
     volatile struct smm_cmd *cmd = &smm_comm.cmd;
+    /* Withdraw the old number first: SMM never runs old number + new fields. */
+    __atomic_store_n(&cmd->seq, smm_comm.done_seq, __ATOMIC_RELEASE);
     cmd->id = c->id;
     cmd->policy = c->policy;
-    cmd->flags = 0;
+    cmd->flags = CMDF_SUBMITTER(cpu_index()) |
+                 (c->src == SMI_IPI_ALL || (c->src == SMI_APM && smm.apm_broadcast) ? CMDF_BROADCAST : 0);
     for (unsigned i = 0; i < 4; i++)
         cmd->arg[i] = c->arg[i];
     __atomic_store_n(&cmd->seq, seq, __ATOMIC_RELEASE);

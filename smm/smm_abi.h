@@ -96,6 +96,11 @@ enum smm_status {
     SMM_E_TIMEOUT = -5,
 };
 
+/* smm_cmd.flags */
+#define CMDF_SUBMITTER(cpu) (((uint32_t)(cpu) + 1) & 0xFF)   /* who submitted it */
+#define CMDF_SUBMITTER_OF(f) ((int)((f) & 0xFF) - 1)
+#define CMDF_BROADCAST      (1u << 8)   /* the submitter fires a broadcast SMI */
+
 struct smm_cmd {
     uint32_t seq;               /* new command when seq != comm->done_seq */
     uint32_t id;                /* enum smm_cmd_id */
@@ -155,6 +160,7 @@ struct smm_cpu_comm {
     struct smm_rec ring[SMM_RING];  /* ring[(n - 1) % SMM_RING] is entry n */
     uint8_t save_state[SMM_SAVE_SIZE];   /* raw copy at the last entry */
     volatile struct smm_local_req req;
+    volatile uint64_t cmds_run;     /* commands this CPU ran as monarch */
     volatile uint32_t fault_vector, in_smm;
     volatile uint64_t fault_rip, fault_err, spins;
 } __attribute__((aligned(64)));

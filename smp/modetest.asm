@@ -122,3 +122,49 @@ shadow_movss_after:
     nop
     popfq
     ret
+
+; Register canary for the SMI storm: rdi = iterations, rsi = 6 patterns.
+; Loads rbx, rbp, r12-r15 from the patterns, spins, and counts how often any
+; of them differs (an SMI that did not restore a register shows up here).
+; Returns the number of mismatching iterations.
+global reg_canary
+reg_canary:
+    push rbx
+    push rbp
+    push r12
+    push r13
+    push r14
+    push r15
+    mov rbx, [rsi]
+    mov rbp, [rsi + 8]
+    mov r12, [rsi + 16]
+    mov r13, [rsi + 24]
+    mov r14, [rsi + 32]
+    mov r15, [rsi + 40]
+    xor eax, eax
+.loop:
+    cmp rbx, [rsi]
+    jne .bad
+    cmp rbp, [rsi + 8]
+    jne .bad
+    cmp r12, [rsi + 16]
+    jne .bad
+    cmp r13, [rsi + 24]
+    jne .bad
+    cmp r14, [rsi + 32]
+    jne .bad
+    cmp r15, [rsi + 40]
+    jne .bad
+.next:
+    dec rdi
+    jnz .loop
+    pop r15
+    pop r14
+    pop r13
+    pop r12
+    pop rbp
+    pop rbx
+    ret
+.bad:
+    inc rax
+    jmp .next

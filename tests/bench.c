@@ -160,8 +160,10 @@ static bool one_event(enum rdv_policy pol, uint64_t active, uint64_t *lat)
     for (unsigned c = 0; c < ncpus; c++)
         base[c] = smm_comm.cpu[c].rec_count;
     volatile struct smm_cmd *cmd = &smm_comm.cmd;
+    __atomic_store_n(&cmd->seq, smm_comm.done_seq, __ATOMIC_RELEASE);   /* as smm_call does */
     cmd->id = SMM_CMD_NOP;
     cmd->policy = pol;
+    cmd->flags = CMDF_SUBMITTER(cpu_index()) | CMDF_BROADCAST;
     __atomic_store_n(&cmd->seq, ++seq, __ATOMIC_RELEASE);
     uint64_t t0 = rdtsc(), end = t0 + us_to_tsc(2000000);
     smi_to(active);

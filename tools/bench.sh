@@ -27,7 +27,7 @@ collect() {  # name opts args n
   # shellcheck disable=SC2086
   "$run" $opts --timeout 900 --cmdline "$args bench_n=$n" --log "$out/$name.log" >/dev/null 2>&1 || rc=$?
   grep '^# BENCH ' "$out/$name.log" | sed 's/^# BENCH //; s/\r$//' | \
-    perl -MJSON::PP -ne 'chomp; my $r = decode_json($_); $r->{config} = $ARGV[0] // ""; print encode_json($r), "\n";' \
+    BENCH_CONFIG="$name" perl -MJSON::PP -ne 'chomp; my $r = decode_json($_); $r->{config} = $ENV{BENCH_CONFIG}; print encode_json($r), "\n";' \
     >> "$out/results.jsonl" || true
   echo "bench: $name: $(grep -c '^# BENCH ' "$out/$name.log" || true) result lines (run-qemu status $rc)"
   return "$rc"

@@ -245,9 +245,13 @@ void smm_entry(uint32_t slot, uint64_t smbase)
         exit_val = SYNCH_INACTIVE;
         synch_put(cpu, exit_val);
     } else if (cc->req.seq != cc->req.done_seq) {
-        r->role = ROLE_SERVICE;
+        /* Serve the request, then still take part in the rendezvous: the
+         * SMI that brought this CPU in may also have been a command's
+         * (pending SMIs merge). (Found by the model: fix-service-rdv.) */
         exit_val = local_service(cpu, ss, exit_val, r);
-        synch_put(cpu, exit_val);
+        rendezvous(cpu, r, exit_val);
+        if (r->role == ROLE_NOWORK)
+            r->role = ROLE_SERVICE;
     } else {
         if ((smm_config.flags & SMMF_SPIN_FOREVER) && cpu == smm_config.fault_cpu) {
             /* Test-only: this CPU never joins; bounded so the VM survives. */

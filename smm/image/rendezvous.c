@@ -48,17 +48,23 @@ void rendezvous_reset(void)
 }
 
 /* Copies the command in before looking at it: the OS may rewrite the page
- * while we run. */
+ * while we run. The kernel withdraws the old sequence number before it
+ * rewrites the fields and publishes the new one last (smm_call), so a copy
+ * whose sequence number did not change around it is one consistent command. */
 static bool command_pending(struct smm_cmd *out)
 {
     volatile struct smm_cmd *src = &comm()->cmd;
-    out->seq = src->seq;
-    out->id = src->id;
-    out->policy = src->policy;
-    out->flags = src->flags;
-    for (unsigned i = 0; i < 4; i++)
-        out->arg[i] = src->arg[i];
-    return out->seq != comm()->done_seq;
+    for (int tries = 0; tries < 8; tries++) {
+        out->seq = __atomic_load_n(&src->seq, __ATOMIC_ACQUIRE);
+        out->id = src->id;
+        out->policy = src->policy;
+        out->flags = src->flags;
+        for (unsigned i = 0; i < 4; i++)
+            out->arg[i] = src->arg[i];
+        if (__atomic_load_n(&src->seq, __ATOMIC_ACQUIRE) == out->seq)
+            return out->seq != comm()->done_seq;
+    }
+    return false;                            /* being rewritten: not yet */
 }
 
 static bool deadline_hit(uint64_t end) { return rdtsc() >= end; }
@@ -69,6 +75,8 @@ static bool arrived(unsigned p, bool by_join_only)
 {
     if (rdv.joined & bit(p))
         return true;
+    if (smm_config.flags & SMMF_INACTIVE_AS_ACTIVE)
+        return false;                        /* test-only: really wait on them */
     return !by_join_only && synch_get(p) == SYNCH_INACTIVE;
 }
 
@@ -130,6 +138,16 @@ static void monarch_wait(unsigned me, struct smm_rec *r)
             r->flags |= REC_TIMEOUT;
         break;
     case RDV_PATENT:
+        /* A stray SMI (TCO, a latched one) can bring the submitter in
+         * between publishing a broadcast command and sending the broadcast:
+         * then nobody else would ever get it. Send it from here. (Found by
+         * the model: docs/model, check fix-trigger-window.) */
+        if ((rdv.cmd.flags & CMDF_BROADCAST) && CMDF_SUBMITTER_OF(rdv.cmd.flags) == (int)me)
+            for (unsigned p = 0; p < c->ncpus; p++)
+                if ((waitset & bit(p)) && synch_get(p) == SYNCH_ACTIVE) {
+                    smm_send_smi(p);
+                    r->pulled |= bit(p);
+                }
         missing = wait_for(waitset, t0 + c->t_patent_failsafe, false);
         if (missing)
             r->flags |= REC_PROTO_FAIL;
@@ -169,6 +187,7 @@ static void run_event_command(unsigned me, struct smm_rec *r)
     cm->status = st;
     r->cmd_status = st;
     r->flags |= REC_RAN_CMD;
+    cm->cpu[me].cmds_run++;
     __atomic_store_n(&cm->done_seq, rdv.cmd.seq, __ATOMIC_RELEASE);
 }
 
@@ -194,8 +213,10 @@ void rendezvous(unsigned me, struct smm_rec *r, uint8_t exit_val)
             bool has_cmd = command_pending(&cmd);
             if (!has_cmd && !tco_status()) {
                 r->role = saw_closed ? ROLE_LATE : ROLE_NOWORK;
-                smm_unlock(&rdv.lock);
+                /* Leave "in SMM" before the next event can open, so no event
+                 * begins with this CPU in SMM and then sees it go. */
                 synch_put(me, exit_val);
+                smm_unlock(&rdv.lock);
                 return;
             }
             rdv.event++;
