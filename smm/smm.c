@@ -298,6 +298,7 @@ bool smm_setup(void)
     smm.t_waitall_us = 1000;
     cmdline_get_u64(kernel_cmdline, "waitall_us", &smm.t_waitall_us);
     cmdline_get_u64(kernel_cmdline, "pullin_us", &smm.t_pullin1_us);
+    cmdline_get_u64(kernel_cmdline, "pullin2_us", &smm.t_pullin2_us);
     cmdline_get_u64(kernel_cmdline, "patent_failsafe_us", &smm.t_patent_us);
     if (chipset.kind == CHIPSET_UNKNOWN) {
         ksnprintf(smm.why_not, sizeof(smm.why_not), "unknown host bridge %04x:%04x",

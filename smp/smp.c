@@ -309,15 +309,16 @@ bool cpu_wake_hlt(unsigned cpu)
     if (c->state != CPU_PARKED_HLT)
         return false;
     c->wake_req = 1;
-    /* The NMI may land between the check and the hlt: resend until it wakes. */
-    uint64_t end = deadline_after_us(1000000);
+    /* The NMI may land between the check and the hlt: resend until it wakes
+     * (bounded; a vCPU thread on a loaded host can be slow to run). */
+    uint64_t end = deadline_after_us(5000000);
     while (c->state == CPU_PARKED_HLT) {
         lapic_send_ipi(c->apic_id, ICR_DM_NMI);
         if (deadline_passed(end))
             return false;
         udelay(100);
     }
-    return on_cpu_wait(cpu, 1000000);
+    return on_cpu_wait(cpu, 5000000);
 }
 
 static void park_init_fn(void *arg)

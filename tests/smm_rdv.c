@@ -46,8 +46,9 @@ static void dump_cpus(void)
 {
     for (unsigned i = 0; i < ncpus; i++) {
         const struct smm_rec *r = smm_last_rec(i);
-        report_info("  cpu%u: %s, %lu SMM entries, in_smm %u, last role %s (event %u) self %s->%s", i,
+        report_info("  cpu%u: %s, %lu SMM entries, in_smm %u, nmis %lu, smm fault %u, last role %s (event %u) self %s->%s", i,
                     cpu_state_name(cpus[i].state), smm_entries(i), smm_comm.cpu[i].in_smm,
+                    cpus[i].nmi_count, smm_comm.cpu[i].fault_vector,
                     r && r->role < 7 ? role_names[r->role] : "-", r ? r->event : 0,
                     r ? synch_name(r->self_before) : "-", r ? synch_name(r->self_after) : "-");
     }

@@ -9,7 +9,7 @@
 set -euo pipefail
 
 PACKAGES=(qemu-system-x86 nasm grub-pc-bin grub-common xorriso mtools
-	libcmocka-dev libtap-formatter-junit-perl gdb spin gnuplot-nox clang
+	libcmocka-dev libtap-formatter-junit-perl gdb spin gnuplot-nox clang libclang-rt-dev
 	binutils gcc make perl)
 
 check_only=0
