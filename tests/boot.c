@@ -114,7 +114,9 @@ static void test_tsc(void)
         if (cpu_usable(i) && cpu_park_hlt(i))
             parked |= 1ull << i;
     uint64_t pit = tsc_hz(), best_pm = 0, best_us = 0;
-    for (int t = 0; t < 3; t++) {
+    for (int t = 0; t < 6; t++) {
+        if (best_pm && absdiff(best_pm, pit) * 100 < pit * 2 && absdiff(best_us, 100000) < 2000)
+            break;                      /* good enough: stop early */
         uint64_t pm = tsc_hz_by_pmtimer(300);
         if (!best_pm || absdiff(pm, pit) < absdiff(best_pm, pit))
             best_pm = pm;
@@ -128,7 +130,7 @@ static void test_tsc(void)
     for (unsigned i = 1; i < ncpus; i++)
         if (parked >> i & 1)
             cpu_wake_hlt(i);
-    report_info("TSC %lu kHz by PIT, %lu kHz by PM timer (best of 3)", pit / 1000, best_pm / 1000);
+    report_info("TSC %lu kHz by PIT, %lu kHz by PM timer (best of up to 6)", pit / 1000, best_pm / 1000);
     report(best_pm && absdiff(best_pm, pit) * 100 < pit * 3, "PIT and PM-timer calibrations agree within 3%%");
     report(best_us >= 99000 && best_us <= 110000, "udelay(100000) took %lu us by the PM timer", best_us);
 }

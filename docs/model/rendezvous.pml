@@ -1,6 +1,6 @@
 /* rendezvous.pml - Promela model of the smmsync SMM rendezvous
- * (smm/image/rendezvous.c, the SMM entry in smm/image/handler.c, and the
- * park/wake paths of smp/smp.c).
+ * (smm/image/rendezvous.c, the SMM entry in smm/image/handler.c, smm_call()
+ * in smm/smm.c, and the park/wake paths of smp/smp.c).
  *
  * Checked by tools/model-check.sh (make model), for example
  *   spin -a -DPOLICY=1 -DNCPU=3 docs/model/rendezvous.pml
@@ -8,6 +8,12 @@
  * docs/model/README.md says what is modelled and what is abstracted, and
  * gives the results. Keep this file in step with the C: same names, and
  * update the mapping below whenever the C changes.
+ *
+ * The default build is the C as it is now, with the four fixes the model
+ * asked for (README, "Findings"): the submitter's own pull-in under patent,
+ * the rendezvous after a service call, the NOWORK/LATE exit byte written
+ * under rdv.lock, and cpu_park_init() waiting until the target is out of
+ * SMM. The REVERT_* switches put the old code back (those checks must fail).
  *
  * ---- Mapping: model <-> C ------------------------------------------------
  *
@@ -25,13 +31,28 @@
  * monarch                 rdv.monarch (hidden: written, never read)
  * rdv_cmd_seq             rdv.cmd.seq, the command copied in at open.
  *                         rdv.has_cmd is always 1 here (no TCO, see README)
+ * rdv_cmd_bcast           (PATENT) rdv.cmd.flags & CMDF_BROADCAST
+ * SUBMITTER               CMDF_SUBMITTER_OF(rdv.cmd.flags): always CPU 0,
+ *                         the only CPU that runs smm_call() here
  * cmd_seq, done_seq       comm()->cmd.seq, comm()->done_seq
+ * cmd_bcast               comm()->cmd.flags & CMDF_BROADCAST: smm_call()
+ *                         sets it for SMI_IPI_ALL (and broadcast APM)
+ * cmd_fields, rdv_cmd_fields  (CALL_TIMEOUT) whose fields (id, policy,
+ *                         flags, arg) are in comm()->cmd / were copied into
+ *                         rdv.cmd: the number of the call that wrote them
+ * command_pending()       one atomic read of cmd_seq, cmd_bcast (and
+ *                         cmd_fields) inside the rdv.lock step: the C's
+ *                         seqlock-style copy (re-read seq after copying)
+ *                         makes the copy consistent; PENDING is its result
  * runs[s]                 (checks only) how often command s ran; the C
  *                         counts per CPU instead (comm()->cpu[p].cmds_run)
  * smi_pend[p]             p's pending SMI: one deep. An SMI for a CPU in SMM
  *                         is latched and taken right after RSM; two SMIs
  *                         pending at once are one.
- * in_smm[p]               p is in SMM, smm_entry() to RSM (cc->in_smm)
+ * in_smm[p]               p is in SMM, smm_entry() to RSM. The kernel reads
+ *                         it as comm()->cpu[p].in_smm (cc->in_smm), which
+ *                         the C sets a little after synch_enter() and clears
+ *                         a little before RSM (README: the residual window)
  * power[p]                where the kernel has p (smp/smp.c, enum cpu_state):
  *   P_RUN                   CPU_IDLE/CPU_BUSY: running, byte ACTIVE
  *   P_HLT                   CPU_PARKED_HLT: park_hlt_fn wrote INACTIVE, hlt
@@ -54,24 +75,41 @@
  *   wfs:                    reset_state(ss): park_from_reset(), ROLE_WFS_PARK,
  *                           synch_put(INACTIVE), no rendezvous (TCG takes an
  *                           SMI in wait-for-SIPI; KVM_WFS: held until SIPI)
- *   service:                (SERVICE) ROLE_SERVICE: local_service(), then
- *                           synch_put(exit_val), no rendezvous
+ *   service:                (SERVICE) cc->req.seq != done_seq:
+ *                           exit_val = local_service(), then rendezvous(cpu,
+ *                           r, exit_val); ROLE_SERVICE if that found no work
+ *                           (REVERT_SERVICE_RDV: synch_put(exit_val), no
+ *                           rendezvous, the old code)
  *   rdv_loop: atomic        the for (;;) of rendezvous(): one pass under
  *                           smm_lock(&rdv.lock); ROLE_MEMBER (phase OPEN),
- *                           ROLE_MONARCH (IDLE, command_pending()), no work
+ *                           ROLE_MONARCH (IDLE, command_pending()), and
+ *                           ROLE_NOWORK / ROLE_LATE (IDLE, no work):
+ *                           synch_put(me, exit_val) before smm_unlock
+ *                           (REVERT_EXIT_UNDER_LOCK: after it, at nowork:)
  *   late wait               while (phase == PH_RUNNING || ... RELEASED)
- *   nowork:                 ROLE_NOWORK / ROLE_LATE: unlock, then
- *                           synch_put(me, exit_val)
  *   monarch_: SCAN(p)       scan_peers(): waitset = peers not INACTIVE and
- *                           not yet joined; inact = r->inactive
+ *                           not yet joined; inact = r->inactive (under
+ *                           BUG_WAIT_INACTIVE the C leaves r->inactive empty;
+ *                           the model still records the INACTIVE read, for (d))
+ *   PULL_IF(p, C)           one pass of a pull-in loop: read p's byte (C),
+ *                           then smm_send_smi(p), r->pulled |= bit(p); two
+ *                           steps, as in the C. 'pulled' holds the read's
+ *                           outcome until the send
+ *   patent pull             monarch_wait(), RDV_PATENT: if the command is a
+ *                           broadcast and me is its submitter, an SMI to
+ *                           each waited peer whose byte reads ACTIVE
+ *                           (REVERT_SUBMITTER_PULL: none, the old code)
  *   wait_for(S, J)          wait_for(set, end, by_join_only) with arrived():
- *                           joined, or (J == 0) byte INACTIVE "it parked"
+ *                           joined, or (J == 0) byte INACTIVE "it parked";
+ *                           BUG_WAIT_INACTIVE (SMMF_INACTIVE_AS_ACTIVE):
+ *                           joined only
  *   give-up branch          deadline_hit(end). The TSC is not modelled: a
  *                           bound may expire at any time. PATENT:
  *                           t_patent_failsafe (REC_PROTO_FAIL); PULLIN:
  *                           t_pullin1, then t_pullin2 (REC_TIMEOUT);
  *                           WAITALL: t_waitall (REC_TIMEOUT)
- *   SEND_IF_SET             smm_send_smi(p) for p in missing (r->pulled)
+ *   pullin pull             smm_send_smi(p) for p in missing whose byte is
+ *                           not IN_SMM (r->pulled)
  *   set after the waits     r->missing
  *   phase = PH_RUNNING      the door closes (under rdv.lock)
  *   d_step run command      run_event_command(): smm_run_command(), then
@@ -84,11 +122,15 @@
  *                           monarch's 4 * t_member wait for 'left' are bounds
  *                           for faults; they never fire here (-DFAILSAFE:
  *                           they may fire at any time)
- * proctype bsp            the kernel on the BSP, one thing at a time:
- *                           smm_call() (publish cmd.seq, smi_trigger(), wait
- *                           for done_seq), cpu_park_hlt, cpu_park_init,
+ * proctype bsp            the kernel on the BSP (CPU 0), one thing at a time:
+ *                           smm_call() (withdraw cmd.seq, write the fields
+ *                           with CMDF_SUBMITTER(0) and maybe CMDF_BROADCAST,
+ *                           publish cmd.seq, smi_trigger(), wait for
+ *                           done_seq), cpu_park_hlt, cpu_park_init,
  *                           cpu_wake_hlt, cpu_wake_sipi. Its steps need CPU
  *                           0 out of SMM (BSP_RUNS).
+ *   INIT_STEP               cpu_park_init(): the bounded wait while
+ *                           cc->in_smm, then the INIT
  * proctype pm             (ASYNC_PM) the park/wake work running beside
  *                           smm_call(), as on_cpu_async work would
  * proctype noise          SMIs with no work of their own, at any time and
@@ -104,7 +146,7 @@
  *     when each command it submitted has run, so this also says "every
  *     command whose SMI reached a running CPU runs"
  * (b) assert: a command runs at most once (runs[s] == 1 when it runs), and
- *     all NCMD ran once at the end
+ *     all NCMD ran once at the end (CALL_TIMEOUT: at most once)
  * (c) assert: a member (it joined while the event was open) writes its exit
  *     byte, and so leaves, only after its event's command is done
  * (c2) assert: while the command runs, every other CPU has joined and is in
@@ -114,9 +156,13 @@
  *     read as INACTIVE (claim 1(a): nobody waits on an inactive CPU)
  * (e) assert at RSM: the byte is not left IN_SMM, and it matches the power
  *     state (P_RUN: ACTIVE; parked or waking: INACTIVE)
+ * (f) assert (CALL_TIMEOUT): the command that runs is one command: its
+ *     fields are those of its sequence number
  * STRICT: the bounds that should never be needed (PATENT's fail-safe,
  *     PULLIN's second wait) may expire only when nothing else can move
  *     (Promela timeout), and that is an assertion failure
+ * CHECK_C_LITERAL: (c) read literally: a CPU whose byte was IN_SMM when the
+ *     event opened does not go back to ACTIVE before the command is done
  *
  * ---- Switches (-D...) -----------------------------------------------------
  * POLICY      PULLIN 0 (default), PATENT 1, WAITALL 2 (enum rdv_policy)
@@ -128,25 +174,31 @@
  *             until the SIPI (no ROLE_WFS_PARK entry)
  * TCG_INIT_ABORT  TCG: an INIT that reaches a CPU in SMM resets it at once
  *             (PLATFORM-QEMU.md Q3); default: held until RSM (hardware, KVM)
+ * INIT_WINDOW (with TCG_INIT_ABORT) the residual window of cpu_park_init():
+ *             the in_smm wait and the INIT are separate steps, so an SMI can
+ *             come in between (must break (e))
  * SERVICE     smram/cmos backends: the kernel's byte writes are per-CPU
  *             service calls (a self SMI each)
  * ASYNC_PM    park/wake work runs concurrently with smm_call()
  * BCAST_ONLY  commands are always fired by broadcast
- * ATOMIC_TRIGGER  no SMI can arrive between publishing a command and firing
- *             its SMI (not what smm_call() does)
- * STRICT      see Properties
- * Mutations and checks of known gaps (README):
+ * CALL_TIMEOUT  smm_call() may give up (its deadline, or smi_trigger()
+ *             failed) and the next call rewrites the command while the old
+ *             one may still be pending; the withdraw is a load of done_seq
+ *             and a store of cmd.seq, two steps as in the C
+ * FIX_SEQ_RESERVED  proposed for CALL_TIMEOUT: withdraw to a reserved
+ *             number (0) that command_pending() never takes as work
+ * STRICT, CHECK_C_LITERAL  see Properties
+ * Mutations (each check must fail):
  * BUG_LEAVE_EARLY     members leave when the door closes (must break (c))
  * BUG_WAIT_INACTIVE   SMMF_INACTIVE_AS_ACTIVE, the C's test-only fault
- *                     switch (must break (d))
+ *                     switch: the scan waits on INACTIVE CPUs and arrived()
+ *                     no longer drops them (must break (d); with NO_CHECK_D
+ *                     and STRICT, the wait is really needed)
+ * NO_CHECK_D          leave out assertion (d)
  * FAILSAFE            the fail-safe bounds may fire (breaks (c))
- * CHECK_C_LITERAL     (c) read literally: a CPU whose byte was IN_SMM when
- *                     the event opened does not go back to ACTIVE before
- *                     the command is done
- * FIX_EXIT_UNDER_LOCK proposed: NOWORK/LATE write the exit byte before
- *                     releasing rdv.lock
- * FIX_SERVICE_RDV     proposed: a service-call entry also runs the
- *                     rendezvous (with the service's exit value)
+ * REVERT_SUBMITTER_PULL  the old monarch_wait(): no pull by the submitter
+ * REVERT_SERVICE_RDV  the old smm_entry(): a service call, no rendezvous
+ * REVERT_EXIT_UNDER_LOCK  the old NOWORK/LATE exit: unlock, then the byte
  */
 
 #ifndef NCPU
@@ -170,9 +222,13 @@
 #ifndef NPARK
 #define NPARK 2
 #endif
+#if defined(INIT_WINDOW) && !defined(TCG_INIT_ABORT)
+#error "INIT_WINDOW needs TCG_INIT_ABORT"
+#endif
 
 #define BIT(p) (1 << (p))
 #define ALL    ((1 << NCPU) - 1)
+#define SUBMITTER 0     /* smm_call() runs on the BSP */
 
 /* synchbyte values */
 #define INACTIVE 0
@@ -221,7 +277,7 @@ byte synch[NCPU];
 bit  smi_pend[NCPU];
 bit  in_smm[NCPU];
 byte power[NCPU];
-#ifdef TCG_INIT_ABORT
+#ifdef INIT_WINDOW
 bit  init_abort[NCPU];  /* an INIT reached p in SMM: TCG resets p at once */
 #endif
 #ifdef SERVICE
@@ -231,10 +287,33 @@ byte req[NCPU];         /* comm()->cpu[p].req: 0 none, else value + 1 */
 /* struct rdv (rendezvous.c) */
 byte phase, event, joined, left, rdv_cmd_seq;
 hidden byte monarch;    /* written only: not part of the state */
+#if POLICY == PATENT
+bit  rdv_cmd_bcast;     /* rdv.cmd.flags & CMDF_BROADCAST */
+#define COPY_BCAST rdv_cmd_bcast = cmd_bcast
+#define CLEAR_RDV_BCAST rdv_cmd_bcast = 0
+#else
+#define COPY_BCAST skip
+#define CLEAR_RDV_BCAST skip
+#endif
 /* struct smm_comm */
 byte cmd_seq, done_seq;
+bit  cmd_bcast;         /* cmd.flags & CMDF_BROADCAST */
+#ifdef CALL_TIMEOUT
+byte cmd_fields, rdv_cmd_fields;
+#define COPY_FIELDS rdv_cmd_fields = cmd_fields
+#else
+#define COPY_FIELDS skip
+#endif
 /* checks only */
 byte runs[NCMD + 1];
+
+/* command_pending(): a consistent copy whose number is not done yet.
+ * FIX_SEQ_RESERVED: the number 0 means "withdrawn", never work. */
+#ifdef FIX_SEQ_RESERVED
+#define PENDING (cmd_seq != 0 && cmd_seq != done_seq)
+#else
+#define PENDING (cmd_seq != done_seq)
+#endif
 
 /* Unrolled per-CPU helpers (no loop counters in the state vector). */
 #if NCPU > 2
@@ -249,8 +328,13 @@ byte runs[NCMD + 1];
 #endif
 #define FOR_CPUS(M) M(0) M(1) FOR3(M) FOR4(M)
 
-/* rendezvous.c arrived(): joined, or (not by_join_only) byte INACTIVE */
+/* rendezvous.c arrived(): joined, or (not by_join_only) byte INACTIVE; with
+ * the test-only SMMF_INACTIVE_AS_ACTIVE, joined only */
+#ifdef BUG_WAIT_INACTIVE
+#define ARRIVED(p, J) (joined & BIT(p))
+#else
 #define ARRIVED(p, J) ((joined & BIT(p)) || (!(J) && synch[p] == INACTIVE))
+#endif
 
 /* One arrival check of CPU p; a CPU that drops out by turning inactive is
  * added to 'inact' (for (c2) only). */
@@ -300,8 +384,15 @@ inline wait_strict(S, J)
 #define wait_bound wait_for
 #endif
 
-/* smm_send_smi(p) for every p in 'set' */
-#define SEND_IF_SET(p) if :: (set & BIT(p)) -> smi_pend[p] = 1 :: else fi;
+/* One pass of a pull-in loop for CPU p: if p is in S and its byte meets
+ * COND (one read), smm_send_smi(p) (r->pulled). The read and the send are
+ * two steps, as in the C: p may change between them. */
+#define PULL_IF(p, S, COND) \
+	atomic { if :: (S & BIT(p)) && COND -> pulled = 1 :: else fi }; \
+	atomic { if :: pulled -> smi_pend[p] = 1; pulled = 0 :: else fi };
+#define PULL_ACTIVE(p)  PULL_IF(p, waitset, synch[p] == ACTIVE)   /* patent */
+#define PULL_OUTSIDE(p) PULL_IF(p, set, synch[p] != IN_SMM)       /* pullin */
+
 /* a broadcast SMI: every CPU */
 #define PEND(p) smi_pend[p] = 1;
 
@@ -338,28 +429,31 @@ byte insmm_at_open;
 #define CHECK_LITERAL(v) skip
 #endif
 
-/* -DTCG_INIT_ABORT: QEMU TCG handles an INIT that arrives in SMM at once
+/* -DINIT_WINDOW: QEMU TCG handles an INIT that arrives in SMM at once
  * (PLATFORM-QEMU.md Q3): the CPU is reset, the handler is abandoned wherever
- * it is, and the CPU waits for a SIPI. Hardware and KVM hold the INIT until
- * RSM (the default here). */
-#ifdef TCG_INIT_ABORT
+ * it is, and the CPU waits for a SIPI. cpu_park_init() waits until the CPU
+ * is out of SMM first, so only its residual window lets an INIT reach a CPU
+ * in SMM; without INIT_WINDOW the INIT never does. */
+#ifdef INIT_WINDOW
 #define HANDLER_BEGIN {
 #define HANDLER_END \
 	} unless { atomic { init_abort[me] -> \
 		assert(synch[me] != IN_SMM);         /* (e): no stale IN_SMM byte */ \
 		init_abort[me] = 0; in_smm[me] = 0; smi_pend[me] = 0; power[me] = P_WFS; \
-		exit_val = 0; ev = 0; waitset = 0; set = 0; inact = 0 } }
+		exit_val = 0; ev = 0; waitset = 0; set = 0; inact = 0; pulled = 0 } }
 #else
 #define HANDLER_BEGIN
 #define HANDLER_END
 #endif
 
 /* Locals: exit_val (rendezvous() argument), ev (its 'ev'), and for the
- * monarch waitset (r->waited), set (the wait set, then r->missing) and inact
- * (r->inactive plus those that turned inactive while waited for). */
+ * monarch waitset (r->waited), set (the wait set, then r->missing), inact
+ * (r->inactive plus those that turned inactive while waited for) and pulled
+ * (one pull-in read's outcome, until its send). */
 proctype cpu(byte me)
 {
 	byte exit_val, ev, waitset, set, inact;
+	bit pulled;
 
 end_run:
 	HANDLER_BEGIN
@@ -383,15 +477,15 @@ end_run:
 	};
 
 #ifdef SERVICE
-service:                                        /* ROLE_SERVICE: local_service() */
+service:                                        /* exit_val = local_service() */
 	atomic {
 		exit_val = req[me] - 1;              /* SMM_LOCAL_SYNCH_SET */
 		req[me] = 0;                         /* q->done_seq = seq */
-#ifdef FIX_SERVICE_RDV
-		goto rdv_loop                        /* proposed: then the rendezvous */
-#else
-		synch[me] = exit_val;
+#ifdef REVERT_SERVICE_RDV
+		synch[me] = exit_val;                /* old: ROLE_SERVICE, no rendezvous */
 		goto rsm
+#else
+		goto rdv_loop                        /* rendezvous(cpu, r, exit_val) */
 #endif
 	};
 #endif
@@ -408,23 +502,25 @@ rdv_loop:
 			joined = joined | BIT(me);
 			ev = event;
 			goto member
-		:: phase == PH_IDLE && cmd_seq != done_seq ->    /* ROLE_MONARCH */
+		:: phase == PH_IDLE && PENDING ->        /* ROLE_MONARCH */
 			event++;
 			ev = event;
 			phase = PH_OPEN;
 			joined = BIT(me);
 			left = 0;
 			monarch = me;
-			rdv_cmd_seq = cmd_seq;
+			rdv_cmd_seq = cmd_seq;           /* rdv.cmd = cmd */
+			COPY_BCAST;
+			COPY_FIELDS;
 #ifdef CHECK_C_LITERAL
 			insmm_at_open = 0;
 			FOR_CPUS(SNAP_INSMM)
 #endif
 			goto monarch_
-		:: phase == PH_IDLE && cmd_seq == done_seq ->    /* no work */
-#ifdef FIX_EXIT_UNDER_LOCK
+		:: phase == PH_IDLE && !PENDING ->       /* ROLE_NOWORK / ROLE_LATE */
+#ifndef REVERT_EXIT_UNDER_LOCK
 			CHECK_LITERAL(exit_val);
-			synch[me] = exit_val;
+			synch[me] = exit_val;            /* before smm_unlock */
 #endif
 			goto nowork
 		:: phase == PH_RUNNING || phase == PH_RELEASED -> skip
@@ -434,22 +530,27 @@ rdv_loop:
 #ifdef FAILSAFE
 	if
 	:: phase == PH_IDLE || phase == PH_OPEN
-	:: true -> goto nowork                   /* deadline_hit(failsafe) */
+	:: true -> goto late_exit                /* deadline_hit(failsafe) */
 	fi;
 #else
 	phase == PH_IDLE || phase == PH_OPEN;
 #endif
 	goto rdv_loop;
 
-nowork:                                         /* ROLE_NOWORK / ROLE_LATE */
-#ifndef FIX_EXIT_UNDER_LOCK
-	atomic { CHECK_LITERAL(exit_val); synch[me] = exit_val };
+nowork:
+#ifdef REVERT_EXIT_UNDER_LOCK
+	atomic { CHECK_LITERAL(exit_val); synch[me] = exit_val };  /* after smm_unlock */
 #endif
 	goto rsm;
+#ifdef FAILSAFE
+late_exit:                                      /* ROLE_LATE, REC_TIMEOUT */
+	synch[me] = exit_val;
+	goto rsm;
+#endif
 
 monarch_:
 	FOR_CPUS(SCAN)                               /* scan_peers() */
-#if POLICY != WAITALL
+#if POLICY != WAITALL && !defined(NO_CHECK_D)
 	assert((waitset & inact) == 0);          /* (d) */
 #endif
 
@@ -459,6 +560,12 @@ monarch_:
 	set = waitset;
 	wait_for(set, 1);                        /* t_waitall; REC_TIMEOUT */
 #elif POLICY == PATENT
+#ifndef REVERT_SUBMITTER_PULL
+	if                                       /* broadcast, and we submitted it */
+	:: rdv_cmd_bcast && me == SUBMITTER -> FOR_CPUS(PULL_ACTIVE) skip
+	:: else
+	fi;
+#endif
 	set = waitset;
 	wait_bound(set, 0);                      /* t_patent_failsafe; REC_PROTO_FAIL */
 #else
@@ -466,7 +573,7 @@ monarch_:
 	wait_for(set, 0);                        /* t_pullin1 */
 	if
 	:: set != 0 ->
-		d_step { FOR_CPUS(SEND_IF_SET) skip }    /* smm_send_smi(); r->pulled */
+		FOR_CPUS(PULL_OUTSIDE)               /* smm_send_smi(); r->pulled */
 		wait_bound(set, 0)                   /* t_pullin2; REC_TIMEOUT */
 	:: else
 	fi;
@@ -476,6 +583,9 @@ monarch_:
 	phase = PH_RUNNING;                      /* rdv.lock: the door closes */
 	d_step {                                 /* run_event_command() */
 		FOR_CPUS(PRESENT)                    /* (c2) */
+#ifdef CALL_TIMEOUT
+		assert(rdv_cmd_fields == rdv_cmd_seq);   /* (f) */
+#endif
 		runs[rdv_cmd_seq]++;
 		assert(runs[rdv_cmd_seq] == 1);      /* (b) */
 		done_seq = rdv_cmd_seq
@@ -493,9 +603,9 @@ monarch_:
 	synch[me] = exit_val;
 	d_step {
 		phase = PH_IDLE;
-		/* model only: joined and left are dead until the next open
-		 * rewrites them; clearing them merges equivalent states */
-		joined = 0; left = 0
+		/* model only: joined, left and the rdv.cmd flags are dead until
+		 * the next open rewrites them; clearing them merges equal states */
+		joined = 0; left = 0; CLEAR_RDV_BCAST
 	};
 	goto rsm;
 
@@ -543,11 +653,15 @@ rsm:
 	atomic { OS_STEP(p) -> synch[p] = v; power[p] = NEXT }
 #endif
 
-/* cpu_park_init() sends the INIT. Hardware/KVM: held while p is in SMM, and
- * a pending SMI is taken first. TCG_INIT_ABORT: taken at once; in SMM it
- * resets p (the handler is abandoned), else a pending SMI is dropped. */
-#ifdef TCG_INIT_ABORT
+/* cpu_park_init(): wait (bounded) while p is in SMM, then the INIT.
+ * Hardware/KVM (default): the INIT is held while p is in SMM anyway, and a
+ * pending SMI is taken first. TCG_INIT_ABORT: the INIT is taken at once and
+ * drops a pending SMI; the wait keeps it from reaching p in SMM.
+ * INIT_WINDOW: the residual window: the wait (it sees p out of SMM) and the
+ * INIT are two steps; an INIT that finds p in SMM resets it (init_abort). */
+#ifdef INIT_WINDOW
 #define INIT_STEP(p) \
+	atomic { BSP_RUNS && !in_smm[p] };       /* while (cc->in_smm) ... */ \
 	atomic { BSP_RUNS -> \
 		if \
 		:: in_smm[p] -> init_abort[p] = 1 \
@@ -555,6 +669,9 @@ rsm:
 		fi }; \
 	!init_abort[p];                          /* the settle loop */ \
 	p = 0
+#elif defined(TCG_INIT_ABORT)
+#define INIT_STEP(p) \
+	atomic { BSP_RUNS && !in_smm[p] -> power[p] = P_WFS; smi_pend[p] = 0; p = 0 }
 #else
 #define INIT_STEP(p) \
 	atomic { BSP_RUNS && OS_STEP(p) -> power[p] = P_WFS; p = 0 }
@@ -573,7 +690,7 @@ rsm:
 #endif
 #define PICK(p, C) if :: C(0) -> p = 0 :: C(1) -> p = 1 PICK3(p, C) PICK4(p, C) fi
 
-#define CAN_DIRECT(x)   (BSP_RUNS && power[x] != P_WFS)
+#define CAN_DIRECT(x)   (BSP_RUNS && !cmd_bcast && power[x] != P_WFS)
 #define CAN_PARK(x)     (BSP_RUNS && parks > 0 && x != 0 && power[x] == P_RUN && OS_STEP(x))
 #define CAN_WAKE_HLT(x) (BSP_RUNS && power[x] == P_HLT && OS_STEP(x))
 #ifdef KVM_WFS
@@ -616,12 +733,23 @@ rsm:
 		SELF_SET(p, ACTIVE, P_RUN); \
 		p = 0
 
-/* The kernel on the BSP. smm_call(): publish the command, fire its SMI (a
- * broadcast, or directed at a CPU that can take it: smm_cpu_ok, not in
- * wait-for-SIPI), wait for done_seq; the wait is not bounded here: if a
- * command never runs this process never ends and pan reports an invalid end
- * state. Between calls, the park/wake requests (unless -DASYNC_PM, where they
- * run concurrently, as on_cpu_async work would). */
+/* smm_call(): cmd.flags = CMDF_SUBMITTER(0) | (broadcast source ?
+ * CMDF_BROADCAST : 0). BCAST_ONLY: always a broadcast. */
+#ifdef BCAST_ONLY
+#define CHOOSE_SOURCE cmd_bcast = 1
+#else
+#define CHOOSE_SOURCE if :: cmd_bcast = 1 :: cmd_bcast = 0 fi
+#endif
+
+/* The kernel on the BSP. smm_call(): withdraw the old number, write the
+ * fields, publish the new number, fire its SMI (a broadcast, or directed at
+ * a CPU that can take it: smm_cpu_ok, not in wait-for-SIPI), wait for
+ * done_seq. Without CALL_TIMEOUT the wait is not bounded: if a command never
+ * runs this process never ends and pan reports an invalid end state, and
+ * the command is done when a call starts, so the withdraw (to done_seq ==
+ * cmd_seq) changes nothing and the fields are dead until the publish: the
+ * three are one step. Between calls, the park/wake requests (unless
+ * -DASYNC_PM, where they run concurrently, as on_cpu_async work would). */
 proctype bsp()
 {
 	byte p, n = 0;
@@ -629,31 +757,51 @@ proctype bsp()
 	byte parks = NPARK;
 #endif
 	do
-	:: atomic { n < NCMD && BSP_RUNS -> cmd_seq++
-#ifndef ATOMIC_TRIGGER
-		};
+#ifdef CALL_TIMEOUT
+#ifdef FIX_SEQ_RESERVED
+	:: atomic { n < NCMD && BSP_RUNS -> cmd_seq = 0 };     /* withdraw to 0 */
+#else
+	:: atomic { n < NCMD && BSP_RUNS -> p = done_seq };    /* smm_call(): */
+		atomic { BSP_RUNS -> cmd_seq = p; p = 0 };         /* withdraw */
 #endif
-		if
-		:: d_step { BSP_RUNS -> FOR_CPUS(PEND) skip }
-#ifndef BCAST_ONLY
+		atomic { BSP_RUNS -> cmd_fields = n + 1; CHOOSE_SOURCE };  /* fields */
+		atomic { BSP_RUNS -> cmd_seq = n + 1 };            /* publish */
+#else
+	:: atomic { n < NCMD && BSP_RUNS ->                    /* smm_call(): */
+		CHOOSE_SOURCE;                                     /* the fields */
+		cmd_seq++ };                                       /* publish */
+#endif
+		if                                                 /* smi_trigger() */
+		:: d_step { cmd_bcast && BSP_RUNS -> FOR_CPUS(PEND) skip }
 		:: atomic { PICK(p, CAN_DIRECT); smi_pend[p] = 1; p = 0 }
+#ifdef CALL_TIMEOUT
+		:: skip                                            /* it failed */
 #endif
 		fi;
-#ifdef ATOMIC_TRIGGER       /* no SMI can come between publish and trigger */
-		};
+#ifdef CALL_TIMEOUT
+		if
+		:: atomic { done_seq == cmd_seq -> n++ }
+		:: atomic { BSP_RUNS -> n++ }                      /* deadline_passed() */
+		fi
+#else
+		atomic { done_seq == cmd_seq -> n++; cmd_bcast = 0 }   /* model: dead */
 #endif
-		done_seq == cmd_seq;
-		n++
 #ifndef ASYNC_PM
 	PM_OPTIONS
 #endif
 	:: n == NCMD -> break
 	od;
-	/* (b): every command ran exactly once */
+	/* (b): every command ran exactly once (CALL_TIMEOUT: at most once) */
 	atomic {
-		p = 1;
+		p = 0;
 		do
-		:: p <= NCMD -> assert(runs[p] == 1); p++
+		:: p <= NCMD ->
+#ifdef CALL_TIMEOUT
+			assert(runs[p] <= 1);
+#else
+			assert(p == 0 || runs[p] == 1);
+#endif
+			p++
 		:: else -> break
 		od;
 		p = 0
