@@ -213,8 +213,10 @@ bits 32
     jmp back_to_long
 
 ; Loads every GPR (ESP last) with P_PAT, flags P_READY, spins on P_GO using
-; memory operands only, then stores every GPR to P_OUT.
-pattern_test32:
+; memory operands only, then stores every GPR to P_OUT. The same text serves
+; 32-bit protected mode and real mode (where it runs with 32-bit operands).
+%macro PATTERN_TEST 1
+pattern_test%1:
     mov [P_SAVED_ESP], esp
     mov dword [P_SPINS], 0
     mov eax, [P_PAT + 0]
@@ -226,16 +228,16 @@ pattern_test32:
     mov ebp, [P_PAT + 24]
     mov esp, [P_PAT + 28]
     mov dword [P_READY], 1
-.wait32:
+.wait%1:
     inc dword [P_SPINS]
     cmp dword [P_SPINS], SPIN_LIMIT
-    jae .timeout32
+    jae .timeout%1
     cmp dword [P_GO], 0
-    je .wait32
-    jmp .store32
-.timeout32:
+    je .wait%1
+    jmp .store%1
+.timeout%1:
     mov dword [P_TIMEDOUT], 1
-.store32:
+.store%1:
     mov [P_OUT + 0], eax
     mov [P_OUT + 4], ebx
     mov [P_OUT + 8], ecx
@@ -246,40 +248,12 @@ pattern_test32:
     mov [P_OUT + 28], esp
     mov esp, [P_SAVED_ESP]
     ret
+%endmacro
 
+bits 32
+PATTERN_TEST 32
 bits 16
-pattern_test16:
-    mov [P_SAVED_ESP], esp
-    mov dword [P_SPINS], 0
-    mov eax, [P_PAT + 0]
-    mov ebx, [P_PAT + 4]
-    mov ecx, [P_PAT + 8]
-    mov edx, [P_PAT + 12]
-    mov esi, [P_PAT + 16]
-    mov edi, [P_PAT + 20]
-    mov ebp, [P_PAT + 24]
-    mov esp, [P_PAT + 28]
-    mov dword [P_READY], 1
-.wait16:
-    inc dword [P_SPINS]
-    cmp dword [P_SPINS], SPIN_LIMIT
-    jae .timeout16
-    cmp dword [P_GO], 0
-    je .wait16
-    jmp .store16
-.timeout16:
-    mov dword [P_TIMEDOUT], 1
-.store16:
-    mov [P_OUT + 0], eax
-    mov [P_OUT + 4], ebx
-    mov [P_OUT + 8], ecx
-    mov [P_OUT + 12], edx
-    mov [P_OUT + 16], esi
-    mov [P_OUT + 20], edi
-    mov [P_OUT + 24], ebp
-    mov [P_OUT + 28], esp
-    mov esp, [P_SAVED_ESP]
-    ret
+PATTERN_TEST 16
 
 bits 32
 back_to_long:
