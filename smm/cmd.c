@@ -54,12 +54,15 @@ int smm_local_validate(uint32_t op, uint64_t arg, const struct smm_cmd_limits *l
         return arg <= 0xFF ? SMM_OK : SMM_E_BAD_ARG;
     case SMM_LOCAL_READ_MSR:            /* only MSRs that cannot #GP in SMM */
         return arg == 0x34 || arg == 0x1B || arg == 0x10 ? SMM_OK : SMM_E_BAD_ARG;
-    case SMM_LOCAL_SET_SMBASE:
-        /* The new window's entry and save state must be in SMRAM. */
-        if (arg > lim->smram_base + lim->smram_size || arg + SMM_ENTRY_OFFSET < lim->smram_base ||
-            arg + SMM_WINDOW_SIZE > lim->smram_base + lim->smram_size || (arg & 0xF))
+    case SMM_LOCAL_SET_SMBASE: {
+        /* The new window's entry and save state must be in SMRAM; every sum
+         * below is checked so no operand can wrap. */
+        uint64_t lo = lim->smram_base, hi = lo + lim->smram_size;
+        if (hi < lo || (arg & 0xF) || arg > hi || hi - arg < SMM_WINDOW_SIZE ||
+            arg + SMM_ENTRY_OFFSET < lo)
             return SMM_E_BAD_PTR;
         return SMM_OK;
+    }
     case SMM_LOCAL_HOLD:
         return arg > 0 && arg <= 10000000 ? SMM_OK : SMM_E_BAD_ARG;
     default:

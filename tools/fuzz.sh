@@ -8,8 +8,7 @@
 #   -j N     run N targets at once (default: the number of CPUs)
 #   -f       start from the seed corpus only (forget what earlier runs found)
 #   -l       list the targets and exit
-#   TARGET   run only these (default: mb2 acpi cmd cmdline); cmd-any is
-#            fuzz_cmd built with -DFUZZ_CMD_ANY_LIMITS (any 64-bit limits)
+#   TARGET   run only these (default: all: mb2 acpi cmd cmdline)
 #
 # Environment: FUZZ_SECONDS (default 15) per target, FUZZ_CC (clang).
 # Each target is built with clang -fsanitize=fuzzer,address,undefined into
@@ -36,27 +35,15 @@ sources_of() {
 	case $1 in
 	mb2) echo "tests/fuzz/fuzz_mb2.c kernel/mb2.c kernel/printf.c" ;;
 	acpi) echo "tests/fuzz/fuzz_acpi.c drivers/acpi_tables.c kernel/printf.c" ;;
-	cmd | cmd-any) echo "tests/fuzz/fuzz_cmd.c smm/cmd.c" ;;
+	cmd) echo "tests/fuzz/fuzz_cmd.c smm/cmd.c" ;;
 	cmdline) echo "tests/fuzz/fuzz_cmdline.c kernel/cmdline.c" ;;
 	*) return 1 ;;
 	esac
 }
-cflags_of() {
-	case $1 in
-	cmd-any) echo "-DFUZZ_CMD_ANY_LIMITS" ;;
-	*) echo "" ;;
-	esac
-}
 fuzzflags_of() {
 	case $1 in
-	cmd | cmd-any) echo "-max_len=120 -use_value_profile=1" ;;
+	cmd) echo "-max_len=120 -use_value_profile=1" ;;
 	*) echo "" ;;
-	esac
-}
-seeds_of() {
-	case $1 in
-	cmd-any) echo "$SEEDS/cmd" ;;
-	*) echo "$SEEDS/$1" ;;
 	esac
 }
 
@@ -72,7 +59,7 @@ while getopts "j:flh" opt; do
 	j) [[ $OPTARG =~ ^[1-9][0-9]*$ ]] || usage; jobs_max=$OPTARG ;;
 	f) fresh=1 ;;
 	l) list=1 ;;
-	h) sed -n '2,22s/^# \{0,1\}//p' "$0"; exit 0 ;;
+	h) sed -n '2,20s/^# \{0,1\}//p' "$0"; exit 0 ;;
 	*) usage ;;
 	esac
 done
@@ -83,7 +70,7 @@ shift $((OPTIND - 1))
 }
 
 if ((list)); then
-	for t in "${ALL_TARGETS[@]}" cmd-any; do
+	for t in "${ALL_TARGETS[@]}"; do
 		printf '%-8s %s\n' "$t" "$(sources_of "$t")"
 	done
 	exit 0
@@ -121,20 +108,19 @@ final_stat() {
 # and always returns 0.
 run_one() {
 	local t=$1 bin=$OUT/fuzz_$1 log=$OUT/$1.log corpus=$OUT/corpus-$1
-	local res=$OUT/$1.result srcs cf ff last cov ft corp runs eps artifact why
+	local res=$OUT/$1.result srcs ff last cov ft corp runs eps artifact why
 	local t0 t1 rc=0
 	read -r -a srcs <<<"$(sources_of "$t")"
-	read -r -a cf <<<"$(cflags_of "$t")"
 	read -r -a ff <<<"$(fuzzflags_of "$t")"
 	rm -f "$res" "$log" "$OUT/$t"-crash-* "$OUT/$t"-leak-* "$OUT/$t"-timeout-* "$OUT/$t"-oom-*
-	if ! "$FUZZ_CC" "${CFLAGS[@]}" "${cf[@]}" "${srcs[@]}" -o "$bin" >"$OUT/$t.build.log" 2>&1; then
+	if ! "$FUZZ_CC" "${CFLAGS[@]}" "${srcs[@]}" -o "$bin" >"$OUT/$t.build.log" 2>&1; then
 		printf 'FAIL %-8s build failed: %s\n' "$t" \
 			"$(grep -m1 -E 'error' "$OUT/$t.build.log" || head -c 200 "$OUT/$t.build.log")" >"$res"
 		return 0
 	fi
 	((fresh)) && rm -rf "$corpus"
 	mkdir -p "$corpus"
-	cp -f "$(seeds_of "$t")"/* "$corpus"/
+	cp -f "$SEEDS/$t"/* "$corpus"/
 	t0=$(date +%s)
 	# -timeout: one input may take 10 s; the outer timeout is a backstop.
 	timeout -k 10 $((FUZZ_SECONDS + 120)) "$bin" -max_total_time="$FUZZ_SECONDS" \

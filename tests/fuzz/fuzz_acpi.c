@@ -8,9 +8,13 @@
  *      [1]       signature to look for: bits 0-1 pick "APIC", "FACP",
  *                "HPET" or "XSDT" (a root table's own signature)
  *      [2]       error buffer size (0: none; 160 if the input is shorter)
- *      [3]       ignored
+ *      [3]       bit 0: racy memory: every second mapping sees byte
+ *                (value >> 1) % len of the range incremented, as if
+ *                another CPU were rewriting the tables
  *      [4..39]   the RSDP (36 bytes; zero-filled if the input is shorter)
- *      [40..]    physical memory at MEM_BASE (0x1000), the rest unmapped
+ *      [40..]    physical memory at MEM_BASE (0x1000), also mirrored at
+ *                HIGH_BASE (2^64 - 64 KiB, so lengths can run past 2^64);
+ *                the rest is unmapped
  *    acpi_find_table walks it through map(), which returns a fresh heap
  *    copy of exactly the requested range (so ASan catches any read past
  *    the length asked for) and keeps every copy until the call returns.
@@ -49,6 +53,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define RSDP_OFF HDR_LEN
 #define MEM_OFF  (HDR_LEN + ACPI_RSDP_V2_LEN)
 #define MEM_BASE 0x1000ull
+#define HIGH_BASE 0xFFFFFFFFFFFF0000ull
 
 /* ---- the fake machine ------------------------------------------------ */
 
@@ -62,6 +67,7 @@ struct machine {
 	size_t mem_len;
 	struct mapping *maps;	/* every copy handed out during one call */
 	size_t nmaps, cap;
+	unsigned racy;		/* input byte 3 */
 };
 
 static const void *map(uint64_t phys, size_t len, void *ctx)
@@ -70,9 +76,12 @@ static const void *map(uint64_t phys, size_t len, void *ctx)
 	uint64_t off;
 	uint8_t *p;
 
-	if (phys < MEM_BASE)
+	if (phys >= HIGH_BASE)
+		off = phys - HIGH_BASE;
+	else if (phys >= MEM_BASE)
+		off = phys - MEM_BASE;
+	else
 		return NULL;
-	off = phys - MEM_BASE;
 	if (off > m->mem_len || len > m->mem_len - off)
 		return NULL;
 	if (m->nmaps == m->cap) {
@@ -86,6 +95,8 @@ static const void *map(uint64_t phys, size_t len, void *ctx)
 		abort();
 	if (len)
 		memcpy(p, m->mem + off, len);
+	if ((m->racy & 1) && len && m->nmaps % 2)
+		p[(m->racy >> 1) % len]++;
 	m->maps[m->nmaps].p = p;
 	m->maps[m->nmaps].len = len;
 	m->nmaps++;
@@ -209,6 +220,7 @@ static void find(const uint8_t *data, size_t size, const char sig[4],
 		m.mem = data + MEM_OFF;
 		m.mem_len = size - MEM_OFF;
 	}
+	m.racy = size > 3 ? data[3] : 0;
 
 	rc = acpi_find_table(rsdp, rsdp_len, sig, map, &m, &table, &len, err,
 			     errlen);

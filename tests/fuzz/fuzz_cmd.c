@@ -3,10 +3,10 @@
  *
  * The command and the per-CPU request are what an untrusted OS writes into
  * the communication area, so every bit of them is fuzzed.  The limits come
- * from smm_config, written by our own installer, so they are fuzzed within
- * what the installer can produce: non-wrapping ranges of physical addresses
- * (below 2^52, the architectural maximum; or below 4 GiB).  Build with
- * -DFUZZ_CMD_ANY_LIMITS to allow any non-wrapping 64-bit ranges instead.
+ * from smm_config, written by our own installer, so they are always
+ * non-wrapping ranges; mode bits pick below 2^52 (the architectural maximum
+ * of a physical address), below 4 GiB, or anywhere in the 64-bit space
+ * (no installer does that, but the checks must not rely on it).
  *
  * Input (little-endian, zero-filled if short):
  *   [0]        mode: bits 0-1 anchor of the pointer-like arguments (cmd
@@ -14,7 +14,8 @@
  *              smram_base +, smram_end + (wrapping add of the raw value);
  *              bits 2-3 anchor of the lengths (cmd arg1, range len):
  *              absolute, buf_len +, smram_size +, low 16 bits only;
- *              bit 4: limits below 4 GiB instead of below 2^52
+ *              bit 4: limits below 4 GiB instead of below 2^52;
+ *              bit 5: limits anywhere below 2^64 (overrides bit 4)
  *   [8..40)    buf_phys, buf_len, smram_base, smram_size (u64)
  *   [40..48)   ncpus (u32), local op (u32)
  *   [48..96)   struct smm_cmd: seq, id, policy, flags (u32), arg[4] (u64)
@@ -248,11 +249,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	lim.smram_base = rd64(in + 24);
 	lim.smram_size = rd64(in + 32);
 	lim.ncpus = rd32(in + 40);
-#ifdef FUZZ_CMD_ANY_LIMITS
-	top = 0;
-#else
-	top = (u128)1 << (mode & 0x10 ? 32 : 52);
-#endif
+	if (mode & 0x20)
+		top = 0;	/* 2^64 */
+	else
+		top = (u128)1 << (mode & 0x10 ? 32 : 52);
 	clamp_range(&lim.buf_phys, &lim.buf_len, top);
 	clamp_range(&lim.smram_base, &lim.smram_size, top);
 

@@ -12,8 +12,10 @@
  * and with error buffers of assorted sizes (including none), which also
  * exercises kernel/printf.c.  Checked properties (abort() on violation):
  * the return code is 0 or a known enum mb2_err, the error message is empty
- * on success and a NUL-terminated non-empty string on failure, and a
- * successful parse leaves struct mb2_info self-consistent.
+ * on success and a NUL-terminated non-empty string on failure, a
+ * successful parse leaves struct mb2_info self-consistent, and the result
+ * (code and every field) equals that of a small reference parser written
+ * here from mb2.h and the Multiboot2 spec.
  *
  * Build: tools/fuzz.sh (clang -fsanitize=fuzzer,address,undefined).
  */
@@ -71,6 +73,145 @@ static void check_info(const struct mb2_info *mi)
 	}
 }
 
+/* ---- the reference: a second, independent reading of mb2.h ---------------- */
+
+static uint32_t get32(const uint8_t *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, 4);
+	return v;
+}
+
+static uint64_t get64(const uint8_t *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, 8);
+	return v;
+}
+
+/* A string tag's payload: NUL inside it, copied truncated to dstlen - 1. */
+static int ref_string(char *dst, size_t dstlen, const uint8_t *p, size_t n)
+{
+	const uint8_t *nul = memchr(p, 0, n);
+	size_t len;
+
+	if (!nul)
+		return MB2_ERR_STRING;
+	len = (size_t)(nul - p);
+	if (len > dstlen - 1)
+		len = dstlen - 1;
+	memcpy(dst, p, len);
+	dst[len] = '\0';
+	return 0;
+}
+
+static int ref_parse(const uint8_t *b, size_t avail, struct mb2_info *o)
+{
+	uint64_t total, off;
+	bool seen[2] = { false, false };
+
+	memset(o, 0, sizeof(*o));
+	if (avail < 8)
+		return MB2_ERR_TOTAL;
+	total = get32(b);
+	if (total < 16 || total > avail || get32(b + 4) != 0)
+		return MB2_ERR_TOTAL;
+	for (off = 8;; off += (get32(b + off + 4) + 7ull) / 8 * 8) {
+		uint32_t type, size;
+		const uint8_t *pl;
+		size_t plen;
+		int rc;
+
+		if (off + 8 > total)
+			return MB2_ERR_NO_END;
+		type = get32(b + off);
+		size = get32(b + off + 4);
+		if (size < 8 || off + size > total)
+			return MB2_ERR_TAG;
+		if (type == MB2_TAG_END)
+			return size == 8 ? 0 : MB2_ERR_NO_END;
+		o->tag_count++;
+		pl = b + off + 8;
+		plen = size - 8;
+		switch (type) {
+		case MB2_TAG_CMDLINE:
+		case MB2_TAG_LOADER_NAME: {
+			bool *has = type == MB2_TAG_CMDLINE ? &o->has_cmdline
+							    : &o->has_loader;
+			if (*has)
+				return MB2_ERR_DUP;
+			rc = type == MB2_TAG_CMDLINE
+				     ? ref_string(o->cmdline, sizeof(o->cmdline), pl, plen)
+				     : ref_string(o->loader, sizeof(o->loader), pl, plen);
+			if (rc)
+				return rc;
+			*has = true;
+			break;
+		}
+		case MB2_TAG_MMAP: {
+			uint32_t esize, n;
+
+			if (o->has_mmap)
+				return MB2_ERR_DUP;
+			if (plen < 8)
+				return MB2_ERR_MMAP;
+			esize = get32(pl);
+			if (esize < 24 || esize % 8)
+				return MB2_ERR_MMAP;
+			n = (uint32_t)((plen - 8) / esize);
+			if (n > MB2_MAX_MMAP)
+				return MB2_ERR_MMAP;
+			for (uint32_t i = 0; i < n; i++) {
+				const uint8_t *e = pl + 8 + (size_t)i * esize;
+
+				o->mmap[i].addr = get64(e);
+				o->mmap[i].len = get64(e + 8);
+				o->mmap[i].type = get32(e + 16);
+			}
+			o->mmap_count = n;
+			o->has_mmap = true;
+			break;
+		}
+		case MB2_TAG_ACPI_OLD:
+		case MB2_TAG_ACPI_NEW: {
+			int version = type == MB2_TAG_ACPI_NEW ? 2 : 1;
+
+			if (seen[version - 1])
+				return MB2_ERR_DUP;
+			seen[version - 1] = true;
+			if (plen < (version == 2 ? 36u : 20u) ||
+			    memcmp(pl, "RSD PTR ", 8) != 0)
+				return MB2_ERR_RSDP;
+			if (o->rsdp_version == 2)
+				break;	/* the ACPI 2.0+ copy wins */
+			o->rsdp_len = (unsigned)(plen < 64 ? plen : 64);
+			memcpy(o->rsdp, pl, o->rsdp_len);
+			o->rsdp_version = version;
+			o->has_rsdp = true;
+			break;
+		}
+		default:
+			break;
+		}
+	}
+}
+
+static bool same_info(const struct mb2_info *x, const struct mb2_info *y)
+{
+	return x->has_cmdline == y->has_cmdline &&
+	       strcmp(x->cmdline, y->cmdline) == 0 &&
+	       x->has_loader == y->has_loader &&
+	       strcmp(x->loader, y->loader) == 0 &&
+	       x->has_mmap == y->has_mmap && x->mmap_count == y->mmap_count &&
+	       memcmp(x->mmap, y->mmap, x->mmap_count * sizeof(x->mmap[0])) == 0 &&
+	       x->has_rsdp == y->has_rsdp && x->rsdp_version == y->rsdp_version &&
+	       x->rsdp_len == y->rsdp_len &&
+	       memcmp(x->rsdp, y->rsdp, x->rsdp_len) == 0 &&
+	       x->tag_count == y->tag_count;
+}
+
 /*
  * Parse the first `avail` bytes of data from an exact copy, with an error
  * buffer of errlen bytes (none if errlen == 0).  Returns the code; *out
@@ -100,6 +241,17 @@ static int parse(const uint8_t *data, size_t avail, struct mb2_info *out,
 	}
 	if (rc == 0)
 		check_info(out);
+	{
+		static struct mb2_info ref;
+		int rrc = ref_parse(mbi, avail, &ref);
+
+		if (rrc != rc) {
+			fprintf(stderr, "fuzz_mb2: mb2_parse returned %d, reference %d\n",
+				rc, rrc);
+			abort();
+		}
+		CHECK(rc != 0 || same_info(out, &ref));
+	}
 	free(err);
 	free(mbi);
 	return rc;

@@ -104,6 +104,7 @@ def mb2_seeds():
 # ---- ACPI (drivers/acpi_tables.c) ------------------------------------------------
 
 MEM_BASE = 0x1000
+HIGH_BASE = 0xFFFFFFFFFFFF0000   # fuzz_acpi.c mirrors the memory there too
 
 
 def sdt(sig, body, rev=1, length=None, fix=True):
@@ -177,13 +178,15 @@ class Mem:
         self.data[off:off + len(table)] = table
 
 
-def acpi_image(rsdp_bytes, mem, rsdp_len=None, sig=0, errlen=160):
+def acpi_image(rsdp_bytes, mem, rsdp_len=None, sig=0, errlen=160, racy=0):
     n = len(rsdp_bytes) if rsdp_len is None else rsdp_len
-    return bytes([n, sig, errlen, 0]) + rsdp_bytes.ljust(36, b"\0") + bytes(mem.data)
+    return bytes([n, sig, errlen, racy]) + rsdp_bytes.ljust(36, b"\0") + bytes(mem.data)
 
 
-def acpi_machine(xsdt=False, madt_t=None, fadt_t=None, extra=(), root_fix=True):
-    """RSDT (or XSDT) first, pointing at the MADT, the FADT and extra."""
+def acpi_machine(xsdt=False, madt_t=None, fadt_t=None, extra=(), root_fix=True,
+                 high=False):
+    """RSDT (or XSDT) first, pointing at the MADT, the FADT and extra (at
+    their HIGH_BASE alias if high)."""
     m = Mem()
     tables = [madt_t if madt_t is not None else
               madt([lapic(0, 0), lapic(1, 1), lapic(2, 2), lapic(3, 3),
@@ -193,7 +196,8 @@ def acpi_machine(xsdt=False, madt_t=None, fadt_t=None, extra=(), root_fix=True):
     name = b"XSDT" if xsdt else b"RSDT"
     root_len = 36 + esize * len(tables)
     root_addr = m.add(b"\0" * root_len)
-    addrs = [m.add(t) for t in tables]
+    addrs = [m.add(t) - MEM_BASE + (HIGH_BASE if high else MEM_BASE)
+             for t in tables]
     body = b"".join(u64(a) if xsdt else u32(a) for a in addrs)
     m.place(root_addr, sdt(name, body, fix=root_fix))
     r = rsdp(2, rsdt=0, xsdt=root_addr) if xsdt else rsdp(0, rsdt=root_addr)
@@ -222,6 +226,16 @@ def acpi_seeds():
     s["rsdt-fadt-v1"] = acpi_image(r, m, sig=1)
     r, m = acpi_machine(root_fix=False)
     s["rsdt-badsum"] = acpi_image(r, m, sig=0)
+    # Tables in the mirror below 2^64: one whose Length runs past 2^64.
+    r, m = acpi_machine(xsdt=True, high=True,
+                        madt_t=sdt(b"APIC", b"\0" * 8, length=0x20000))
+    s["xsdt-high-wrap"] = acpi_image(r, m, sig=0)
+    r, m = acpi_machine(xsdt=True, high=True)
+    s["xsdt-high-fadt"] = acpi_image(r, m, sig=1)
+    # Tables rewritten between the header mapping and the full one.
+    r, m = acpi_machine()
+    s["racy-length"] = acpi_image(r, m, sig=0, racy=1 | 4 << 1)
+    s["racy-body"] = acpi_image(r, m, sig=1, racy=1 | 60 << 1)
     r, m = acpi_machine(madt_t=madt([lapic(0, 0), lapic(1, 0)]))
     s["madt-dup"] = acpi_image(r, m, sig=0)
     # Raw tables (the direct acpi_parse_madt / acpi_parse_fadt path).
@@ -274,6 +288,8 @@ def cmd_seeds():
     s["local-hold"] = cmd_input(op=4, larg=10000000)
     s["local-msr"] = cmd_input(op=5, larg=0x1B)
     s["local-raw"] = cmd_input(op=6, larg=0x100)
+    s["local-smbase-any"] = cmd_input(mode=0x20 | 3, op=3, larg=2**64 - 0x10000,
+                                      sbase=2**64 - 2**32, ssize=2**32 - 1)
     return s
 
 
@@ -287,8 +303,8 @@ def cmdline_seeds():
     s["get-vallen0"] = b"\x00console\0console=ttyS0"
     s["glob"] = b"\x10smm_*,rdv-?,,*cmd*\0smm_cmd_copy"
     s["glob-stars"] = b"\x10a*b*c*d*e\0aXbXcXdXe"
-    s["u64-max"] = b"\x400xFFFFFFFFFFFFFFFF\018446744073709551615"
-    s["u64-over"] = b"\x400x10000000000000000\018446744073709551616"
+    s["u64-max"] = b"\x400xFFFFFFFFFFFFFFFF\x0018446744073709551615"
+    s["u64-over"] = b"\x400x10000000000000000\x0018446744073709551616"
     s["u64-key"] = b"\x40hold\0hold=0x1234 hold=007"
     return s
 
