@@ -1,7 +1,7 @@
 # smmsync - build the kernel, the SMM image and the ISO; run and test them.
 #   make          build/kernel.elf + build/smmsync.iso
 #   make run      boot the default configuration (q35, 4 vCPUs, SMM on)
-#   make test     host unit tests, model check, gdb check, every QEMU configuration
+#   make test     host unit tests, model check, gdb check, fuzzers (bounded), every QEMU configuration
 #   make debug    QEMU halted with a gdb stub + gdb with symbols (tools/gdbinit)
 #   make bench    the benchmarks, build/bench/results.json and plots (several minutes)
 
@@ -116,6 +116,7 @@ test: deps
 	@$(MAKE) --no-print-directory model
 	@$(MAKE) --no-print-directory gdb-check
 	@$(MAKE) --no-print-directory bench-smoke
+	FUZZ_SECONDS=$${FUZZ_SECONDS:-10} tools/fuzz.sh
 	tests/run-configs.sh $(TEST_ARGS)
 
 clean:
