@@ -442,14 +442,15 @@ const struct smm_rec *smm_last_rec(unsigned cpu)
     return smm_rec(cpu, smm_comm.cpu[cpu].entries);
 }
 
-static uint32_t cmd_seq;
+static uint32_t cmd_seq;          /* never 0: 0 marks "no command" */
 
 bool smm_call(struct smm_call *c)
 {
     uint32_t seq = ++cmd_seq;
     volatile struct smm_cmd *cmd = &smm_comm.cmd;
-    /* Withdraw the old number first: SMM never runs old number + new fields. */
-    __atomic_store_n(&cmd->seq, smm_comm.done_seq, __ATOMIC_RELEASE);
+    /* Withdraw the old number first (0: no command), so SMM never runs an
+     * old number with new fields (docs/model: fix-seq-reserved-*). */
+    __atomic_store_n(&cmd->seq, 0, __ATOMIC_RELEASE);
     cmd->id = c->id;
     cmd->policy = c->policy;
     cmd->flags = CMDF_SUBMITTER(cpu_index()) |

@@ -344,8 +344,8 @@ bool cpu_park_init(unsigned cpu)
         !wait_state(cpu, CPU_PARKING_INIT, 1000000))
         return false;
     /* Not while it is in SMM: TCG would reset it mid-handler and leave its
-     * byte "in SMM" (found by the model: gap-tcg-init-abort). A small window
-     * remains between this check and the INIT. */
+     * byte "in SMM" (found by the model: regress-tcg-init-*). A window remains
+     * between this check and the INIT (docs/model: residual-tcg-init-*). */
     uint64_t quiet = deadline_after_us(100000);
     while (smm_comm.cpu[cpu].in_smm && !deadline_passed(quiet))
         cpu_relax();

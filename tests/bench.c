@@ -160,7 +160,7 @@ static bool one_event(enum rdv_policy pol, uint64_t active, uint64_t *lat)
     for (unsigned c = 0; c < ncpus; c++)
         base[c] = smm_comm.cpu[c].rec_count;
     volatile struct smm_cmd *cmd = &smm_comm.cmd;
-    __atomic_store_n(&cmd->seq, smm_comm.done_seq, __ATOMIC_RELEASE);   /* as smm_call does */
+    __atomic_store_n(&cmd->seq, 0, __ATOMIC_RELEASE);   /* as smm_call does */
     cmd->id = SMM_CMD_NOP;
     cmd->policy = pol;
     cmd->flags = CMDF_SUBMITTER(cpu_index()) | CMDF_BROADCAST;

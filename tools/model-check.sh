@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # tools/model-check.sh - check the Promela model of the SMM rendezvous
 # (docs/model/rendezvous.pml) with spin: every policy, 2 and 3 CPUs, the
-# platform variants, the mutations that must fail, and the known gaps.
+# platform variants, the regression checks for the fixed gaps, the
+# mutations and reverted fixes that must fail, and the known gaps.
 #
 #   tools/model-check.sh [-j N] [-l] [NAME...]
 #
@@ -22,15 +23,16 @@ cd "$(dirname "$0")/.."
 MODEL=docs/model/rendezvous.pml
 OUT=build/model
 
-# name | expect | cc -O level | spin -D flags
+# name | expect | cc -O level (1 for the big N=3 runs: -O2 costs more to
+# compile than it saves) | spin -D flags
 # expect: pass, or fail:EXTENDED-REGEX that pan's first error line must match
 CHECKS='
 main-pullin-n2    |pass|0|-DPOLICY=0 -DNCPU=2 -DNCMD=3 -DNPARK=3 -DNSMI=2
 main-patent-n2    |pass|0|-DPOLICY=1 -DNCPU=2 -DNCMD=3 -DNPARK=3 -DNSMI=2
 main-waitall-n2   |pass|0|-DPOLICY=2 -DNCPU=2 -DNCMD=3 -DNPARK=3 -DNSMI=2
-main-pullin-n3    |pass|2|-DPOLICY=0 -DNCPU=3 -DNCMD=2 -DNPARK=2 -DNSMI=1
-main-patent-n3    |pass|2|-DPOLICY=1 -DNCPU=3 -DNCMD=2 -DNPARK=2 -DNSMI=1
-main-waitall-n3   |pass|2|-DPOLICY=2 -DNCPU=3 -DNCMD=2 -DNPARK=2 -DNSMI=1
+main-pullin-n3    |pass|1|-DPOLICY=0 -DNCPU=3 -DNCMD=2 -DNPARK=2 -DNSMI=1
+main-patent-n3    |pass|1|-DPOLICY=1 -DNCPU=3 -DNCMD=2 -DNPARK=2 -DNSMI=1
+main-waitall-n3   |pass|1|-DPOLICY=2 -DNCPU=3 -DNCMD=2 -DNPARK=2 -DNSMI=1
 kvm-pullin-n2     |pass|0|-DPOLICY=0 -DNCPU=2 -DNCMD=3 -DNPARK=3 -DNSMI=2 -DKVM_WFS
 kvm-patent-n2     |pass|0|-DPOLICY=1 -DNCPU=2 -DNCMD=3 -DNPARK=3 -DNSMI=2 -DKVM_WFS
 kvm-waitall-n2    |pass|0|-DPOLICY=2 -DNCPU=2 -DNCMD=3 -DNPARK=3 -DNSMI=2 -DKVM_WFS
@@ -41,22 +43,34 @@ service-pullin-n2 |pass|0|-DPOLICY=0 -DNCPU=2 -DNCMD=3 -DNPARK=3 -DNSMI=2 -DSERV
 service-patent-n2 |pass|0|-DPOLICY=1 -DNCPU=2 -DNCMD=3 -DNPARK=3 -DNSMI=2 -DSERVICE
 service-waitall-n2|pass|0|-DPOLICY=2 -DNCPU=2 -DNCMD=3 -DNPARK=3 -DNSMI=2 -DSERVICE
 strict-pullin-n2  |pass|0|-DPOLICY=0 -DNCPU=2 -DNCMD=3 -DNPARK=3 -DNSMI=2 -DSTRICT
-strict-pullin-n3  |pass|2|-DPOLICY=0 -DNCPU=3 -DSTRICT
-strict-patent-n2  |pass|0|-DPOLICY=1 -DNCPU=2 -DNCMD=3 -DNPARK=3 -DNSMI=2 -DSTRICT -DBCAST_ONLY -DATOMIC_TRIGGER
-strict-patent-n3  |pass|2|-DPOLICY=1 -DNCPU=3 -DSTRICT -DBCAST_ONLY -DATOMIC_TRIGGER
+strict-pullin-n3  |pass|1|-DPOLICY=0 -DNCPU=3 -DSTRICT
+strict-patent-n2  |pass|0|-DPOLICY=1 -DNCPU=2 -DNCMD=3 -DNPARK=3 -DNSMI=2 -DSTRICT -DBCAST_ONLY
+regress-trigger-window-patent  |pass|0|-DPOLICY=1 -DNCPU=2 -DSTRICT -DBCAST_ONLY
+regress-service-coalesce-pullin|pass|0|-DPOLICY=0 -DNCPU=2 -DSERVICE -DASYNC_PM
+regress-service-async-pullin   |pass|0|-DPOLICY=0 -DNCPU=2 -DNCMD=3 -DNPARK=3 -DNSMI=2 -DSERVICE -DASYNC_PM
+regress-service-async-patent   |pass|0|-DPOLICY=1 -DNCPU=2 -DNCMD=3 -DNPARK=3 -DNSMI=2 -DSERVICE -DASYNC_PM -DSTRICT -DBCAST_ONLY
+regress-literal-c-pullin       |pass|0|-DPOLICY=0 -DNCPU=2 -DCHECK_C_LITERAL
+regress-literal-c-strict-pullin|pass|0|-DPOLICY=0 -DNCPU=2 -DNCMD=3 -DNPARK=3 -DNSMI=2 -DCHECK_C_LITERAL -DSTRICT
+regress-tcg-init-abort-pullin  |pass|0|-DPOLICY=0 -DNCPU=2 -DTCG_INIT_ABORT
+regress-tcg-init-async-pullin  |pass|0|-DPOLICY=0 -DNCPU=2 -DNCMD=3 -DNPARK=3 -DNSMI=2 -DTCG_INIT_ABORT -DASYNC_PM
+residual-tcg-init-window-pullin|fail:assertion violated \(synch\[me\]!=2\)|0|-DPOLICY=0 -DNCPU=2 -DTCG_INIT_ABORT -DINIT_WINDOW
+residual-tcg-init-wedge-pullin |fail:invalid end state|0|-DPOLICY=0 -DNCPU=2 -DTCG_INIT_ABORT -DINIT_WINDOW -DASYNC_PM -DNO_CHECK_E
+gap-trigger-member-patent-n3   |fail:assertion violated \(set==0\)|0|-DPOLICY=1 -DNCPU=3 -DSTRICT -DBCAST_ONLY
+fix-any-monarch-pull-patent-n3 |pass|1|-DPOLICY=1 -DNCPU=3 -DSTRICT -DBCAST_ONLY -DFIX_ANY_MONARCH_PULL
+gap-withdraw-stale-seq-pullin  |fail:assertion violated \(rdv_cmd_fields==rdv_cmd_seq\)|0|-DPOLICY=0 -DNCPU=2 -DCALL_TIMEOUT
+fix-seq-reserved-pullin        |pass|0|-DPOLICY=0 -DNCPU=2 -DCALL_TIMEOUT -DFIX_SEQ_RESERVED
+fix-seq-reserved-patent        |pass|0|-DPOLICY=1 -DNCPU=2 -DCALL_TIMEOUT -DFIX_SEQ_RESERVED
 mut-leave-early-pullin |fail:assertion violated \(\(event!=ev\)|0|-DPOLICY=0 -DNCPU=2 -DBUG_LEAVE_EARLY
 mut-leave-early-patent |fail:assertion violated \(\(event!=ev\)|0|-DPOLICY=1 -DNCPU=2 -DBUG_LEAVE_EARLY
 mut-leave-early-waitall|fail:assertion violated \(\(event!=ev\)|0|-DPOLICY=2 -DNCPU=2 -DBUG_LEAVE_EARLY
 mut-wait-inactive-pullin|fail:assertion violated \(\(waitset&inact\)==0\)|0|-DPOLICY=0 -DNCPU=2 -DBUG_WAIT_INACTIVE
 mut-wait-inactive-patent|fail:assertion violated \(\(waitset&inact\)==0\)|0|-DPOLICY=1 -DNCPU=2 -DBUG_WAIT_INACTIVE
+mut-wait-inactive-waits-patent|fail:assertion violated \(set==0\)|0|-DPOLICY=1 -DNCPU=2 -DBUG_WAIT_INACTIVE -DNO_CHECK_D -DSTRICT -DBCAST_ONLY
 failsafe-fires-pullin  |fail:assertion violated \(\(event!=ev\)|0|-DPOLICY=0 -DNCPU=2 -DFAILSAFE
-gap-trigger-window-patent|fail:assertion violated \(set==0\)|0|-DPOLICY=1 -DNCPU=2 -DSTRICT -DBCAST_ONLY
-gap-service-coalesce-pullin|fail:invalid end state|0|-DPOLICY=0 -DNCPU=2 -DSERVICE -DASYNC_PM
-fix-service-rdv-pullin |pass|0|-DPOLICY=0 -DNCPU=2 -DNCMD=3 -DNPARK=3 -DNSMI=2 -DSERVICE -DASYNC_PM -DFIX_SERVICE_RDV
-fix-service-rdv-patent |pass|0|-DPOLICY=1 -DNCPU=2 -DNCMD=3 -DNPARK=3 -DNSMI=2 -DSERVICE -DASYNC_PM -DFIX_SERVICE_RDV -DSTRICT -DBCAST_ONLY -DATOMIC_TRIGGER
-gap-literal-c-pullin   |fail:assertion violated +!\(\(\(\(insmm_at_open|0|-DPOLICY=0 -DNCPU=2 -DCHECK_C_LITERAL
-fix-exit-under-lock-pullin|pass|0|-DPOLICY=0 -DNCPU=2 -DNCMD=3 -DNPARK=3 -DNSMI=2 -DCHECK_C_LITERAL -DFIX_EXIT_UNDER_LOCK
-gap-tcg-init-abort-pullin|fail:assertion violated \(synch\[me\]!=2\)|0|-DPOLICY=0 -DNCPU=2 -DTCG_INIT_ABORT
+revert-submitter-pull-patent|fail:assertion violated \(set==0\)|0|-DPOLICY=1 -DNCPU=2 -DSTRICT -DBCAST_ONLY -DREVERT_SUBMITTER_PULL
+revert-service-rdv-pullin   |fail:invalid end state|0|-DPOLICY=0 -DNCPU=2 -DSERVICE -DASYNC_PM -DREVERT_SERVICE_RDV
+revert-exit-lock-literal-pullin|fail:assertion violated +!\(\(\(\(insmm_at_open|0|-DPOLICY=0 -DNCPU=2 -DCHECK_C_LITERAL -DREVERT_EXIT_UNDER_LOCK
+revert-exit-lock-strict-pullin |fail:assertion violated \(set==0\)|0|-DPOLICY=0 -DNCPU=2 -DSTRICT -DREVERT_EXIT_UNDER_LOCK
 '
 
 usage() {
@@ -70,7 +84,7 @@ while getopts "j:lh" opt; do
 	case $opt in
 	j) [[ $OPTARG =~ ^[1-9][0-9]*$ ]] || usage; jobs_max=$OPTARG ;;
 	l) list=1 ;;
-	h) sed -n '2,18s/^# \{0,1\}//p' "$0"; exit 0 ;;
+	h) sed -n '2,19s/^# \{0,1\}//p' "$0"; exit 0 ;;
 	*) usage ;;
 	esac
 done
@@ -93,7 +107,7 @@ done <<<"$CHECKS"
 
 if ((list)); then
 	for i in "${!names[@]}"; do
-		printf '%-28s %-5s %s\n' "${names[i]}" "${expects[i]%%:*}" "${flags[i]}"
+		printf '%-32s %-5s %s\n' "${names[i]}" "${expects[i]%%:*}" "${flags[i]}"
 	done
 	exit 0
 fi
@@ -156,7 +170,7 @@ run_one() {
 	else
 		why="no error found, expected ${expect#fail:}"
 	fi
-	printf '%-4s %-28s %-7s N=%s  states=%-9s errors=%-2s pan=%5.1fs total=%5.1fs%s\n' \
+	printf '%-4s %-32s %-7s N=%s  states=%-9s errors=%-2s pan=%5.1fs total=%5.1fs%s\n' \
 		"$verdict" "$name" "$(policy_of "${flags[i]}")" "$(ncpu_of "${flags[i]}")" \
 		"${states:-?}" "${errors:-?}" "${ptime:-0}" "$(((t1 - t0) / 1000000))e-3" \
 		"${why:+  $why}" >"$dir/result"
@@ -179,7 +193,12 @@ mkdir -p "$OUT"
 echo "# model check: ${#names[@]} check(s) of $MODEL, $jobs_max at a time"
 start=$(date +%s)
 running=0
-for i in "${!names[@]}"; do
+# The big runs (compiled with -O1 or more) first, so the small ones fill in
+# around them; the results are printed in list order below.
+order=()
+for i in "${!names[@]}"; do [[ ${opts[i]} != 0 ]] && order+=("$i"); done
+for i in "${!names[@]}"; do [[ ${opts[i]} == 0 ]] && order+=("$i"); done
+for i in "${order[@]}"; do
 	if ((running >= jobs_max)); then
 		wait -n || true
 		running=$((running - 1))

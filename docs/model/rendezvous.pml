@@ -9,7 +9,7 @@
  * gives the results. Keep this file in step with the C: same names, and
  * update the mapping below whenever the C changes.
  *
- * The default build is the C as it is now, with the four fixes the model
+ * The default build is the C as of efdab06, with the four fixes the model
  * asked for (README, "Findings"): the submitter's own pull-in under patent,
  * the rendezvous after a service call, the NOWORK/LATE exit byte written
  * under rdv.lock, and cpu_park_init() waiting until the target is out of
@@ -96,8 +96,8 @@
  *                           steps, as in the C. 'pulled' holds the read's
  *                           outcome until the send
  *   patent pull             monarch_wait(), RDV_PATENT: if the command is a
- *                           broadcast and me is its submitter, an SMI to
- *                           each waited peer whose byte reads ACTIVE
+ *                           broadcast and me is its submitter (PULL_BY), an
+ *                           SMI to each waited peer whose byte reads ACTIVE
  *                           (REVERT_SUBMITTER_PULL: none, the old code)
  *   wait_for(S, J)          wait_for(set, end, by_join_only) with arrived():
  *                           joined, or (J == 0) byte INACTIVE "it parked";
@@ -121,7 +121,8 @@
  *   fail-safes              the member/late 'failsafe' deadline and the
  *                           monarch's 4 * t_member wait for 'left' are bounds
  *                           for faults; they never fire here (-DFAILSAFE:
- *                           they may fire at any time)
+ *                           they may fire at any time; a late arrival then
+ *                           leaves at late_exit:, ROLE_LATE + REC_TIMEOUT)
  * proctype bsp            the kernel on the BSP (CPU 0), one thing at a time:
  *                           smm_call() (withdraw cmd.seq, write the fields
  *                           with CMDF_SUBMITTER(0) and maybe CMDF_BROADCAST,
@@ -172,11 +173,14 @@
  * NPARK       park operations, HLT or INIT (default 2)
  * KVM_WFS     KVM instead of TCG: an SMI for a CPU in wait-for-SIPI is held
  *             until the SIPI (no ROLE_WFS_PARK entry)
- * TCG_INIT_ABORT  TCG: an INIT that reaches a CPU in SMM resets it at once
- *             (PLATFORM-QEMU.md Q3); default: held until RSM (hardware, KVM)
+ * TCG_INIT_ABORT  TCG takes an INIT at once: it drops a pending SMI, and
+ *             in SMM it would reset the CPU mid-handler (PLATFORM-QEMU.md
+ *             Q3), which cpu_park_init()'s wait prevents; default: hardware
+ *             and KVM hold the INIT until RSM
  * INIT_WINDOW (with TCG_INIT_ABORT) the residual window of cpu_park_init():
  *             the in_smm wait and the INIT are separate steps, so an SMI can
- *             come in between (must break (e))
+ *             come in between (must break (e); with ASYNC_PM and NO_CHECK_E
+ *             the rendezvous wedges, (a))
  * SERVICE     smram/cmos backends: the kernel's byte writes are per-CPU
  *             service calls (a self SMI each)
  * ASYNC_PM    park/wake work runs concurrently with smm_call()
@@ -187,14 +191,17 @@
  *             and a store of cmd.seq, two steps as in the C
  * FIX_SEQ_RESERVED  proposed for CALL_TIMEOUT: withdraw to a reserved
  *             number (0) that command_pending() never takes as work
+ * FIX_ANY_MONARCH_PULL  proposed for PATENT: every monarch of a broadcast
+ *             command pulls, not only its submitter (README, finding 5)
  * STRICT, CHECK_C_LITERAL  see Properties
+ * NO_CHECK_D, NO_CHECK_E  leave out assertion (d) or (e), to see what
+ *             follows from a violation
  * Mutations (each check must fail):
  * BUG_LEAVE_EARLY     members leave when the door closes (must break (c))
  * BUG_WAIT_INACTIVE   SMMF_INACTIVE_AS_ACTIVE, the C's test-only fault
  *                     switch: the scan waits on INACTIVE CPUs and arrived()
  *                     no longer drops them (must break (d); with NO_CHECK_D
  *                     and STRICT, the wait is really needed)
- * NO_CHECK_D          leave out assertion (d)
  * FAILSAFE            the fail-safe bounds may fire (breaks (c))
  * REVERT_SUBMITTER_PULL  the old monarch_wait(): no pull by the submitter
  * REVERT_SERVICE_RDV  the old smm_entry(): a service call, no rendezvous
@@ -393,6 +400,14 @@ inline wait_strict(S, J)
 #define PULL_ACTIVE(p)  PULL_IF(p, waitset, synch[p] == ACTIVE)   /* patent */
 #define PULL_OUTSIDE(p) PULL_IF(p, set, synch[p] != IN_SMM)       /* pullin */
 
+/* Who pulls for a broadcast command under patent: its submitter (the C);
+ * FIX_ANY_MONARCH_PULL: any monarch (proposed) */
+#ifdef FIX_ANY_MONARCH_PULL
+#define PULL_BY(m) 1
+#else
+#define PULL_BY(m) ((m) == SUBMITTER)
+#endif
+
 /* a broadcast SMI: every CPU */
 #define PEND(p) smi_pend[p] = 1;
 
@@ -412,6 +427,13 @@ inline wait_strict(S, J)
 #define SCAN_FAULT(p) if :: !(joined & BIT(p)) -> waitset = waitset | BIT(p) :: else fi
 #else
 #define SCAN_FAULT(p) skip
+#endif
+
+/* (e), unless -DNO_CHECK_E (to see what a stale byte leads to) */
+#ifdef NO_CHECK_E
+#define CHECK_E(x) skip
+#else
+#define CHECK_E(x) assert(x)
 #endif
 
 /* (c2) for CPU p, when the command runs */
@@ -438,7 +460,7 @@ byte insmm_at_open;
 #define HANDLER_BEGIN {
 #define HANDLER_END \
 	} unless { atomic { init_abort[me] -> \
-		assert(synch[me] != IN_SMM);         /* (e): no stale IN_SMM byte */ \
+		CHECK_E(synch[me] != IN_SMM);        /* (e): no stale IN_SMM byte */ \
 		init_abort[me] = 0; in_smm[me] = 0; smi_pend[me] = 0; power[me] = P_WFS; \
 		exit_val = 0; ev = 0; waitset = 0; set = 0; inact = 0; pulled = 0 } }
 #else
@@ -562,7 +584,7 @@ monarch_:
 #elif POLICY == PATENT
 #ifndef REVERT_SUBMITTER_PULL
 	if                                       /* broadcast, and we submitted it */
-	:: rdv_cmd_bcast && me == SUBMITTER -> FOR_CPUS(PULL_ACTIVE) skip
+	:: rdv_cmd_bcast && PULL_BY(me) -> FOR_CPUS(PULL_ACTIVE) skip
 	:: else
 	fi;
 #endif
@@ -630,8 +652,8 @@ member:
 
 rsm:
 	atomic {
-		assert(synch[me] != IN_SMM);         /* (e) */
-		assert(BYTE_MATCHES_POWER(me));
+		CHECK_E(synch[me] != IN_SMM);        /* (e) */
+		CHECK_E(BYTE_MATCHES_POWER(me));
 		in_smm[me] = 0;
 		exit_val = 0; ev = 0; waitset = 0; set = 0; inact = 0
 	}
@@ -690,7 +712,14 @@ rsm:
 #endif
 #define PICK(p, C) if :: C(0) -> p = 0 :: C(1) -> p = 1 PICK3(p, C) PICK4(p, C) fi
 
+/* A directed command SMI: not to a CPU in wait-for-SIPI. On TCG not to one
+ * being parked by INIT either: the INIT drops a pending SMI (cpu_park_init()
+ * says so), and smm_cpu_ok() refuses a CPU in CPU_PARKING_INIT. */
+#ifdef TCG_INIT_ABORT
+#define CAN_DIRECT(x)   (BSP_RUNS && !cmd_bcast && power[x] != P_WFS && power[x] != P_PARKING_INIT)
+#else
 #define CAN_DIRECT(x)   (BSP_RUNS && !cmd_bcast && power[x] != P_WFS)
+#endif
 #define CAN_PARK(x)     (BSP_RUNS && parks > 0 && x != 0 && power[x] == P_RUN && OS_STEP(x))
 #define CAN_WAKE_HLT(x) (BSP_RUNS && power[x] == P_HLT && OS_STEP(x))
 #ifdef KVM_WFS
@@ -791,15 +820,16 @@ proctype bsp()
 #endif
 	:: n == NCMD -> break
 	od;
-	/* (b): every command ran exactly once (CALL_TIMEOUT: at most once) */
+	/* (b): every command ran exactly once (CALL_TIMEOUT: at most once);
+	 * there is no command 0 */
 	atomic {
 		p = 0;
 		do
 		:: p <= NCMD ->
 #ifdef CALL_TIMEOUT
-			assert(runs[p] <= 1);
+			assert(p == 0 -> runs[p] == 0 : runs[p] <= 1);
 #else
-			assert(p == 0 || runs[p] == 1);
+			assert(p == 0 -> runs[p] == 0 : runs[p] == 1);
 #endif
 			p++
 		:: else -> break

@@ -247,7 +247,7 @@ void smm_entry(uint32_t slot, uint64_t smbase)
     } else if (cc->req.seq != cc->req.done_seq) {
         /* Serve the request, then still take part in the rendezvous: the
          * SMI that brought this CPU in may also have been a command's
-         * (pending SMIs merge). (Found by the model: fix-service-rdv.) */
+         * (pending SMIs merge). (Found by the model: regress-service-*.) */
         exit_val = local_service(cpu, ss, exit_val, r);
         rendezvous(cpu, r, exit_val);
         if (r->role == ROLE_NOWORK)

@@ -61,8 +61,9 @@ static bool command_pending(struct smm_cmd *out)
         out->flags = src->flags;
         for (unsigned i = 0; i < 4; i++)
             out->arg[i] = src->arg[i];
+        /* 0 is the kernel's "being rewritten" mark, never a command. */
         if (__atomic_load_n(&src->seq, __ATOMIC_ACQUIRE) == out->seq)
-            return out->seq != comm()->done_seq;
+            return out->seq != 0 && out->seq != comm()->done_seq;
     }
     return false;                            /* being rewritten: not yet */
 }
@@ -138,11 +139,13 @@ static void monarch_wait(unsigned me, struct smm_rec *r)
             r->flags |= REC_TIMEOUT;
         break;
     case RDV_PATENT:
-        /* A stray SMI (TCO, a latched one) can bring the submitter in
-         * between publishing a broadcast command and sending the broadcast:
-         * then nobody else would ever get it. Send it from here. (Found by
-         * the model: docs/model, check fix-trigger-window.) */
-        if ((rdv.cmd.flags & CMDF_BROADCAST) && CMDF_SUBMITTER_OF(rdv.cmd.flags) == (int)me)
+        /* A stray SMI (TCO, a latched one) can bring the submitter, or any
+         * CPU, into SMM between publishing a broadcast command and sending
+         * the broadcast; if it leads, peers still outside would never get
+         * one. So the monarch of a broadcast command sends it itself to the
+         * peers that read active. (Found by the model: docs/model, checks
+         * regress-trigger-window-* and fix-any-monarch-pull-*.) */
+        if (rdv.cmd.flags & CMDF_BROADCAST)
             for (unsigned p = 0; p < c->ncpus; p++)
                 if ((waitset & bit(p)) && synch_get(p) == SYNCH_ACTIVE) {
                     smm_send_smi(p);
