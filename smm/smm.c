@@ -446,10 +446,10 @@ static uint32_t cmd_seq;          /* never 0: 0 marks "no command" */
 
 bool smm_call(struct smm_call *c)
 {
-    uint32_t seq = ++cmd_seq;
+    uint32_t seq = ++cmd_seq ? cmd_seq : ++cmd_seq;   /* skip 0 on wrap */
     volatile struct smm_cmd *cmd = &smm_comm.cmd;
     /* Withdraw the old number first (0: no command), so SMM never runs an
-     * old number with new fields (docs/model: fix-seq-reserved-*). */
+     * old number with new fields (docs/model: regress-withdraw-stale-seq-*). */
     __atomic_store_n(&cmd->seq, 0, __ATOMIC_RELEASE);
     cmd->id = c->id;
     cmd->policy = c->policy;

@@ -2,7 +2,8 @@
 # tools/model-check.sh - check the Promela model of the SMM rendezvous
 # (docs/model/rendezvous.pml) with spin: every policy, 2 and 3 CPUs, the
 # platform variants, the regression checks for the fixed gaps, the
-# mutations and reverted fixes that must fail, and the known gaps.
+# mutations and reverted fixes that must fail, and the residual window of
+# the INIT fix.
 #
 #   tools/model-check.sh [-j N] [-l] [NAME...]
 #
@@ -53,13 +54,11 @@ regress-literal-c-pullin       |pass|0|-DPOLICY=0 -DNCPU=2 -DCHECK_C_LITERAL
 regress-literal-c-strict-pullin|pass|0|-DPOLICY=0 -DNCPU=2 -DNCMD=3 -DNPARK=3 -DNSMI=2 -DCHECK_C_LITERAL -DSTRICT
 regress-tcg-init-abort-pullin  |pass|0|-DPOLICY=0 -DNCPU=2 -DTCG_INIT_ABORT
 regress-tcg-init-async-pullin  |pass|0|-DPOLICY=0 -DNCPU=2 -DNCMD=3 -DNPARK=3 -DNSMI=2 -DTCG_INIT_ABORT -DASYNC_PM
+regress-trigger-member-patent-n3 |pass|1|-DPOLICY=1 -DNCPU=3 -DSTRICT -DBCAST_ONLY
+regress-withdraw-stale-seq-pullin|pass|0|-DPOLICY=0 -DNCPU=2 -DCALL_TIMEOUT
+regress-withdraw-stale-seq-patent|pass|0|-DPOLICY=1 -DNCPU=2 -DCALL_TIMEOUT
 residual-tcg-init-window-pullin|fail:assertion violated \(synch\[me\]!=2\)|0|-DPOLICY=0 -DNCPU=2 -DTCG_INIT_ABORT -DINIT_WINDOW
 residual-tcg-init-wedge-pullin |fail:invalid end state|0|-DPOLICY=0 -DNCPU=2 -DTCG_INIT_ABORT -DINIT_WINDOW -DASYNC_PM -DNO_CHECK_E
-gap-trigger-member-patent-n3   |fail:assertion violated \(set==0\)|0|-DPOLICY=1 -DNCPU=3 -DSTRICT -DBCAST_ONLY
-fix-any-monarch-pull-patent-n3 |pass|1|-DPOLICY=1 -DNCPU=3 -DSTRICT -DBCAST_ONLY -DFIX_ANY_MONARCH_PULL
-gap-withdraw-stale-seq-pullin  |fail:assertion violated \(rdv_cmd_fields==rdv_cmd_seq\)|0|-DPOLICY=0 -DNCPU=2 -DCALL_TIMEOUT
-fix-seq-reserved-pullin        |pass|0|-DPOLICY=0 -DNCPU=2 -DCALL_TIMEOUT -DFIX_SEQ_RESERVED
-fix-seq-reserved-patent        |pass|0|-DPOLICY=1 -DNCPU=2 -DCALL_TIMEOUT -DFIX_SEQ_RESERVED
 mut-leave-early-pullin |fail:assertion violated \(\(event!=ev\)|0|-DPOLICY=0 -DNCPU=2 -DBUG_LEAVE_EARLY
 mut-leave-early-patent |fail:assertion violated \(\(event!=ev\)|0|-DPOLICY=1 -DNCPU=2 -DBUG_LEAVE_EARLY
 mut-leave-early-waitall|fail:assertion violated \(\(event!=ev\)|0|-DPOLICY=2 -DNCPU=2 -DBUG_LEAVE_EARLY
@@ -71,6 +70,8 @@ revert-submitter-pull-patent|fail:assertion violated \(set==0\)|0|-DPOLICY=1 -DN
 revert-service-rdv-pullin   |fail:invalid end state|0|-DPOLICY=0 -DNCPU=2 -DSERVICE -DASYNC_PM -DREVERT_SERVICE_RDV
 revert-exit-lock-literal-pullin|fail:assertion violated +!\(\(\(\(insmm_at_open|0|-DPOLICY=0 -DNCPU=2 -DCHECK_C_LITERAL -DREVERT_EXIT_UNDER_LOCK
 revert-exit-lock-strict-pullin |fail:assertion violated \(set==0\)|0|-DPOLICY=0 -DNCPU=2 -DSTRICT -DREVERT_EXIT_UNDER_LOCK
+revert-any-monarch-pull-patent-n3|fail:assertion violated \(set==0\)|0|-DPOLICY=1 -DNCPU=3 -DSTRICT -DBCAST_ONLY -DREVERT_ANY_MONARCH_PULL
+revert-seq-reserved-pullin     |fail:assertion violated \(rdv_cmd_fields==rdv_cmd_seq\)|0|-DPOLICY=0 -DNCPU=2 -DCALL_TIMEOUT -DREVERT_SEQ_RESERVED
 '
 
 usage() {
@@ -84,7 +85,7 @@ while getopts "j:lh" opt; do
 	case $opt in
 	j) [[ $OPTARG =~ ^[1-9][0-9]*$ ]] || usage; jobs_max=$OPTARG ;;
 	l) list=1 ;;
-	h) sed -n '2,19s/^# \{0,1\}//p' "$0"; exit 0 ;;
+	h) sed -n '2,20s/^# \{0,1\}//p' "$0"; exit 0 ;;
 	*) usage ;;
 	esac
 done
@@ -107,7 +108,7 @@ done <<<"$CHECKS"
 
 if ((list)); then
 	for i in "${!names[@]}"; do
-		printf '%-32s %-5s %s\n' "${names[i]}" "${expects[i]%%:*}" "${flags[i]}"
+		printf '%-33s %-5s %s\n' "${names[i]}" "${expects[i]%%:*}" "${flags[i]}"
 	done
 	exit 0
 fi
@@ -170,7 +171,7 @@ run_one() {
 	else
 		why="no error found, expected ${expect#fail:}"
 	fi
-	printf '%-4s %-32s %-7s N=%s  states=%-9s errors=%-2s pan=%5.1fs total=%5.1fs%s\n' \
+	printf '%-4s %-33s %-7s N=%s  states=%-9s errors=%-2s pan=%5.1fs total=%5.1fs%s\n' \
 		"$verdict" "$name" "$(policy_of "${flags[i]}")" "$(ncpu_of "${flags[i]}")" \
 		"${states:-?}" "${errors:-?}" "${ptime:-0}" "$(((t1 - t0) / 1000000))e-3" \
 		"${why:+  $why}" >"$dir/result"

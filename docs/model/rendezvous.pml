@@ -9,11 +9,14 @@
  * gives the results. Keep this file in step with the C: same names, and
  * update the mapping below whenever the C changes.
  *
- * The default build is the C as of efdab06, with the four fixes the model
- * asked for (README, "Findings"): the submitter's own pull-in under patent,
- * the rendezvous after a service call, the NOWORK/LATE exit byte written
- * under rdv.lock, and cpu_park_init() waiting until the target is out of
- * SMM. The REVERT_* switches put the old code back (those checks must fail).
+ * The default build is the C as of 8d2f445, with the six fixes the model
+ * asked for (README, "Findings"): under patent, the monarch of a broadcast
+ * command sends it to its ACTIVE peers (first only the submitter did, then
+ * any monarch), the rendezvous after a service call, the NOWORK/LATE exit
+ * byte written under rdv.lock, cpu_park_init() waiting until the target is
+ * out of SMM, and smm_call() withdrawing the old command to the reserved
+ * number 0. The REVERT_* switches put the old code back (those checks must
+ * fail).
  *
  * ---- Mapping: model <-> C ------------------------------------------------
  *
@@ -33,7 +36,8 @@
  *                         rdv.has_cmd is always 1 here (no TCO, see README)
  * rdv_cmd_bcast           (PATENT) rdv.cmd.flags & CMDF_BROADCAST
  * SUBMITTER               CMDF_SUBMITTER_OF(rdv.cmd.flags): always CPU 0,
- *                         the only CPU that runs smm_call() here
+ *                         the only CPU that runs smm_call() here (used only
+ *                         by REVERT_ANY_MONARCH_PULL: the C no longer reads it)
  * cmd_seq, done_seq       comm()->cmd.seq, comm()->done_seq
  * cmd_bcast               comm()->cmd.flags & CMDF_BROADCAST: smm_call()
  *                         sets it for SMI_IPI_ALL (and broadcast APM)
@@ -43,7 +47,8 @@
  * command_pending()       one atomic read of cmd_seq, cmd_bcast (and
  *                         cmd_fields) inside the rdv.lock step: the C's
  *                         seqlock-style copy (re-read seq after copying)
- *                         makes the copy consistent; PENDING is its result
+ *                         makes the copy consistent; PENDING is its result:
+ *                         seq != 0 && seq != done_seq (0: being rewritten)
  * runs[s]                 (checks only) how often command s ran; the C
  *                         counts per CPU instead (comm()->cpu[p].cmds_run)
  * smi_pend[p]             p's pending SMI: one deep. An SMI for a CPU in SMM
@@ -96,9 +101,11 @@
  *                           steps, as in the C. 'pulled' holds the read's
  *                           outcome until the send
  *   patent pull             monarch_wait(), RDV_PATENT: if the command is a
- *                           broadcast and me is its submitter (PULL_BY), an
- *                           SMI to each waited peer whose byte reads ACTIVE
- *                           (REVERT_SUBMITTER_PULL: none, the old code)
+ *                           broadcast (rdv.cmd.flags & CMDF_BROADCAST), an
+ *                           SMI to each waited peer whose byte reads ACTIVE,
+ *                           whoever the monarch is (REVERT_ANY_MONARCH_PULL:
+ *                           only if me is the submitter, PULL_BY;
+ *                           REVERT_SUBMITTER_PULL: none; the old code)
  *   wait_for(S, J)          wait_for(set, end, by_join_only) with arrived():
  *                           joined, or (J == 0) byte INACTIVE "it parked";
  *                           BUG_WAIT_INACTIVE (SMMF_INACTIVE_AS_ACTIVE):
@@ -124,10 +131,12 @@
  *                           they may fire at any time; a late arrival then
  *                           leaves at late_exit:, ROLE_LATE + REC_TIMEOUT)
  * proctype bsp            the kernel on the BSP (CPU 0), one thing at a time:
- *                           smm_call() (withdraw cmd.seq, write the fields
- *                           with CMDF_SUBMITTER(0) and maybe CMDF_BROADCAST,
- *                           publish cmd.seq, smi_trigger(), wait for
- *                           done_seq), cpu_park_hlt, cpu_park_init,
+ *                           smm_call() (withdraw: cmd.seq = 0, write the
+ *                           fields with CMDF_SUBMITTER(0) and maybe
+ *                           CMDF_BROADCAST, publish cmd.seq = ++cmd_seq,
+ *                           smi_trigger(), wait for done_seq;
+ *                           REVERT_SEQ_RESERVED: withdraw to done_seq, a load
+ *                           and a store), cpu_park_hlt, cpu_park_init,
  *                           cpu_wake_hlt, cpu_wake_sipi. Its steps need CPU
  *                           0 out of SMM (BSP_RUNS).
  *   INIT_STEP               cpu_park_init(): the bounded wait while
@@ -187,12 +196,8 @@
  * BCAST_ONLY  commands are always fired by broadcast
  * CALL_TIMEOUT  smm_call() may give up (its deadline, or smi_trigger()
  *             failed) and the next call rewrites the command while the old
- *             one may still be pending; the withdraw is a load of done_seq
- *             and a store of cmd.seq, two steps as in the C
- * FIX_SEQ_RESERVED  proposed for CALL_TIMEOUT: withdraw to a reserved
- *             number (0) that command_pending() never takes as work
- * FIX_ANY_MONARCH_PULL  proposed for PATENT: every monarch of a broadcast
- *             command pulls, not only its submitter (README, finding 5)
+ *             one may still be pending; the withdraw (a store of 0), the
+ *             fields and the publish are separate steps, as in the C
  * STRICT, CHECK_C_LITERAL  see Properties
  * NO_CHECK_D, NO_CHECK_E  leave out assertion (d) or (e), to see what
  *             follows from a violation
@@ -203,9 +208,16 @@
  *                     no longer drops them (must break (d); with NO_CHECK_D
  *                     and STRICT, the wait is really needed)
  * FAILSAFE            the fail-safe bounds may fire (breaks (c))
- * REVERT_SUBMITTER_PULL  the old monarch_wait(): no pull by the submitter
+ * REVERT_SUBMITTER_PULL  the oldest monarch_wait(): no patent pull at all
+ *                     (README, finding 1)
+ * REVERT_ANY_MONARCH_PULL  the previous monarch_wait(): only the submitter
+ *                     pulls (finding 5; must break STRICT with NCPU=3)
  * REVERT_SERVICE_RDV  the old smm_entry(): a service call, no rendezvous
  * REVERT_EXIT_UNDER_LOCK  the old NOWORK/LATE exit: unlock, then the byte
+ * REVERT_SEQ_RESERVED  the old smm_call() withdraw and command_pending():
+ *                     cmd.seq = done_seq (a load, then a store), and any
+ *                     seq != done_seq is work (finding 6; with CALL_TIMEOUT
+ *                     must break (f))
  */
 
 #ifndef NCPU
@@ -231,6 +243,9 @@
 #endif
 #if defined(INIT_WINDOW) && !defined(TCG_INIT_ABORT)
 #error "INIT_WINDOW needs TCG_INIT_ABORT"
+#endif
+#if defined(FIX_SEQ_RESERVED) || defined(FIX_ANY_MONARCH_PULL)
+#error "FIX_SEQ_RESERVED and FIX_ANY_MONARCH_PULL are the default now; see REVERT_*"
 #endif
 
 #define BIT(p) (1 << (p))
@@ -314,12 +329,13 @@ byte cmd_fields, rdv_cmd_fields;
 /* checks only */
 byte runs[NCMD + 1];
 
-/* command_pending(): a consistent copy whose number is not done yet.
- * FIX_SEQ_RESERVED: the number 0 means "withdrawn", never work. */
-#ifdef FIX_SEQ_RESERVED
-#define PENDING (cmd_seq != 0 && cmd_seq != done_seq)
-#else
+/* command_pending(): a consistent copy whose number is neither 0 (the
+ * kernel's "being rewritten" mark) nor done yet. REVERT_SEQ_RESERVED: the
+ * old test, any number but done_seq. */
+#ifdef REVERT_SEQ_RESERVED
 #define PENDING (cmd_seq != done_seq)
+#else
+#define PENDING (cmd_seq != 0 && cmd_seq != done_seq)
 #endif
 
 /* Unrolled per-CPU helpers (no loop counters in the state vector). */
@@ -400,12 +416,12 @@ inline wait_strict(S, J)
 #define PULL_ACTIVE(p)  PULL_IF(p, waitset, synch[p] == ACTIVE)   /* patent */
 #define PULL_OUTSIDE(p) PULL_IF(p, set, synch[p] != IN_SMM)       /* pullin */
 
-/* Who pulls for a broadcast command under patent: its submitter (the C);
- * FIX_ANY_MONARCH_PULL: any monarch (proposed) */
-#ifdef FIX_ANY_MONARCH_PULL
-#define PULL_BY(m) 1
-#else
+/* Who pulls for a broadcast command under patent: any monarch (the C);
+ * REVERT_ANY_MONARCH_PULL: only its submitter (the previous code) */
+#ifdef REVERT_ANY_MONARCH_PULL
 #define PULL_BY(m) ((m) == SUBMITTER)
+#else
+#define PULL_BY(m) 1
 #endif
 
 /* a broadcast SMI: every CPU */
@@ -583,7 +599,7 @@ monarch_:
 	wait_for(set, 1);                        /* t_waitall; REC_TIMEOUT */
 #elif POLICY == PATENT
 #ifndef REVERT_SUBMITTER_PULL
-	if                                       /* broadcast, and we submitted it */
+	if                                       /* a broadcast command */
 	:: rdv_cmd_bcast && PULL_BY(me) -> FOR_CPUS(PULL_ACTIVE) skip
 	:: else
 	fi;
@@ -770,15 +786,17 @@ rsm:
 #define CHOOSE_SOURCE if :: cmd_bcast = 1 :: cmd_bcast = 0 fi
 #endif
 
-/* The kernel on the BSP. smm_call(): withdraw the old number, write the
- * fields, publish the new number, fire its SMI (a broadcast, or directed at
- * a CPU that can take it: smm_cpu_ok, not in wait-for-SIPI), wait for
- * done_seq. Without CALL_TIMEOUT the wait is not bounded: if a command never
- * runs this process never ends and pan reports an invalid end state, and
- * the command is done when a call starts, so the withdraw (to done_seq ==
- * cmd_seq) changes nothing and the fields are dead until the publish: the
- * three are one step. Between calls, the park/wake requests (unless
- * -DASYNC_PM, where they run concurrently, as on_cpu_async work would). */
+/* The kernel on the BSP. smm_call(): withdraw the old number (store 0),
+ * write the fields, publish the new number, fire its SMI (a broadcast, or
+ * directed at a CPU that can take it: smm_cpu_ok, not in wait-for-SIPI),
+ * wait for done_seq. Without CALL_TIMEOUT the wait is not bounded: if a
+ * command never runs this process never ends and pan reports an invalid end
+ * state, and the command is done when a call starts, so the withdraw (0 and
+ * cmd_seq == done_seq are both "no work") changes nothing and the fields are
+ * dead until the publish: the three are one step. The model's numbers are
+ * 1..NCMD; the C's counter reaches 0 again only if it wraps (2^32 calls).
+ * Between calls, the park/wake requests (unless -DASYNC_PM, where they run
+ * concurrently, as on_cpu_async work would). */
 proctype bsp()
 {
 	byte p, n = 0;
@@ -787,11 +805,11 @@ proctype bsp()
 #endif
 	do
 #ifdef CALL_TIMEOUT
-#ifdef FIX_SEQ_RESERVED
-	:: atomic { n < NCMD && BSP_RUNS -> cmd_seq = 0 };     /* withdraw to 0 */
-#else
+#ifdef REVERT_SEQ_RESERVED
 	:: atomic { n < NCMD && BSP_RUNS -> p = done_seq };    /* smm_call(): */
-		atomic { BSP_RUNS -> cmd_seq = p; p = 0 };         /* withdraw */
+		atomic { BSP_RUNS -> cmd_seq = p; p = 0 };         /* old withdraw */
+#else
+	:: atomic { n < NCMD && BSP_RUNS -> cmd_seq = 0 };     /* smm_call(): withdraw */
 #endif
 		atomic { BSP_RUNS -> cmd_fields = n + 1; CHOOSE_SOURCE };  /* fields */
 		atomic { BSP_RUNS -> cmd_seq = n + 1 };            /* publish */

@@ -144,7 +144,7 @@ static void monarch_wait(unsigned me, struct smm_rec *r)
          * the broadcast; if it leads, peers still outside would never get
          * one. So the monarch of a broadcast command sends it itself to the
          * peers that read active. (Found by the model: docs/model, checks
-         * regress-trigger-window-* and fix-any-monarch-pull-*.) */
+         * regress-trigger-window-* and regress-trigger-member-*.) */
         if (rdv.cmd.flags & CMDF_BROADCAST)
             for (unsigned p = 0; p < c->ncpus; p++)
                 if ((waitset & bit(p)) && synch_get(p) == SYNCH_ACTIVE) {
