@@ -151,8 +151,9 @@ static void smi_to(uint64_t mask)
             smi_trigger(i == cpu_index() ? SMI_IPI_SELF : SMI_IPI_PHYS, i);
 }
 
-/* One event: NOP under 'pol', SMI to the active CPUs; latency = last exit
- * TSC any participant recorded in SMM minus the trigger. */
+/* One event: NOP under 'pol', SMI to the active CPUs; latency = the last
+ * exit TSC any active CPU recorded in SMM for it (participant or late
+ * arrival: the release of every CPU) minus the trigger. */
 static bool one_event(enum rdv_policy pol, uint64_t active, uint64_t *lat)
 {
     static uint32_t seq = 0x40000000;
@@ -174,7 +175,7 @@ static bool one_event(enum rdv_policy pol, uint64_t active, uint64_t *lat)
     uint64_t last = 0;
     for (unsigned c = 0; c < ncpus; c++) {
         const struct smm_rec *r = smm_last_rec(c);
-        if ((active >> c & 1) && r && r->cmd_seq == seq && r->tsc_exit > last)
+        if ((active >> c & 1) && r && r->tsc_exit > last)
             last = r->tsc_exit;
     }
     *lat = last > t0 ? last - t0 : 0;
