@@ -98,7 +98,9 @@ set ylabel "round trip (us)"
 set style fill empty
 set boxwidth 0.4
 unset key
-plot "$out/roundtrip.dat" using 0:2:1:5:4:xticlabels(1) with candlesticks whiskerbars, \
+set offsets 0.5, 0.5, 0, 0
+# columns: name p10 median p90 p99 max -> box p10..p90, whiskers p10..p99, median line
+plot "$out/roundtrip.dat" using 0:2:2:5:4:xticlabels(1) with candlesticks whiskerbars, \
      "" using 0:3:3:3:3 with candlesticks lw 2
 GP
   done
