@@ -60,14 +60,17 @@ uint64_t tsc_hz_by_pit(unsigned ms)
     return muldiv(t1 - t0, PIT_HZ, count);
 }
 
-/* The lowest of three: a vCPU thread that is descheduled notices the PIT's
- * terminal count late, which can only make a measurement too high. */
+/* Prefer the ACPI PM timer: the calibration reads the timer and the TSC
+ * back to back, so a vCPU thread descheduled while it waits does not bias
+ * it. The PIT method polls for terminal count and notices it late when
+ * descheduled, which can only make a measurement too high: without a PM
+ * timer, keep the lowest of several. */
 bool timer_init(void)
 {
     tsc_boot = rdtsc();
     uint64_t best = 0;
     for (int i = 0; i < 3; i++) {
-        uint64_t hz = tsc_hz_by_pit(50);
+        uint64_t hz = pm_port ? tsc_hz_by_pmtimer(100) : tsc_hz_by_pit(50);
         if (hz && (!best || hz < best))
             best = hz;
     }

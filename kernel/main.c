@@ -135,15 +135,14 @@ void kmain(uint32_t magic, uint32_t mbi)
 
     lapic_init();
     percpu_init_this(0, lapic_id());
-    if (!timer_init())
-        fatal("boot.timer", "PIT channel 2 never reached terminal count");
-    kprintf("# tsc: %lu kHz (PIT)\n", tsc_hz() / 1000);
-
     char err[200];
     if (acpi_init(&boot_info, err, sizeof(err)))
         fatal("boot.acpi", err);
     if (acpi_have_fadt && acpi_fadt.pm_tmr_blk)
         pmtimer_set_port((uint16_t)acpi_fadt.pm_tmr_blk, acpi_fadt.tmr_val_ext);
+    if (!timer_init())
+        fatal("boot.timer", "neither the PM timer nor PIT channel 2 could calibrate the TSC");
+    kprintf("# tsc: %lu kHz (%s)\n", tsc_hz() / 1000, pmtimer_present() ? "ACPI PM timer" : "PIT");
     if (!smp_init(err, sizeof(err)))
         fatal("boot.smp", err);
 

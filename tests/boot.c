@@ -100,9 +100,11 @@ TEST("00", "boot.bad_input", test_bad_input);
  * timer, and udelay() against the PM timer too. */
 static uint64_t absdiff(uint64_t a, uint64_t b) { return a > b ? a - b : b - a; }
 
-/* Timing under TCG is only as good as the host lets the vCPU threads run:
- * park the APs (quiet machine) and keep the best of a few trials. A wrong
- * calibration fails every trial. */
+/* The boot calibrated the TSC on the PM timer; check it against the PIT
+ * (the second clock), and udelay() against the PM timer. Timing under TCG is
+ * only as good as the host lets the vCPU threads run: park the APs (quiet
+ * machine) and keep the best of a few trials; the PIT method can only err
+ * high, so its lowest trial is its best. A wrong calibration fails them all. */
 static void test_tsc(void)
 {
     if (!pmtimer_present()) {
@@ -113,13 +115,13 @@ static void test_tsc(void)
     for (unsigned i = 1; i < ncpus; i++)
         if (cpu_usable(i) && cpu_park_hlt(i))
             parked |= 1ull << i;
-    uint64_t pit = tsc_hz(), best_pm = 0, best_us = 0;
+    uint64_t boot = tsc_hz(), best_pit = 0, best_us = 0;
     for (int t = 0; t < 6; t++) {
-        if (best_pm && absdiff(best_pm, pit) * 100 < pit * 2 && absdiff(best_us, 100000) < 2000)
+        if (best_pit && absdiff(best_pit, boot) * 100 < boot * 2 && absdiff(best_us, 100000) < 2000)
             break;                      /* good enough: stop early */
-        uint64_t pm = tsc_hz_by_pmtimer(300);
-        if (!best_pm || absdiff(pm, pit) < absdiff(best_pm, pit))
-            best_pm = pm;
+        uint64_t pit = tsc_hz_by_pit(50);
+        if (pit && (!best_pit || pit < best_pit))
+            best_pit = pit;
         uint32_t p0 = pmtimer_read();
         udelay(100000);
         uint32_t p1 = pmtimer_read();
@@ -130,8 +132,9 @@ static void test_tsc(void)
     for (unsigned i = 1; i < ncpus; i++)
         if (parked >> i & 1)
             cpu_wake_hlt(i);
-    report_info("TSC %lu kHz by PIT, %lu kHz by PM timer (best of up to 6)", pit / 1000, best_pm / 1000);
-    report(best_pm && absdiff(best_pm, pit) * 100 < pit * 3, "PIT and PM-timer calibrations agree within 3%%");
+    report_info("TSC %lu kHz by the PM timer (boot), %lu kHz by the PIT (lowest of up to 6)", boot / 1000,
+                best_pit / 1000);
+    report(best_pit && absdiff(best_pit, boot) * 100 < boot * 3, "PM-timer and PIT calibrations agree within 3%%");
     report(best_us >= 99000 && best_us <= 110000, "udelay(100000) took %lu us by the PM timer", best_us);
 }
 TEST("01", "timer.tsc", test_tsc);
