@@ -292,9 +292,9 @@ bool smm_setup(void)
 {
     const struct smm_image_header *h = image_header();
     smm.backend = SYNCH_MEM;
-    smm.t_patent_us = 300000;
+    smm.t_patent_us = 500000;
     smm.t_pullin1_us = 2000;
-    smm.t_pullin2_us = 100000;
+    smm.t_pullin2_us = 500000;
     smm.t_waitall_us = 1000;
     cmdline_get_u64(kernel_cmdline, "waitall_us", &smm.t_waitall_us);
     cmdline_get_u64(kernel_cmdline, "pullin_us", &smm.t_pullin1_us);
