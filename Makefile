@@ -117,7 +117,7 @@ test: deps
 	@$(MAKE) --no-print-directory gdb-check
 	@$(MAKE) --no-print-directory bench-smoke
 	FUZZ_SECONDS=$${FUZZ_SECONDS:-10} tools/fuzz.sh
-	tests/run-configs.sh $(TEST_ARGS)
+	tests/run-configs.sh $(or $(TEST_ARGS),-j 1)
 
 clean:
 	rm -rf $(B)

@@ -114,6 +114,9 @@ static bool read_synch(uint8_t *out)
     if (!ok || !v.monarch_rec)
         return false;
     memcpy(out, v.monarch_rec->peer, ncpus);
+    /* The monarch reads itself "in SMM"; what it was before is its entry byte
+     * (it may be a parked CPU that a latched SMI brought in first). */
+    out[v.monarch] = v.monarch_rec->self_before;
     return true;
 }
 
