@@ -500,6 +500,11 @@ bool smm_local_finish(unsigned cpu, uint32_t seq, uint64_t timeout_us, int *stat
     }
     if (!seq)
         return false;
+    /* Done means served; the CPU may still take part in a rendezvous before
+     * it leaves SMM (handler.c). Callers expect it back: wait, bounded. */
+    uint64_t out = deadline_after_us(timeout_us);
+    while (smm_comm.cpu[cpu].in_smm && !deadline_passed(out))
+        cpu_relax();
     if (status)
         *status = q->status;
     if (result)
