@@ -19,6 +19,8 @@
 # One line per target, then "N passed, N failed".
 # Exit status: 0 no target failed, 1 a crash or a build failure, 2 usage.
 set -euo pipefail
+# shellcheck source=tools/lib/tally.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/tally.sh"
 
 cd "$(dirname "$0")/.."
 OUT=build/fuzz
@@ -162,21 +164,10 @@ for t in "${targets[@]}"; do
 done
 wait || true
 
-passed=0 failed=0
-for t in "${targets[@]}"; do
-	r=$OUT/$t.result
-	if [[ -s $r ]]; then
-		cat "$r"
-		if [[ $(head -c 2 "$r") == ok ]]; then
-			passed=$((passed + 1))
-		else
-			failed=$((failed + 1))
-		fi
-	else
-		echo "FAIL $t: no result"
-		failed=$((failed + 1))
-	fi
-done
+pairs=()
+for t in "${targets[@]}"; do pairs+=("$t=$OUT/$t.result"); done
+status=0
+tally "${pairs[@]}" || status=1
 echo "# fuzz took $(($(date +%s) - start)) s; logs in $OUT/TARGET.log"
-echo "$passed passed, $failed failed"
-((failed == 0))
+echo "$TALLY_LINE"
+exit "$status"

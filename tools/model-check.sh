@@ -19,6 +19,8 @@
 # per check, then "N passed, N failed". docs/model/README.md explains them.
 # Exit status: 0 all as expected, 1 otherwise or spin/cc missing, 2 usage.
 set -euo pipefail
+# shellcheck source=tools/lib/tally.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/tally.sh"
 
 cd "$(dirname "$0")/.."
 MODEL=docs/model/rendezvous.pml
@@ -209,21 +211,10 @@ for i in "${order[@]}"; do
 done
 wait || true
 
-passed=0 failed=0
-for i in "${!names[@]}"; do
-	r=$OUT/${names[i]}/result
-	if [[ -s $r ]]; then
-		cat "$r"
-		if [[ $(head -c 2 "$r") == ok ]]; then
-			passed=$((passed + 1))
-		else
-			failed=$((failed + 1))
-		fi
-	else
-		echo "FAIL ${names[i]}: no result"
-		failed=$((failed + 1))
-	fi
-done
+pairs=()
+for i in "${!names[@]}"; do pairs+=("${names[i]}=$OUT/${names[i]}/result"); done
+status=0
+tally "${pairs[@]}" || status=1
 echo "# model check took $(($(date +%s) - start)) s"
-echo "$passed passed, $failed failed"
-((failed == 0))
+echo "$TALLY_LINE"
+exit "$status"
