@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by tools/fuzz.sh and tools/model-check.sh: print each job's result
 # file (its first word is "ok" or "FAIL") and the closing "N passed, N failed"
 # line; returns non-zero if any job failed or left no result.
@@ -18,6 +19,7 @@ tally() {
 			failed=$((failed + 1))
 		fi
 	done
+	# shellcheck disable=SC2034 # read by the caller
 	TALLY_LINE="$passed passed, $failed failed"
 	((failed == 0))
 }
