@@ -19,7 +19,9 @@
 # This file is also sourced by tests/tap-one.sh for the configs.cfg parser.
 set -euo pipefail
 
-CFG_KEYS=" machine smp sockets cores threads maxcpus mem tests cmdline timeout groups expect vga accel smm qemu_params "
+CFG_KEYS=" machine smp sockets cores threads maxcpus mem tests cmdline timeout groups expect fail others vga accel smm qemu_params "
+# Keys that may be given more than once: their values are joined with newlines.
+CFG_MULTI=" fail "
 CFG_NAMES=()
 declare -A CFG=()
 
@@ -61,7 +63,11 @@ cfg_parse() {
 				echo "$file:$n: unknown key '$key' (known:$CFG_KEYS)" >&2
 				return 1
 			fi
-			CFG[$sect:$key]=$val
+			if [[ $CFG_MULTI == *" $key "* && -n ${CFG[$sect:$key]+set} ]]; then
+				CFG[$sect:$key]+=$'\n'$val
+			else
+				CFG[$sect:$key]=$val
+			fi
 		else
 			echo "$file:$n: cannot parse: $line" >&2
 			return 1

@@ -5,9 +5,13 @@
 #
 #   expect = pass        the guest's TAP, plus failing points for a bad verdict,
 #                        a time-out, a missing plan or '# Totals:' line
-#   expect = fail:GLOBS  the guest's TAP as '# ' lines, then our own points:
-#                        verdict is fail, each GLOB matches a 'not ok' result
-#                        (without TODO/SKIP), the run reached its summary
+#   expect = fail        the guest's TAP as '# ' lines, then our own points:
+#                        verdict is fail; for each 'fail = GLOB | ERE' line a
+#                        'not ok' result (without TODO/SKIP) whose name matches
+#                        GLOB and whose text (the result line and the '#'
+#                        diagnostics under it) matches the extended regular
+#                        expression ERE; no other failure (unless
+#                        'others = allow'); the run reached its summary
 #
 # Serial log: build/logs/NAME.log; run-qemu.sh's stderr: build/logs/NAME.stderr.
 # Environment: RUN_QEMU (stub instead of ./run-qemu.sh), ACCEL (default auto),
@@ -89,16 +93,21 @@ cfg_parse "$configs" 2>"$tmp/cfg.err" || fail_setup "$(head -n1 "$tmp/cfg.err")"
 cfg_has "$name" || fail_setup "no configuration [$name] in $configs"
 
 expect=$(cfg_get "$name" expect pass)
-globs=()
-if [[ $expect == fail:* ]]; then
-	IFS=, read -ra raw <<<"${expect#fail:}"
-	for g in "${raw[@]}"; do
-		g=${g//[[:space:]]/}
-		[[ -z $g ]] || globs+=("$g")
-	done
-	((${#globs[@]})) || fail_setup "expect = fail: needs at least one result glob"
+others=$(cfg_get "$name" others forbid)
+globs=() reasons=()
+if [[ $expect == fail ]]; then
+	while IFS= read -r entry; do
+		[[ -n $entry ]] || continue
+		[[ $entry == *" | "* ]] || fail_setup "bad 'fail = $entry' (GLOB | ERE: a result name and a reason)"
+		g=${entry%% | *} r=${entry#* | }
+		[[ -n $g && -n $r ]] || fail_setup "bad 'fail = $entry' (GLOB | ERE: both are needed)"
+		globs+=("$g")
+		reasons+=("$r")
+	done <<<"$(cfg_get "$name" fail)"
+	((${#globs[@]})) || fail_setup "expect = fail needs at least one 'fail = GLOB | ERE' line"
+	[[ $others == forbid || $others == allow ]] || fail_setup "bad 'others = $others' (forbid or allow)"
 elif [[ $expect != pass ]]; then
-	fail_setup "bad 'expect = $expect' (pass or fail:GLOB[,GLOB...])"
+	fail_setup "bad 'expect = $expect' (pass or fail, with 'fail = GLOB | ERE' lines)"
 fi
 
 args=(--log "$logfile" --accel "$(cfg_get "$name" accel "${ACCEL:-auto}")")
@@ -149,7 +158,7 @@ if [[ $(head -n1 "$tmp/hang") =~ exceeded\ ([0-9]+)\ s ]]; then
 fi
 
 guest=() points=0 failures=0 plan='' plan_dir='' totals=0 seen_version=0
-fail_names=()
+fail_names=() fail_text=() in_fail=0
 while IFS= read -r line; do
 	if [[ $line =~ ^TAP\ version ]]; then
 		if ((seen_version)); then guest+=("# (repeated) $line"); else seen_version=1; fi
@@ -166,13 +175,18 @@ while IFS= read -r line; do
 		[[ $rest == *[[:space:]]#* ]] && directive=${rest#*[[:space:]]#}
 		directive=${directive#"${directive%%[![:space:]]*}"}
 		directive=${directive^^}
+		in_fail=0
 		if [[ -n ${BASH_REMATCH[1]} && $directive != TODO* && $directive != SKIP* ]]; then
 			failures=$((failures + 1))
 			fail_names+=("$tname")
+			fail_text+=("$rest")
+			in_fail=1
 		fi
 		guest+=("$line")
 	else
-		[[ $line == "# Totals:"* ]] && totals=1
+		[[ $line == "# Totals:"* ]] && totals=1 in_fail=0
+		# The diagnostics under a failure are part of its reason.
+		((in_fail)) && [[ $line == "#"* ]] && fail_text[-1]+=$'\n'$line
 		guest+=("$line")
 	fi
 done <"$tmp/tap"
@@ -235,7 +249,7 @@ if ((${#globs[@]} == 0)); then
 fi
 
 # -------------------------------------------------------- expect = fail:GLOBS
-emit "1..$((${#globs[@]} + 2))"
+emit "1..$((${#globs[@]} + 3))"
 for line in "${guest[@]}"; do
 	if [[ $line == "#"* ]]; then emit "$line"; else emit "# $line"; fi
 done
@@ -253,20 +267,48 @@ else
 	emit "not ok $k - $name: run verdict is fail (got $verdict, status $st)"
 	bad=1
 fi
-for g in "${globs[@]}"; do
+# explained[i]: failure i matched some 'fail' line (name and reason).
+explained=()
+for i in "${!fail_names[@]}"; do explained[i]=0; done
+for j in "${!globs[@]}"; do
+	g=${globs[j]} re=${reasons[j]}
 	k=$((k + 1))
-	matched=()
-	for f in "${fail_names[@]}"; do
+	named=() matched=()
+	for i in "${!fail_names[@]}"; do
 		# shellcheck disable=SC2053 # $g is a glob on purpose
-		[[ $f == $g ]] && matched+=("$f")
+		[[ ${fail_names[i]} == $g ]] || continue
+		named+=("$i")
+		if [[ ${fail_text[i]} =~ $re ]]; then
+			matched+=("${fail_names[i]}")
+			explained[i]=1
+		fi
 	done
 	if ((${#matched[@]})); then
-		emit "ok $k - $name: $g reported not ok ($(IFS=' '; echo "${matched[*]}"))"
+		emit "ok $k - $name: $g reported not ok, reason /$re/ ($(IFS=' '; echo "${matched[*]}"))"
+	elif ((${#named[@]})); then
+		emit "not ok $k - $name: $g reported not ok, reason /$re/ (it failed for another reason)"
+		for i in "${named[@]}"; do
+			while IFS= read -r line; do emit "#   $line"; done <<<"${fail_text[i]}"
+		done
+		bad=1
 	else
-		emit "not ok $k - $name: $g reported not ok (no matching 'not ok' result)"
+		emit "not ok $k - $name: $g reported not ok, reason /$re/ (no matching 'not ok' result)"
 		bad=1
 	fi
 done
+unexplained=()
+for i in "${!fail_names[@]}"; do
+	((explained[i])) || unexplained+=("${fail_names[i]}")
+done
+k=$((k + 1))
+if ((${#unexplained[@]} == 0)); then
+	emit "ok $k - $name: no other failure"
+elif [[ $others == allow ]]; then
+	emit "ok $k - $name: other failures allowed (${#unexplained[@]}: $(IFS=';'; echo "${unexplained[*]}"))"
+else
+	emit "not ok $k - $name: no other failure (${#unexplained[@]} unexpected: $(IFS=';'; echo "${unexplained[*]}"))"
+	bad=1
+fi
 k=$((k + 1))
 if [[ -n $plan ]] && ((totals)); then
 	emit "ok $k - $name: run reached its summary"
