@@ -191,6 +191,10 @@ static void relocate_all(void)
 
 /* ---- installation ---- */
 
+/* Accessed and dirty set in advance: the page walker then never writes
+ * SMRAM's page tables, so they hash the same after every SMI. */
+#define PTE_AD 0x60ull
+
 static void build_page_tables(uint64_t pt, uint64_t image, uint32_t image_mem)
 {
     uint64_t *pml4 = (uint64_t *)(uintptr_t)pt;
@@ -198,16 +202,16 @@ static void build_page_tables(uint64_t pt, uint64_t image, uint32_t image_mem)
     uint64_t *pdpt_hi = pml4 + 3072, *pd_hi = pml4 + 3584, *ptab = pml4 + 4096;
     memset(pml4, 0, SMM_PT_SIZE);
     for (unsigned i = 0; i < 4 * 512; i++)            /* 4 GiB identity, 2 MiB pages */
-        pd[i] = ((uint64_t)i << 21) | 0x83 | (i >= 3 * 512 ? 0x18 : 0);
+        pd[i] = ((uint64_t)i << 21) | 0x83 | PTE_AD | (i >= 3 * 512 ? 0x18 : 0);
     for (unsigned i = 0; i < 4; i++)
-        pdpt_lo[i] = (pt + 8192 + 4096ull * i) | 3;
-    pml4[0] = (pt + 4096) | 3;
+        pdpt_lo[i] = (pt + 8192 + 4096ull * i) | 3 | PTE_AD;
+    pml4[0] = (pt + 4096) | 3 | PTE_AD;
     /* SMM_IMAGE_VBASE -> the image in SMRAM, 4 KiB pages. */
-    pml4[511] = (pt + 6 * 4096) | 3;
-    pdpt_hi[511] = (pt + 7 * 4096) | 3;
-    pd_hi[0] = (pt + 8 * 4096) | 3;
+    pml4[511] = (pt + 6 * 4096) | 3 | PTE_AD;
+    pdpt_hi[511] = (pt + 7 * 4096) | 3 | PTE_AD;
+    pd_hi[0] = (pt + 8 * 4096) | 3 | PTE_AD;
     for (uint32_t off = 0; off < image_mem && off / 4096 < 512; off += 4096)
-        ptab[off / 4096] = (image + off) | 3;
+        ptab[off / 4096] = (image + off) | 3 | PTE_AD;
 }
 
 static void install_stub(unsigned i, uint64_t cr3, uint64_t gdt_phys, uint32_t gdt_size,
@@ -265,6 +269,12 @@ static void fill_config(struct smm_config *c)
     c->t_pullin2 = us_to_tsc(smm.t_pullin2_us);
     c->t_waitall = us_to_tsc(smm.t_waitall_us);
     c->t_member = us_to_tsc(1000000);
+    c->stack_lo = ~0ull;
+    for (unsigned i = 0; i < ncpus; i++) {
+        uint64_t lo = smm.layout.stack[i], hi = lo + smm.layout.stack_size;
+        c->stack_lo = lo < c->stack_lo ? lo : c->stack_lo;
+        c->stack_hi = hi > c->stack_hi ? hi : c->stack_hi;
+    }
 }
 
 static void install_image(void)
@@ -355,6 +365,11 @@ bool smm_setup(void)
     if (!smm.smram_open_requested && !fault_is("smram-unlocked", 0)) {
         if (chipset.kind == CHIPSET_Q35 && fsmbase_supported())
             smm.fsmbase_locked = fsmbase_lock();
+        if (chipset.kind == CHIPSET_Q35) {
+            /* SMI_LOCK freezes GBL_SMI_EN: the OS can no longer switch SMIs off. */
+            smm.smi_lock_by_fw = smi_lock_is_set();
+            smm.smi_locked = smi_lock_set();
+        }
         smm.locked = smram_lock();
     }
     smm.ready = true;

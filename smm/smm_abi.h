@@ -56,6 +56,7 @@ struct smm_config {             /* inside SMRAM; written while SMRAM is open */
     uint32_t fault_cpu;
     uint32_t tco_base;          /* q35: PMBASE + 0x60, else 0 */
     uint64_t t_patent_failsafe, t_pullin1, t_pullin2, t_waitall, t_member; /* TSC ticks */
+    uint64_t stack_lo, stack_hi;   /* every CPU's SMM stack lies in [stack_lo, stack_hi) */
 };
 
 /* ---- the communication area (outside SMRAM) ---- */
@@ -64,7 +65,8 @@ enum smm_cmd_id {
     SMM_CMD_NONE = 0,
     SMM_CMD_NOP = 1,            /* rendezvous only */
     SMM_CMD_PING = 2,           /* result[0] = monarch, result[1] = participants mask */
-    SMM_CMD_HASH_SMRAM = 3,     /* result[0] = FNV-1a 64 of SMRAM (minus volatile state) */
+    SMM_CMD_HASH_SMRAM = 3,     /* result[0] = FNV-1a 64 of SMRAM minus what changes in SMM;
+                                   result[1] = bytes hashed, result[2] = bytes left out */
     SMM_CMD_COPY_IN = 4,        /* arg0 = phys, arg1 = len: copied into SMRAM; result[0] = FNV-1a */
     SMM_CMD_SET_BACKEND = 5,    /* arg0 = enum synch_backend: migrate every byte */
     SMM_CMD_SET_TIMEOUTS = 6,   /* arg0..3 = us: patent failsafe, pullin1, pullin2, waitall */

@@ -38,7 +38,9 @@ section .bss
 alignb 16
 smm_idt: resb 32 * 16
 idt_ready: resd 1
-idt_lock: resd 1
+
+section .bss.smm_mut nobits alloc write align=4
+idt_lock: resd 1            ; changes in SMM: not hashed (smm/image/smm.h SMM_MUTABLE)
 
 section .text
 global smm_idt_load

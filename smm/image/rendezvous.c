@@ -40,7 +40,7 @@ static struct {
     volatile uint32_t monarch;
     struct smm_cmd cmd;             /* the command, copied into SMRAM */
     volatile uint32_t has_cmd;
-} rdv;
+} rdv SMM_MUTABLE;
 
 void rendezvous_reset(void)
 {

@@ -9,6 +9,12 @@
 
 extern struct smm_config smm_config;
 
+/* The handler's variables that legitimately change while SMM runs (locks,
+ * the rendezvous state, the command scratch, the protection probe): they
+ * are linked together (smm/image/smm.ld: __mut_start..__mut_end) and are
+ * the only part of the image that SMM_CMD_HASH_SMRAM leaves out. */
+#define SMM_MUTABLE __attribute__((section(".bss.smm_mut")))
+
 static inline struct smm_comm *comm(void)
 {
     return (struct smm_comm *)(uintptr_t)smm_config.comm_phys;

@@ -11,10 +11,10 @@
 #define CMOS_INDEX 0x70
 #define CMOS_DATA  0x71
 
-static volatile uint32_t cmos_lock;
+static volatile uint32_t cmos_lock SMM_MUTABLE;
 /* Held across a backend switch and across each CPU's entry read-and-write
  * and exit write, so no CPU reads its byte from a medium being emptied. */
-static volatile uint32_t switch_lock;
+static volatile uint32_t switch_lock SMM_MUTABLE;
 
 static volatile uint8_t *mem_byte(uint64_t area, unsigned cpu)
 {
