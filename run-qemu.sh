@@ -36,8 +36,10 @@ Machine:
 Guest:
   --tests GLOBS           run only these tests (kernel arg tests=GLOB[,GLOB])
   --cmdline ARGS          extra kernel arguments (appended; passed through
-                          fw_cfg opt/smmsync/cmdline). cpus=N (N = vCPUs) is
-                          added automatically unless ARGS already has cpus=.
+                          fw_cfg opt/smmsync/cmdline). cpus=N (N = vCPUs) and
+                          expect_smm=tseg|aseg|off (what --smm, --machine and
+                          smram= imply) are added unless ARGS has them: the
+                          guest fails a run where SMM or a CPU is not there.
 
 Run control:
   --timeout SEC           host time limit (default 120; 0 = none). On expiry
@@ -270,6 +272,16 @@ esac
 kargs=()
 [[ -z $tests ]] || kargs+=("tests=$tests")
 [[ " $cmdline" =~ [[:space:]]cpus= ]] || kargs+=("cpus=$ncpus")
+# What the guest must find: SMM on, in the region this machine uses, or off.
+if [[ ! " $cmdline" =~ [[:space:]]expect_smm= ]]; then
+	if [[ $smm == off || " $cmdline " =~ [[:space:]]smm=off[[:space:]] ]]; then
+		kargs+=("expect_smm=off")
+	elif [[ $machine == pc* || " $cmdline " =~ [[:space:]]smram=aseg[[:space:]] ]]; then
+		kargs+=("expect_smm=aseg")
+	else
+		kargs+=("expect_smm=tseg")
+	fi
+fi
 [[ -z $cmdline ]] || kargs+=("$cmdline")
 kernel_args="${kargs[*]}"
 

@@ -63,6 +63,7 @@ uint8_t apm_status_read(void);   /* 0xB3 scratch byte */
 void apm_status_write(uint8_t v);
 bool smi_lock_set(void);         /* q35 GEN_PMCON_1.SMI_LOCK */
 bool smi_lock_is_set(void);
+#define SMI_EN_GBL_SMI_EN (1u << 0)
 uint32_t ich9_smi_en_read(void);
 void ich9_smi_en_write(uint32_t v);
 

@@ -9,7 +9,6 @@
 #define ICH9_GEN_PMCON_1    0xA0
 #define   GEN_PMCON_1_SMI_LOCK (1u << 4)
 #define ICH9_SMI_EN         0x30      /* PMBASE + 0x30, 32-bit access only */
-#define   SMI_EN_GBL_SMI_EN (1u << 0)
 #define   SMI_EN_APMC_EN    (1u << 5)
 
 #define PIIX4_PM_BDF        PCI_BDF(0, 1, 3)

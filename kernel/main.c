@@ -39,6 +39,34 @@ static __attribute__((noreturn)) void fatal(const char *name, const char *why)
     debug_exit((enum verdict)report_end());
 }
 
+/* What the configuration expects (run-qemu.sh passes it): expect_smm=
+ * tseg|aseg|off, cpus=N (CPUs in the MADT), start_cpus=N. Each is one result
+ * that runs whatever tests= selects; SMM expected makes a test skipped for
+ * lack of SMM a failure. Without expect_smm (a hand-made boot) nothing is
+ * expected and such tests skip. */
+static void check_expectations(void)
+{
+    char want[16];
+    if (!cmdline_get(kernel_cmdline, "expect_smm", want, sizeof(want)))
+        return;
+    report_prefix_push("boot.config");
+    const char *have = !smm.ready ? "off" : smm.region == SMRAM_TSEG ? "tseg" : "aseg";
+    if (!strcmp(want, "off")) {
+        report(!smm.ready, "SMM off, as configured (SMM %s)", have);
+    } else {
+        platform.expected |= FEAT_SMM;
+        if (!report(smm.ready && !strcmp(want, have), "SMM on with SMRAM in %s, as configured (SMM %s)", want, have))
+            report_info("smm: %s", smm.ready ? "another SMRAM region was chosen" : smm.why_not);
+    }
+    uint64_t cpus = ncpus, start = ncpus;
+    cmdline_get_u64(kernel_cmdline, "cpus", &cpus);
+    cmdline_get_u64(kernel_cmdline, "start_cpus", &start);
+    uint64_t want_online = start < cpus ? start : cpus;
+    report(smp_online() == want_online, "%lu CPUs online, as configured (%u online, %u in the MADT)", want_online,
+           smp_online(), ncpus);
+    report_prefix_pop();
+}
+
 const char *platform_missing(uint32_t missing, char *buf, unsigned len)
 {
     if (missing & FEAT_SMM)
@@ -170,6 +198,8 @@ void kmain(uint32_t magic, uint32_t mbi)
                         (platform.tcg ? FEAT_TCG : 0) | (platform.kvm ? FEAT_KVM : 0) |
                         (smm.ready ? FEAT_SMM : 0) |
                         (smm.ready && smm.region == SMRAM_TSEG ? FEAT_TSEG : 0);
+    platform.smm = smm.ready;
+    check_expectations();
     this_percpu()->where = "test runner";
     run_tests();
     debug_exit((enum verdict)report_end());

@@ -54,6 +54,8 @@ struct platform {
     bool q35, pc, tcg, kvm, smm, vga;
     const char *machine_name, *accel_name;
     uint32_t features;          /* enum feature bits that hold */
+    uint32_t expected;          /* feature bits the configuration says must hold:
+                                   a test skipped for lack of one of them fails */
 };
 extern struct platform platform;
 

@@ -24,6 +24,7 @@ struct smm_state {
     uint32_t reloc_rev[SMMSYNC_MAX_CPUS];
     uint32_t reloc_apic[SMMSYNC_MAX_CPUS];
     bool closed, locked, fsmbase_locked, smram_open_requested;
+    bool smi_lock_by_fw, smi_locked;  /* q35 GEN_PMCON_1.SMI_LOCK: already set by the firmware; set now */
     enum synch_backend backend;
     bool apm_broadcast;             /* q35 fw_cfg negotiation done */
     uint64_t t_patent_us, t_pullin1_us, t_pullin2_us, t_waitall_us;

@@ -24,9 +24,11 @@ static void test_layout(void)
 {
     char err[200];
     if (!smm.ready) {
-        if (smm.layout_rejected)
-            report(false, "layout passes every invariant (%s)", smm.why_not);
-        else
+        /* The checker's verdict on the layout that was refused, with its reason. */
+        if (smm.layout_rejected && !report(!smm_layout_check(&smm.req, &smm.layout, err, sizeof(err)),
+                                           "layout passes every invariant (%u CPUs)", smm.layout.ncpus))
+            report_info("the checker refused it: %s", err);
+        else if (!smm.layout_rejected)
             report_skip(smm.why_not, "layout");
         return;
     }
@@ -264,10 +266,8 @@ static void check_mode(unsigned k, enum mcase mc, const uint8_t *ss)
 static void test_state(void)
 {
     unsigned k = 1;
-    if (!smm_cpu_ok(k)) {
-        report_skip("cpu1 not usable for SMM", "cpu1");
+    if (!report(smm_cpu_ok(k), "cpu%u is online and relocated", k))
         return;
-    }
     for (enum mcase mc = 0; mc < MC_COUNT; mc++) {
         uint64_t base[SMMSYNC_MAX_CPUS];
         bool started = mode_start(k, mc);
@@ -427,7 +427,20 @@ static void test_smram(void)
             esmramc_write(e);
         report(fsmbase_read() == MCH_F_SMBASE_LCK, "default-SMBASE window 0x30000-0x4FFFF locked (0x9C = 0x%02x)",
                fsmbase_read());
-        report(smi_lock_is_set(), "SMI_LOCK set in GEN_PMCON_1");
+        if (report(smm.smi_locked && smi_lock_is_set(), "SMI_LOCK set in GEN_PMCON_1 by the harness"))
+            report_info("SMI_LOCK: %s", smm.smi_lock_by_fw ? "the firmware had set it already" : "the firmware had left it clear");
+        else
+            report_info("SMI_LOCK %s now; the harness %s", smi_lock_is_set() ? "set" : "clear",
+                        smm.smi_locked ? "set it" : "did not set it");
+        /* What the lock is for: GBL_SMI_EN can no longer be cleared. */
+        uint32_t en = ich9_smi_en_read();
+        ich9_smi_en_write(en & ~SMI_EN_GBL_SMI_EN);
+        uint32_t after = ich9_smi_en_read();
+        if (after != en)
+            ich9_smi_en_write(en);
+        report((en & SMI_EN_GBL_SMI_EN) && after == en,
+               "after SMI_LOCK, GBL_SMI_EN cannot be cleared (SMI_EN 0x%x, after writing 0x%x: 0x%x)", en,
+               en & ~SMI_EN_GBL_SMI_EN, after);
     }
 }
 TEST("13", "smm.smram", test_smram, .needs = FEAT_SMM);
@@ -507,15 +520,25 @@ static void test_init_sipi_in_smm(void)
     bool finished = smm_local_finish(k, seq, 300000, 0, 0);
     smm_comm.hold_release = 0;
     smm_comm.cpu[k].in_smm = 0;          /* an aborted handler never cleared it */
-    char ev[160];
-    ksnprintf(ev, sizeof(ev), "handler loop %s after the INIT (spins %lu -> %lu); the held request %s",
-              aborted ? "stopped" : "kept running", s1, s2, finished ? "completed" : "never completed");
-    report(held, "cpu%u held in SMM", k);
-    report_deviation("init-in-smm-not-latched", aborted && !finished, ev,
-                     "INIT to a CPU in SMM is latched until RSM");
-    /* Either way the CPU ends in wait-for-SIPI; the SIPI brings it back, at the same SMBASE. */
+    /* Either way the CPU ends in wait-for-SIPI; the SIPI brings it back. A
+     * handler that stopped for another reason (an exception in SMM, a CPU
+     * stuck in the hold) would not answer the SIPI: that is no deviation. */
+    uint32_t fault = smm_comm.cpu[k].fault_vector;
     cpus[k].state = CPU_PARKED_INIT;
     bool back = cpu_wake_sipi(k);
+    char ev[200];
+    ksnprintf(ev, sizeof(ev), "handler loop %s after the INIT (spins %lu -> %lu); the held request %s; "
+              "no exception in SMM; the CPU then %s a SIPI", aborted ? "stopped" : "kept running", s1, s2,
+              finished ? "completed" : "never completed", back ? "restarted on" : "did not answer");
+    report(held, "cpu%u held in SMM", k);
+    if (!report(!fault, "cpu%u took no exception in SMM during the hold", k))
+        report_info("SMM exception vector %u at rip 0x%lx, error 0x%lx", fault - 1, smm_comm.cpu[k].fault_rip,
+                    smm_comm.cpu[k].fault_err);
+    bool reset = aborted && !finished && !fault;
+    if (reset && !back)
+        report(false, "INIT to a CPU in SMM: the handler stopped, but the CPU did not restart on a SIPI (%s)", ev);
+    else
+        report_deviation("init-in-smm-not-latched", reset, ev, "INIT to a CPU in SMM is latched until RSM");
     const struct smm_rec *r = 0;
     if (back && smm_local(k, SMM_LOCAL_READ_MSR, MSR_SMI_COUNT, 500000, 0, 0))
         r = smm_last_rec(k);

@@ -164,7 +164,7 @@ static void case_inactive(enum synch_backend b)
         if (aps >> i & 1)
             parked |= park_aps(bit_of(i), (n++ & 1) != 0);     /* alternate HLT / INIT */
     uint64_t inactive = parked | never_started();
-    char m1[64], m2[64];
+    char m1[64], m2[64], m3[64], m4[64];
     for (enum rdv_policy p = RDV_PULLIN; p <= RDV_WAITALL; p = p == RDV_PULLIN ? RDV_PATENT : p + 1) {
         uint64_t base[SMMSYNC_MAX_CPUS];
         struct smm_call c;
@@ -179,16 +179,36 @@ static void case_inactive(enum synch_backend b)
         if (!r)
             continue;
         uint64_t w = us_of(r->wait_tsc);
+        /* Claim 2-7: a CPU never started holds the zero default, untouched. */
+        uint64_t nonzero = 0;
+        for (unsigned i = 1; i < ncpus; i++)
+            if ((never_started() >> i & 1) && r->peer[i] != 0)
+                nonzero |= bit_of(i);
+        if (never_started() && !report(!nonzero, "%s: never-started CPUs {%s} hold the zero default (0x00 = inactive)",
+                                       pol_name(p), mask_str(never_started(), m1, sizeof(m1))))
+            report_info("bytes read 0x%02x ... on {%s}", r->peer[__builtin_ctzll(nonzero)], mask_str(nonzero, m2, sizeof(m2)));
         if (p == RDV_WAITALL) {
             /* The baseline ignores the synchbytes: it waits out its timeout. */
             report(!inactive || w * 10 >= smm.t_waitall_us * 9,
                    "waitall: baseline waited %lu us for CPUs that were parked (timeout %lu us)", w,
                    smm.t_waitall_us);
-        } else if (!report(!r->waited && !r->pulled && !r->missing && w < 500,
-                           "%s: did not wait for inactive peers (waited %lu us)", pol_name(p), w)) {
-            report_info("waited {%s} pulled {%s}", mask_str(r->waited, m1, sizeof(m1)),
-                        mask_str(r->pulled, m2, sizeof(m2)));
+            continue;
         }
+        /* Claim 1(a), from the monarch's own record: no CPU whose byte it
+         * read as inactive was waited for, pulled in or reported missing. */
+        uint64_t read_inactive = 0;
+        for (unsigned i = 0; i < ncpus; i++)
+            if (i != v.monarch && r->peer[i] == SYNCH_INACTIVE)
+                read_inactive |= bit_of(i);
+        uint64_t bad = (r->waited | r->pulled | r->missing) & read_inactive;
+        if (!report(read_inactive == inactive && !bad, "%s: did not wait for the inactive peers {%s}", pol_name(p),
+                    mask_str(inactive, m1, sizeof(m1))))
+            report_info("read inactive {%s}; waited for {%s} although their bytes read inactive (pulled {%s}, "
+                        "missing {%s}, waited %lu us)", mask_str(read_inactive, m1, sizeof(m1)),
+                        mask_str(r->waited & read_inactive, m2, sizeof(m2)), mask_str(r->pulled, m3, sizeof(m3)),
+                        mask_str(r->missing, m4, sizeof(m4)), w);
+        else
+            report_info("%s: the monarch spent %lu us in its wait", pol_name(p), w);
     }
     report(wake_aps(parked), "parked CPUs woke up");
 }
@@ -207,6 +227,9 @@ static void late_self_smi(void *arg)
     (void)arg;
     uint64_t end = deadline_after_us(2000000);
     while (!late_go && !deadline_passed(end))
+        cpu_relax();
+    /* Start the delay once cpu0 is in SMM, so it scans before we come. */
+    while (!smm_comm.cpu[0].in_smm && !deadline_passed(end))
         cpu_relax();
     udelay(LATE_US);
     late_fired[cpu_index()] = rdtsc();
@@ -239,21 +262,29 @@ static void case_wait(enum synch_backend b)
     const struct smm_rec *r = v.monarch_rec;
     uint64_t w = r ? us_of(r->wait_tsc) : 0;
     /* The monarch is normally cpu0; a CPU with a latched SMI from an earlier
-     * event may lead instead. Either way it must have waited for the others. */
-    uint64_t others = (aps | 1) & ~bit_of(v.monarch);
-    report(done && r && r->waited == others && !r->missing,
-           "the monarch (cpu%u) saw {%s} active and waited for them", v.monarch,
-           mask_str(others, m1, sizeof(m1)));
+     * event may lead instead. Either way it must have read the late APs
+     * active (claim 1(b)) and waited for every other CPU. */
+    uint64_t others = (aps | 1) & ~bit_of(v.monarch), read_active = 0;
+    for (unsigned i = 1; r && i < ncpus; i++)
+        if ((others >> i & 1) && r->peer[i] == SYNCH_ACTIVE)
+            read_active |= bit_of(i);
+    if (!report(done && r && read_active && r->waited == others && !r->missing,
+                "the monarch (cpu%u) read the late APs {%s} active and waited for them", v.monarch,
+                mask_str(read_active, m1, sizeof(m1))))
+        report_info("waited for {%s}, missing {%s}, read active {%s}", r ? mask_str(r->waited, m1, sizeof(m1)) : "-",
+                    r ? mask_str(r->missing, m2, sizeof(m2)) : "-", mask_str(read_active, m2, sizeof(m2)));
     /* The wait must cover the delay the monarch actually saw: it scanned
-     * before the last AP sent its SMI and closed the door after it. */
+     * before the last of those APs sent its SMI and closed the door after. */
     uint64_t fired = 0;
     for (unsigned i = 1; i < ncpus; i++)
-        if ((aps >> i & 1) && late_fired[i] > fired)
+        if ((read_active >> i & 1) && late_fired[i] > fired)
             fired = late_fired[i];
-    report(r && r->tsc_entry < fired && r->tsc_ready >= fired,
-           "the logged wait (%lu us) covers the delay until the last peer's SMI (%lu us after the "
-           "monarch entered; nominal %u us)", w, r && fired > r->tsc_entry ? us_of(fired - r->tsc_entry) : 0,
-           LATE_US);
+    if (!report(r && fired && r->tsc_entry < fired && r->tsc_ready >= fired,
+                "the logged wait (%lu us) covers the delay until the last peer's SMI (%lu us after the "
+                "monarch entered; nominal %u us)", w, r && fired > r->tsc_entry ? us_of(fired - r->tsc_entry) : 0,
+                LATE_US))
+        report_info("monarch entered at %lu, last late SMI at %lu, door closed at %lu (TSC)",
+                    r ? r->tsc_entry : 0, fired, r ? r->tsc_ready : 0);
     if (!report(v.members == (aps | 1) && popcount64(v.ran) == 1 && v.ran == bit_of(v.monarch),
                 "they joined the event; the command ran once, on the monarch")) {
         report_info("members {%s}, ran on {%s}", mask_str(v.members, m1, sizeof(m1)),
@@ -264,6 +295,70 @@ static void case_wait(enum synch_backend b)
 
 static void test_wait(void) { on_every_backend(case_wait); }
 TEST("21", "smm.rdv.wait", test_wait, .needs = FEAT_SMM, .min_cpus = 2, .timeout_ms = 60000);
+
+/* ---- case (c): a peer already in SMM takes part, without a pull-in SMI ---- */
+
+#define HOLD_US 50000
+
+/* cpu k is held in SMM by a service call (its byte reads "in SMM"); cpu0
+ * opens an event with a self SMI. The monarch must read k in SMM, wait for
+ * it to join instead of sending it an SMI, and k must take part in the
+ * event when the hold ends: one SMM entry, MSR_SMI_COUNT advanced once. */
+static void case_in_smm(enum synch_backend b)
+{
+    (void)b;
+    unsigned k = 1;
+    char m1[64], m2[64];
+    uint64_t parked = park_aps_hlt_but(k);        /* only cpu0 and k are active */
+    for (enum rdv_policy p = RDV_PULLIN; p <= RDV_PATENT; p++) {
+        uint64_t base[SMMSYNC_MAX_CPUS];
+        struct event_view v;
+        smm_snapshot(base);
+        smm_comm.hold_release = 0;
+        uint64_t spins0 = smm_comm.cpu[k].spins;
+        uint32_t seq = smm_local_start(k, SMM_LOCAL_HOLD, HOLD_US);
+        uint64_t end = deadline_after_us(1000000);
+        while (smm_comm.cpu[k].spins == spins0 && !deadline_passed(end))
+            cpu_relax();                           /* k is in its hold loop */
+        bool held = smm_comm.cpu[k].spins != spins0;
+        struct smm_call c = { .id = SMM_CMD_NOP, .policy = p, .src = SMI_IPI_SELF, .target = 0,
+                              .timeout_us = 3000000 };
+        bool done = held && smm_call(&c);
+        int st = -1;
+        bool served = smm_local_finish(k, seq, 2000000, &st, 0);
+        settle();                                  /* a stray SMI to k would show up now */
+        view(c.seq, base, &v);
+        const struct smm_rec *r = v.monarch_rec, *kr = smm_rec(k, base[k] + 1);
+        uint64_t entries = smm_entries(k) - base[k];
+        const char *pn = pol_name(p);
+        report(held && done && served, "%s: cpu%u held in SMM by a service call while cpu0 opened an event", pn, k);
+        if (!report(r && v.monarch == 0 && r->peer[k] == SYNCH_IN_SMM,
+                    "%s: the monarch read cpu%u's byte as in SMM (0x%02x)", pn, k, SYNCH_IN_SMM))
+            report_info("monarch cpu%d read 0x%02x (%s)", (int)v.monarch, r ? r->peer[k] : 0,
+                        r ? synch_name(r->peer[k]) : "no record");
+        if (!report(r && !(r->pulled & bit_of(k)) && (r->waited & bit_of(k)) && !r->missing,
+                    "%s: it waited for cpu%u to join and sent it no SMI", pn, k))
+            report_info("pulled {%s}, waited {%s}, missing {%s}", r ? mask_str(r->pulled, m1, sizeof(m1)) : "-",
+                        r ? mask_str(r->waited, m2, sizeof(m2)) : "-", r ? mask_str(r->missing, m1, sizeof(m1)) : "-");
+        if (!report(kr && kr->role == ROLE_MEMBER && kr->cmd_seq == c.seq && (v.members & bit_of(k)),
+                    "%s: cpu%u took part in the event when its hold ended", pn, k)) {
+            report_info("cpu%u's entry: role %s, command %u (wanted %u)", k,
+                        kr && kr->role < 7 ? role_names[kr->role] : "-", kr ? kr->cmd_seq : 0, c.seq);
+            dump_recs(base);
+        }
+        /* The SMI count read in SMM on a later entry: exactly one more (that entry's own). */
+        uint64_t msr = 0;
+        bool read = smm_local(k, SMM_LOCAL_READ_MSR, MSR_SMI_COUNT, 1000000, &st, &msr) && st == SMM_OK;
+        if (!report(entries == 1 && kr && read && msr == kr->smi_count + 1,
+                    "%s: cpu%u entered SMM once, no second SMI (MSR_SMI_COUNT %lu -> %lu)", pn, k,
+                    kr ? kr->smi_count : 0, msr))
+            report_info("%lu SMM entries on cpu%u during the event", entries, k);
+    }
+    report(wake_aps(parked), "parked CPUs woke up");
+}
+
+static void test_in_smm(void) { on_every_backend(case_in_smm); }
+TEST("21", "smm.rdv.in_smm", test_in_smm, .needs = FEAT_SMM, .min_cpus = 2, .timeout_ms = 60000);
 
 /* ---- case (c): broadcast -> every active CPU takes part, the command runs once ---- */
 
@@ -357,6 +452,17 @@ static void case_directed(enum synch_backend b)
         dump_recs(base);
         dump_cpus();
     }
+    /* A CPU that never comes is reported missing, within both bounds. */
+    uint64_t w1 = r ? us_of(r->wait_tsc) : 0, bound = smm.t_pullin1_us + smm.t_pullin2_us;
+    if (!report(r && !r->missing && !(r->flags & REC_TIMEOUT), "pullin: every active CPU came, none missing"))
+        report_info("missing {%s} after both waits (waited %lu us, bounds %lu + %lu us)",
+                    r ? mask_str(r->missing, m1, sizeof(m1)) : "-", w1, smm.t_pullin1_us, smm.t_pullin2_us);
+    /* Slack for the host: vCPU threads that share 2 host cores are late by
+     * hundreds of ms when a CPU spins in SMM (fault-smm-spin); a wait that
+     * lost its bound would run for the 20 s of that spin. */
+    uint64_t slack = smm.t_pullin2_us > 1000000 ? smm.t_pullin2_us : 1000000;
+    report(r && w1 <= bound + slack, "pullin: the wait ended within its bounds (%lu us; bounds %lu us, +%lu us for the host)",
+           w1, bound, slack);
     uint64_t t0 = rdtsc();
     done = rdv_call(RDV_PATENT, SMI_IPI_SELF, base, &c);
     uint64_t took = us_of(rdtsc() - t0);
@@ -386,25 +492,57 @@ static void case_mixed(enum synch_backend b)
     uint64_t active = (aps & ~parked) | 1;
     struct smm_call c;
     struct event_view v;
-    char m1[64], m2[64];
+    char m1[64], m2[64], m3[64];
     bool done = rdv_call(RDV_PATENT, SMI_IPI_ALL, base, &c);
     view(c.seq, base, &v);
     const struct smm_rec *r = v.monarch_rec;
-    /* A parked CPU the broadcast woke may already read "in SMM" (claim 1(c)):
-     * then it is waited for until it joins or turns inactive again. What
-     * must never happen is a wait on a CPU whose byte read inactive. */
-    uint64_t seen_in_smm = 0;
-    for (unsigned i = 0; r && i < ncpus; i++)
-        if (r->peer[i] == SYNCH_IN_SMM)
-            seen_in_smm |= bit_of(i);
-    if (!report(done && r && !(r->waited & r->inactive) && ((r->inactive | seen_in_smm) & parked) == parked &&
-                (v.members & active) == active && popcount64(v.ran) == 1,
-                "no parked CPU was waited for; the active ones {%s} took part; the command ran once",
-                mask_str(active, m1, sizeof(m1))))
+    /* Every parked CPU, as the monarch read it: inactive -> not waited for
+     * (claim 1(a)); already "in SMM" because the broadcast woke it first ->
+     * waited for and took part (claim 1(c)); never active. A parked CPU that
+     * got the broadcast but did not take part is a late arrival (or, INIT
+     * parked under TCG, a wait-for-SIPI park) and ran nothing. */
+    uint64_t read_inactive = 0, read_in_smm = 0, read_other = 0;
+    for (unsigned i = 1; r && i < ncpus; i++)
+        if ((parked >> i & 1) && i != v.monarch) {
+            if (r->peer[i] == SYNCH_INACTIVE)
+                read_inactive |= bit_of(i);
+            else if (r->peer[i] == SYNCH_IN_SMM)
+                read_in_smm |= bit_of(i);
+            else
+                read_other |= bit_of(i);
+        }
+    uint64_t wrong_wait = r ? r->waited & read_inactive : 0;
+    uint64_t absent = read_in_smm & ~v.members;
+    if (!report(done && r && !wrong_wait && !read_other && !absent,
+                "parked CPUs: those read inactive {%s} were not waited for, those read in SMM {%s} took part",
+                mask_str(read_inactive, m1, sizeof(m1)), mask_str(read_in_smm, m2, sizeof(m2)))) {
+        report_info("waited for inactive {%s}; read neither {%s}; in SMM but absent {%s}",
+                    mask_str(wrong_wait, m1, sizeof(m1)), mask_str(read_other, m2, sizeof(m2)),
+                    mask_str(absent, m3, sizeof(m3)));
         dump_recs(base);
-    if (r)
-        report_info("monarch cpu%u: waited {%s}, inactive {%s}", v.monarch, mask_str(r->waited, m1, sizeof(m1)),
-                    mask_str(r->inactive, m2, sizeof(m2)));
+    }
+    if (!report(done && r && (v.members & active) == active && popcount64(v.ran) == 1 && v.ran == bit_of(v.monarch),
+                "the active CPUs {%s} took part; the command ran once, on the monarch",
+                mask_str(active, m1, sizeof(m1))))
+        report_info("members {%s}, ran on {%s}", mask_str(v.members, m1, sizeof(m1)), mask_str(v.ran, m2, sizeof(m2)));
+    /* The parked CPUs that entered SMM for this broadcast and did not take part. */
+    uint64_t late = 0, late_bad = 0;
+    for (unsigned i = 1; i < ncpus; i++) {
+        if (!(parked >> i & 1) || (v.members >> i & 1))
+            continue;
+        for (uint64_t e = base[i] + 1; e <= smm_entries(i); e++) {
+            const struct smm_rec *x = smm_rec(i, e);
+            if (!x)
+                continue;
+            late |= bit_of(i);
+            if ((x->role != ROLE_LATE && x->role != ROLE_NOWORK && x->role != ROLE_WFS_PARK) ||
+                (x->flags & REC_RAN_CMD) || x->self_after != SYNCH_INACTIVE)
+                late_bad |= bit_of(i);
+        }
+    }
+    if (!report(!late_bad, "late arrivals {%s}: left without running the command, inactive again",
+                mask_str(late, m1, sizeof(m1))))
+        report_info("wrong role, ran the command or left active: {%s}", mask_str(late_bad, m1, sizeof(m1)));
     uint8_t s[SMMSYNC_MAX_CPUS];
     bool read = read_synch(s);
     bool stay = true;

@@ -37,11 +37,10 @@ void expect_smi_check(uint64_t mask, const uint64_t *base, bool triggered, const
             extra |= bit_of(i);
     }
     bool ok = arrived && got == mask && !extra;
-    if (!ok)
+    if (!report(ok, "%s", name))
         report_info("%s: expected SMM entries on {%s}, saw {%s}%s%s", name,
                     mask_str(mask, want_s, sizeof(want_s)), mask_str(got, got_s, sizeof(got_s)),
                     extra ? " (more than one on some)" : "", triggered ? "" : "; trigger failed");
-    report(ok, "%s", name);
 }
 
 uint64_t park_aps(uint64_t mask, bool init)
@@ -54,6 +53,7 @@ uint64_t park_aps(uint64_t mask, bool init)
 }
 
 uint64_t park_aps_hlt(void) { return park_aps(~1ull, false); }
+uint64_t park_aps_hlt_but(unsigned keep) { return park_aps(usable_aps_but(keep), false); }
 
 uint64_t usable_aps_but(unsigned keep)
 {

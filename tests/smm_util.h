@@ -28,6 +28,7 @@ void expect_smi_check(uint64_t mask, const uint64_t *base, bool triggered, const
 
 /* Park every usable AP with HLT / INIT; returns the set parked. */
 uint64_t park_aps_hlt(void);
+uint64_t park_aps_hlt_but(unsigned keep);   /* every usable AP except keep, by HLT */
 uint64_t usable_aps_but(unsigned keep);      /* usable APs except 'keep' */
 uint64_t park_aps_init(void);
 uint64_t park_aps(uint64_t mask, bool init);
