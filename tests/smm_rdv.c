@@ -264,6 +264,7 @@ static void case_wait(enum synch_backend b)
     /* The monarch is normally cpu0; a CPU with a latched SMI from an earlier
      * event may lead instead. Either way it must have read the late APs
      * active (claim 1(b)) and waited for every other CPU. */
+    char m3[64];
     uint64_t others = (aps | 1) & ~bit_of(v.monarch), read_active = 0;
     for (unsigned i = 1; r && i < ncpus; i++)
         if ((others >> i & 1) && r->peer[i] == SYNCH_ACTIVE)
@@ -272,7 +273,7 @@ static void case_wait(enum synch_backend b)
                 "the monarch (cpu%u) read the late APs {%s} active and waited for them", v.monarch,
                 mask_str(read_active, m1, sizeof(m1))))
         report_info("waited for {%s}, missing {%s}, read active {%s}", r ? mask_str(r->waited, m1, sizeof(m1)) : "-",
-                    r ? mask_str(r->missing, m2, sizeof(m2)) : "-", mask_str(read_active, m2, sizeof(m2)));
+                    r ? mask_str(r->missing, m2, sizeof(m2)) : "-", mask_str(read_active, m3, sizeof(m3)));
     /* The wait must cover the delay the monarch actually saw: it scanned
      * before the last of those APs sent its SMI and closed the door after. */
     uint64_t fired = 0;
