@@ -568,23 +568,27 @@ static void case_stale(enum synch_backend b)
     uint8_t s[SMMSYNC_MAX_CPUS];
     bool ok = true;
     const char *step = "";
-    for (int cycle = 0; cycle < 2 && ok; cycle++) {
+    int cycle;
+    for (cycle = 0; cycle < 2 && ok; cycle++) {
         bool init = cycle & 1;
         uint64_t base[SMMSYNC_MAX_CPUS];
         struct smm_call c;
         step = "after park";
         ok = park_aps(bit_of(k), init) == bit_of(k) && read_synch(s) && s[k] == SYNCH_INACTIVE;
+        if (!ok)
+            break;
         step = "after a broadcast SMI while parked";
-        ok = ok && rdv_call(RDV_PULLIN, SMI_IPI_ALL, base, &c) && read_synch(s) && s[k] == SYNCH_INACTIVE;
+        ok = rdv_call(RDV_PULLIN, SMI_IPI_ALL, base, &c) && read_synch(s) && s[k] == SYNCH_INACTIVE;
+        if (!ok)
+            break;
         step = "after wake";
-        ok = ok && wake_aps(bit_of(k)) && read_synch(s) && s[k] == SYNCH_ACTIVE;
-        if (!ok) {
-            report_info("cycle %d (%s) %s: cpu%u's byte is %s", cycle, init ? "INIT" : "HLT", step, k,
-                        synch_name(s[k]));
-            dump_cpus();
-        }
+        ok = wake_aps(bit_of(k)) && read_synch(s) && s[k] == SYNCH_ACTIVE;
     }
-    report(ok, "HLT and INIT park/wake with SMIs in between: inactive when parked, active when awake");
+    if (!report(ok, "HLT and INIT park/wake with SMIs in between: inactive when parked, active when awake")) {
+        report_info("cycle %d (%s) %s: cpu%u's byte is %s", cycle, cycle & 1 ? "INIT" : "HLT", step, k,
+                    synch_name(s[k]));
+        dump_cpus();
+    }
 }
 
 static void test_stale(void) { on_every_backend(case_stale); }
