@@ -4,6 +4,7 @@
 #   make test     host unit tests, model check, gdb check, fuzzers (bounded), every QEMU configuration
 #   make debug    QEMU halted with a gdb stub + gdb with symbols (tools/gdbinit)
 #   make bench    the benchmarks, build/bench/results.json and plots (several minutes)
+#   make mutants  the mutation suite: every mutant of tests/mutants/ must be killed
 
 CC      ?= gcc
 NASM    ?= nasm
@@ -30,7 +31,7 @@ SOBJ := $(SSRC:%.c=$(B)/s/%.o) $(SASM:%.asm=$(B)/s/%.o)
 
 BLOBS := $(B)/lowmem.bin $(B)/smm_stub.bin $(B)/smm_reloc.bin $(B)/smm.bin
 
-.PHONY: all run test debug clean deps host-test model gdb-check bench bench-smoke stress
+.PHONY: all run test debug clean deps host-test model gdb-check bench bench-smoke stress mutants
 all: $(B)/kernel.elf $(B)/smmsync.iso
 
 $(B)/k/%.o: %.c
@@ -118,6 +119,13 @@ test: deps
 	@$(MAKE) --no-print-directory bench-smoke
 	FUZZ_SECONDS=$${FUZZ_SECONDS:-10} tools/fuzz.sh
 	tests/run-configs.sh $(or $(TEST_ARGS),-j 1)
+	tools/mutants.sh --check
+	tools/mutants.sh --sample
+
+# The whole mutation suite (tests/mutants/README.md): bounded, one QEMU at a time.
+mutants: deps
+	@$(MAKE) --no-print-directory all
+	tools/mutants.sh $(MUTANTS)
 
 clean:
 	rm -rf $(B)
