@@ -499,7 +499,8 @@ static void case_mixed(enum synch_backend b)
     const struct smm_rec *r = v.monarch_rec;
     /* Every parked CPU, as the monarch read it: inactive -> not waited for
      * (claim 1(a)); already "in SMM" because the broadcast woke it first ->
-     * waited for and took part (claim 1(c)); never active. A parked CPU that
+     * waited for and took part (claim 1(c)), unless it went back to its
+     * low-power state first; never active. A parked CPU that
      * got the broadcast but did not take part is a late arrival (or, INIT
      * parked under TCG, a wait-for-SIPI park) and ran nothing. */
     uint64_t read_inactive = 0, read_in_smm = 0, read_other = 0;
@@ -512,20 +513,6 @@ static void case_mixed(enum synch_backend b)
             else
                 read_other |= bit_of(i);
         }
-    uint64_t wrong_wait = r ? r->waited & read_inactive : 0;
-    uint64_t absent = read_in_smm & ~v.members;
-    if (!report(done && r && !wrong_wait && !read_other && !absent,
-                "parked CPUs: those read inactive {%s} were not waited for, those read in SMM {%s} took part",
-                mask_str(read_inactive, m1, sizeof(m1)), mask_str(read_in_smm, m2, sizeof(m2)))) {
-        report_info("waited for inactive {%s}; read neither {%s}; in SMM but absent {%s}",
-                    mask_str(wrong_wait, m1, sizeof(m1)), mask_str(read_other, m2, sizeof(m2)),
-                    mask_str(absent, m3, sizeof(m3)));
-        dump_recs(base);
-    }
-    if (!report(done && r && (v.members & active) == active && popcount64(v.ran) == 1 && v.ran == bit_of(v.monarch),
-                "the active CPUs {%s} took part; the command ran once, on the monarch",
-                mask_str(active, m1, sizeof(m1))))
-        report_info("members {%s}, ran on {%s}", mask_str(v.members, m1, sizeof(m1)), mask_str(v.ran, m2, sizeof(m2)));
     /* The parked CPUs that entered SMM for this broadcast and did not take part. */
     uint64_t late = 0, late_bad = 0;
     for (unsigned i = 1; i < ncpus; i++) {
@@ -541,6 +528,22 @@ static void case_mixed(enum synch_backend b)
                 late_bad |= bit_of(i);
         }
     }
+    uint64_t wrong_wait = r ? r->waited & read_inactive : 0;
+    /* Read in SMM, then gone back to its low-power state (a wait-for-SIPI
+     * park, or a late arrival leaving inactive): no longer waited for. */
+    uint64_t absent = read_in_smm & ~v.members & ~(late & ~late_bad);
+    if (!report(done && r && !wrong_wait && !read_other && !absent,
+                "parked CPUs: those read inactive {%s} were not waited for, those read in SMM {%s} took part or parked again",
+                mask_str(read_inactive, m1, sizeof(m1)), mask_str(read_in_smm, m2, sizeof(m2)))) {
+        report_info("waited for inactive {%s}; read neither {%s}; in SMM but absent {%s}",
+                    mask_str(wrong_wait, m1, sizeof(m1)), mask_str(read_other, m2, sizeof(m2)),
+                    mask_str(absent, m3, sizeof(m3)));
+        dump_recs(base);
+    }
+    if (!report(done && r && (v.members & active) == active && popcount64(v.ran) == 1 && v.ran == bit_of(v.monarch),
+                "the active CPUs {%s} took part; the command ran once, on the monarch",
+                mask_str(active, m1, sizeof(m1))))
+        report_info("members {%s}, ran on {%s}", mask_str(v.members, m1, sizeof(m1)), mask_str(v.ran, m2, sizeof(m2)));
     if (!report(!late_bad, "late arrivals {%s}: left without running the command, inactive again",
                 mask_str(late, m1, sizeof(m1))))
         report_info("wrong role, ran the command or left active: {%s}", mask_str(late_bad, m1, sizeof(m1)));

@@ -222,7 +222,7 @@ for n in "${sel[@]}"; do
 		(cd "$work" && CONFIGS=build/mutant.cfg tests/tap-one.sh "build/t/$n.t") >/dev/null 2>&1 </dev/null || st=$?
 		cp "$work/build/tap/$n.tap" "$OUT/$n.tap" 2>/dev/null || : >"$OUT/$n.tap"
 		cp "$work/build/logs/$n.log" "$OUT/$n.log" 2>/dev/null || true
-		by=$(grep -v ' # TODO\| # SKIP' "$OUT/$n.tap" | sed -n 's/^# not ok [0-9]* - \([^:]*\):.*/\1/p' | sort -u | paste -sd, -) || true
+		by=$(grep -v ' # TODO\| # SKIP' "$OUT/$n.tap" | sed -n 's/^# not ok [0-9]* - \([^: ]*\).*/\1/p' | sort -u | paste -sd, -) || true
 		if ((st == 0)); then
 			verdict=killed
 		else
