@@ -159,6 +159,8 @@ if [[ -n $sockets$cores$threads ]]; then
 		((topo == ncpus)) || die_usage "sockets*cores*threads = $topo must equal the vCPU count $ncpus (or --maxcpus, if given)"
 	fi
 	smp_arg="$ncpus,sockets=$sockets,cores=$cores,threads=$threads"
+	# The guest checks the topology it detects against this.
+	[[ -n $maxcpus ]] || topology_arg="topology=${sockets}x${cores}x${threads}"
 else
 	ncpus=${smp:-4}
 	smp_arg=$ncpus
@@ -272,6 +274,7 @@ esac
 kargs=()
 [[ -z $tests ]] || kargs+=("tests=$tests")
 [[ " $cmdline" =~ [[:space:]]cpus= ]] || kargs+=("cpus=$ncpus")
+[[ -z ${topology_arg:-} || " $cmdline" =~ [[:space:]]topology= ]] || kargs+=("$topology_arg")
 # What the guest must find: SMM on, in the region this machine uses, or off.
 if [[ ! " $cmdline" =~ [[:space:]]expect_smm= ]]; then
 	if [[ $smm == off || " $cmdline " =~ [[:space:]]smm=off[[:space:]] ]]; then

@@ -235,9 +235,6 @@ void tap_result(struct tap *t, enum tap_kind k, const char *name,
 	t->n++;
 	t->count[k]++;
 
-	if (k == TAP_FAIL && has_detail)
-		out_diag_lines(&o, "# ", nm, ":", detail);
-
 	out_str(&o, (k == TAP_PASS || k == TAP_SKIP) ? "ok " : "not ok ");
 	out_uint(&o, t->n);
 	out_str(&o, " - ");
@@ -270,6 +267,9 @@ void tap_result(struct tap *t, enum tap_kind k, const char *name,
 		out_inline(&o, detail, k == TAP_XPASS || k == TAP_TIMEOUT);
 	}
 	out_ch(&o, '\n');
+	/* A failure's detail follows it: it is the reason of that result. */
+	if (k == TAP_FAIL && has_detail)
+		out_diag_lines(&o, "# ", nm, ":", detail);
 	out_flush(&o);
 }
 

@@ -6,8 +6,8 @@
  *
  * Result kinds and their lines (N is the result number, from 1):
  *   PASS     ok N - name
- *   FAIL     # name: detail           (one per detail line, if any)
- *            not ok N - name
+ *   FAIL     not ok N - name
+ *            # name: detail           (one per detail line, if any: the reason)
  *   SKIP     ok N - name # SKIP detail
  *   XFAIL    not ok N - name # TODO known-deviation detail
  *   XPASS    not ok N - name # deviation no longer observed: detail

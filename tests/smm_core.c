@@ -204,24 +204,25 @@ static void check_mode(unsigned k, enum mcase mc, const uint8_t *ss)
     const char *n = mc_name[mc];
     bool is64 = mc == MC_LONG || mc == MC_HLT;
     unsigned ngpr = is64 ? 16 : 8;
-    bool saved_ok = true, after_ok = true;
+    char saved_bad[200] = "", after_bad[200] = "";
+    unsigned ns = 0, na = 0;
     for (unsigned i = 0; i < ngpr; i++) {
         uint64_t want = is64 ? ml_pat[i] : LOWMEM_PARAMS->pat[i], v = ~0ull;
         uint64_t out = is64 ? ml_out[i] : LOWMEM_PARAMS->out[i];
         ss_get(ss, gpr64[i], &v);
         if (!is64)
             v &= 0xFFFFFFFF;
-        if (v != want) {
-            saved_ok = false;
-            report_info("%s: saved %s = 0x%lx, expected 0x%lx", n, ss_field_name(gpr64[i]), v, want);
-        }
-        if (out != want) {
-            after_ok = false;
-            report_info("%s: %s after RSM = 0x%lx, expected 0x%lx", n, ss_field_name(gpr64[i]), out, want);
-        }
+        if (v != want && ns < sizeof(saved_bad) - 1)
+            ns += (unsigned)ksnprintf(saved_bad + ns, sizeof(saved_bad) - ns, "%s%s = 0x%lx, expected 0x%lx",
+                                      ns ? "; " : "", ss_field_name(gpr64[i]), v, want);
+        if (out != want && na < sizeof(after_bad) - 1)
+            na += (unsigned)ksnprintf(after_bad + na, sizeof(after_bad) - na, "%s%s = 0x%lx, expected 0x%lx",
+                                      na ? "; " : "", ss_field_name(gpr64[i]), out, want);
     }
-    report(saved_ok, "%s: the save state holds all %u interrupted GPRs", n, ngpr);
-    report(after_ok, "%s: all %u GPRs intact after RSM", n, ngpr);
+    if (!report(!saved_bad[0], "%s: the save state holds all %u interrupted GPRs", n, ngpr))
+        report_info("%s: saved %s", n, saved_bad);
+    if (!report(!after_bad[0], "%s: all %u GPRs intact after RSM", n, ngpr))
+        report_info("%s: after RSM %s", n, after_bad);
 
     uint64_t rip = 0, cs = 0, cr0 = 0, cr3 = 0, efer = 0, rfl = 0, csbase = 0;
     ss_get(ss, SS_RIP, &rip);
@@ -302,8 +303,9 @@ static void test_rsm(void)
     bool others = true;
     for (unsigned i = 1; i < 16; i++)
         others &= ml_out[i] == ml_pat[i];
-    report(served && finished && ml_out[0] == newrax && others,
-           "saved RAX changed in SMM: RAX after RSM = 0x%lx, other GPRs untouched", ml_out[0]);
+    if (!report(served && finished && ml_out[0] == newrax && others,
+                "saved RAX changed in SMM: RAX after RSM = 0x%lx, other GPRs untouched", ml_out[0]))
+        report_info("served=%d (status %d) finished=%d others intact=%d", served, st, finished, others);
 
     /* A new SMBASE (another CPU's slot, idle meanwhile) applies from the next SMI. */
     uint64_t b0 = smm.layout.smbase[k], b1 = smm.layout.smbase[j];
@@ -314,7 +316,8 @@ static void test_rsm(void)
     served = served && smm_local(k, SMM_LOCAL_READ_MSR, MSR_SMI_COUNT, 1000000, 0, 0);
     r = smm_last_rec(k);
     bool moved = served && r && r->smbase == b1;
-    report(old_then && moved, "SMBASE written in SMM: the next SMI enters at 0x%lx (was 0x%lx)", b1, b0);
+    if (!report(old_then && moved, "SMBASE written in SMM: the next SMI enters at 0x%lx (was 0x%lx)", b1, b0))
+        report_info("the service call entered at 0x%lx, the next SMI at 0x%x", b0, r ? r->smbase : 0);
     served = smm_local(k, SMM_LOCAL_SET_SMBASE, b0, 1000000, &st, 0) &&
              smm_local(k, SMM_LOCAL_READ_MSR, MSR_SMI_COUNT, 1000000, 0, 0);
     r = smm_last_rec(k);
@@ -361,9 +364,11 @@ static void test_nonreentrant(void)
     smm_comm.hold_release = 0;
     uint64_t total = smm_entries(k) - base[k];
     const struct smm_rec *a = smm_rec(k, base[k] + 1), *b = smm_rec(k, base[k] + 2);
-    report(held && released && during == 1, "3 SMIs sent while cpu%u was in SMM: no nested entry", k);
-    report(total == 2 && a && b && b->role == ROLE_NOWORK,
-           "exactly one more entry after RSM (%lu entries in all; the latched one found no work)", total);
+    if (!report(held && released && during == 1, "3 SMIs sent while cpu%u was in SMM: no nested entry", k))
+        report_info("held=%d released=%d, %lu SMM entries while held", held, released, during);
+    if (!report(total == 2 && a && b && b->role == ROLE_NOWORK,
+                "exactly one more entry after RSM (%lu entries in all; the latched one found no work)", total))
+        report_info("second entry's role %u", b ? b->role : 0);
     report(a && b && b->smi_count == a->smi_count + 1, "MSR_SMI_COUNT advanced by one per entry (%lu -> %lu)",
            a ? a->smi_count : 0, b ? b->smi_count : 0);
 }
@@ -469,9 +474,10 @@ static void test_wfs(void)
               taken_now ? "the SMI was taken at once, before any SIPI" : "the SMI stayed pending",
               r ? r->cs_sel : 0, r ? r->cs_base : 0, r ? r->rip : 0, r ? r->role : 0);
     report_deviation("wfs-smi-not-pended", taken_now, ev, "SMI to a CPU in wait-for-SIPI is pended until the SIPI");
-    if (taken_now)
-        report(r && r->role == ROLE_WFS_PARK && r->cs_base == 0xFFFF0000ull && r->rip == 0xFFF0,
-               "the handler recognised the reset state and parked the CPU instead of RSM to F000:FFF0");
+    if (taken_now && !report(r && r->role == ROLE_WFS_PARK && r->cs_base == 0xFFFF0000ull && r->rip == 0xFFF0,
+                             "the handler recognised the reset state and parked the CPU instead of RSM to F000:FFF0"))
+        report_info("entry recorded role %u, CS base 0x%lx, RIP 0x%lx", r ? r->role : 0, r ? r->cs_base : 0,
+                    r ? r->rip : 0);
     bool woke = cpu_wake_sipi(k);
     report(woke, "cpu%u still starts with a SIPI afterwards", k);
     if (!taken_now) {

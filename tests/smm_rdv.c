@@ -158,8 +158,18 @@ static void on_every_backend(backend_case fn)
 static void case_inactive(enum synch_backend b)
 {
     (void)b;
-    uint64_t aps = usable_aps(), parked = 0;
+    uint64_t aps = usable_aps(), parked = 0, not_active = 0;
     unsigned n = 0;
+    /* First the other state: awake, every AP's byte reads active (claim 13),
+     * so "inactive" below is what parking wrote, not a byte never written. */
+    uint8_t s[SMMSYNC_MAX_CPUS];
+    bool read = read_synch(s);
+    for (unsigned i = 1; i < ncpus; i++)
+        if ((aps >> i & 1) && s[i] != SYNCH_ACTIVE)
+            not_active |= bit_of(i);
+    char m0[64];
+    if (!report(read && !not_active, "awake, the APs' bytes read active"))
+        report_info("not active: {%s}", mask_str(not_active, m0, sizeof(m0)));
     for (unsigned i = 1; i < ncpus; i++)
         if (aps >> i & 1)
             parked |= park_aps(bit_of(i), (n++ & 1) != 0);     /* alternate HLT / INIT */

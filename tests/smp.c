@@ -1,6 +1,7 @@
 /* SMP bring-up, on_cpu, and the park/wake paths. */
 #include "kernel/test.h"
 #include "kernel/report.h"
+#include "kernel/cmdline.h"
 #include "kernel/x86.h"
 #include "kernel/percpu.h"
 #include "drivers/lapic.h"
@@ -32,6 +33,23 @@ static void test_bringup(void)
 }
 TEST("02", "smp.bringup", test_bringup);
 
+/* "SxCxT" -> sockets, cores, threads. */
+static bool parse_topology(const char *v, unsigned *s, unsigned *c, unsigned *t)
+{
+    unsigned *out[3] = { s, c, t };
+    for (unsigned k = 0; k < 3; k++) {
+        unsigned n = 0;
+        if (*v < '0' || *v > '9')
+            return false;
+        while (*v >= '0' && *v <= '9')
+            n = n * 10 + (unsigned)(*v++ - '0');
+        *out[k] = n;
+        if (k < 2 && *v++ != 'x')
+            return false;
+    }
+    return *v == 0;
+}
+
 static void test_topology(void)
 {
     smp_print_topology();
@@ -48,6 +66,24 @@ static void test_topology(void)
     }
     report(unique, "every CPU has its own package/core/thread (%u package(s), %u thread(s) per core)",
            pkgs, threads);
+    /* topology=SxCxT (run-qemu.sh passes what -smp said): the counts must match. */
+    char want[32];
+    unsigned s = 0, c = 0, t = 0;
+    if (!cmdline_get(kernel_cmdline, "topology", want, sizeof(want)) || !parse_topology(want, &s, &c, &t))
+        return;
+    unsigned cores = 0;                  /* distinct (package, core) pairs */
+    for (unsigned i = 0; i < ncpus; i++) {
+        bool first = true;
+        for (unsigned j = 0; j < i; j++)
+            first &= !(cpus[i].pkg == cpus[j].pkg && cpus[i].core == cpus[j].core);
+        cores += first;
+    }
+    unsigned per_pkg = pkgs ? cores / pkgs : 0;
+    if (!report(pkgs == s && per_pkg == c && threads == t,
+                "detected %u package(s) x %u core(s) x %u thread(s), as configured (%s)", pkgs, per_pkg, threads, want))
+        for (unsigned i = 0; i < ncpus; i++)
+            report_info("cpu%u: APIC ID %u -> package %u core %u thread %u", i, cpus[i].apic_id, cpus[i].pkg,
+                        cpus[i].core, cpus[i].thread);
 }
 TEST("02", "smp.topology", test_topology);
 

@@ -104,7 +104,7 @@ validate() {
 	done
 	row=$(mget "$n" row)
 	[[ $row =~ ^[ABCD][0-9]+$ ]] || cat_error "[$n]: row '$row' is not a feature-map row (A1, B2, ...)"
-	[[ -z $(mget "$n" config) ]] || cfg_has "$(mget "$n" config)" ||
+	[[ -z $(mget "$n" config) || $(mget "$n" config) == host ]] || cfg_has "$(mget "$n" config)" ||
 		cat_error "[$n]: no configuration [$(mget "$n" config)] in tests/configs.cfg"
 	[[ $(mget "$n" find) != "$(mget "$n" replace)" ]] || cat_error "[$n]: find and replace are the same"
 	while IFS= read -r k; do
@@ -201,6 +201,11 @@ for n in "${sel[@]}"; do
 		verdict="does not build (see $OUT/$n.build.log)"
 	else
 		cfgname=$(mget "$n" config)
+		run_qemu=''
+		if [[ $cfgname == host ]]; then
+			run_qemu=tools/host-tap.sh       # the host unit tests, as TAP
+			cfgname=''
+		fi
 		{
 			echo "[$n]"
 			for key in machine smp sockets cores threads maxcpus mem vga accel smm qemu_params; do
@@ -219,7 +224,7 @@ for n in "${sel[@]}"; do
 		mkdir -p "$work/build/t"
 		: >"$work/build/t/$n.t"
 		st=0
-		(cd "$work" && CONFIGS=build/mutant.cfg tests/tap-one.sh "build/t/$n.t") >/dev/null 2>&1 </dev/null || st=$?
+		(cd "$work" && CONFIGS=build/mutant.cfg RUN_QEMU=$run_qemu tests/tap-one.sh "build/t/$n.t") >/dev/null 2>&1 </dev/null || st=$?
 		cp "$work/build/tap/$n.tap" "$OUT/$n.tap" 2>/dev/null || : >"$OUT/$n.tap"
 		cp "$work/build/logs/$n.log" "$OUT/$n.log" 2>/dev/null || true
 		by=$(grep -v ' # TODO\| # SKIP' "$OUT/$n.tap" | sed -n 's/^# not ok [0-9]* - \([^: ]*\).*/\1/p' | sort -u | paste -sd, -) || true

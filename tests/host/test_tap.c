@@ -87,8 +87,8 @@ static void test_each_kind(void **state)
 	clear();
 	tap_result(&t, TAP_FAIL, "smm.fail2", "expected 1, got 2");
 	assert_string_equal(out,
-		"# smm.fail2: expected 1, got 2\n"
-		"not ok 4 - smm.fail2\n");
+		"not ok 4 - smm.fail2\n"
+		"# smm.fail2: expected 1, got 2\n");
 	clear();
 	tap_result(&t, TAP_SKIP, "smm.skip", "no SMRR on this CPU");
 	assert_string_equal(out, "ok 5 - smm.skip # SKIP no SMRR on this CPU\n");
@@ -126,11 +126,11 @@ static void test_detail_text(void **state)
 	/* Multi-line failure detail: one diagnostic per line, no empty tail. */
 	tap_result(&t, TAP_FAIL, "f", "line one\nline two\n\nline four\n");
 	assert_string_equal(out,
+		"not ok 1 - f\n"
 		"# f: line one\n"
 		"# f: line two\n"
 		"# f:\n"
-		"# f: line four\n"
-		"not ok 1 - f\n");
+		"# f: line four\n");
 	clear();
 	/* Directive details are one line; '#' is harmless after SKIP/TODO. */
 	tap_result(&t, TAP_SKIP, "s", "a\nb\r\tc # TODO not a todo");

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# tools/host-tap.sh - the host unit tests (make host-test) as one TAP stream,
+# with the same exit codes as run-qemu.sh (0 pass, 1 fail), so that
+# tests/tap-one.sh can judge them like a QEMU configuration:
+#
+#   RUN_QEMU=tools/host-tap.sh tests/tap-one.sh build/t/NAME.t
+#
+# Result names are BINARY.TEST (test_layout.test_print). Options are those
+# of run-qemu.sh and are ignored (the host tests have no configuration).
+# tools/mutants.sh uses it for mutants whose 'config' is 'host'.
+set -uo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+out=$(CMOCKA_MESSAGE_OUTPUT=TAP make --no-print-directory host-test 2>&1)
+st=$?
+printf '%s\n' "$out" | awk -v st="$st" '
+	BEGIN { print "TAP version 13"; n = 0; fail = 0; bin = "host" }
+	/^== / { bin = $2; sub(/.*\//, "", bin); next }
+	/^FAILED: / { b = $2; sub(/.*\//, "", b); n++; fail++; print "not ok " n " - " b ": exited non-zero (a failed test, a crash or a sanitizer report)"; next }
+	/^(not )?ok [0-9]+ - / {
+		ok = ($1 == "ok"); name = $0; sub(/^(not )?ok [0-9]+ - /, "", name)
+		n++; if (!ok) fail++
+		print (ok ? "ok " : "not ok ") n " - " bin "." name
+		next
+	}
+	/^[0-9]+\.\.[0-9]+/ { next }
+	/^#/ { print; next }
+	NF { print "# " $0 }
+	END {
+		if (st != 0 && fail == 0) { n++; fail++; print "not ok " n " - host-test: make failed (status " st ")" }
+		print "1.." n
+		print "# Totals: pass:" (n - fail) " fail:" fail " xfail:0 xpass:0 skip:0 timeout:0"
+		exit fail ? 1 : 0
+	}'
