@@ -56,9 +56,9 @@ $(B)/lowmem.bin: smp/lowmem.asm boot/layout.inc
 $(B)/smm_stub.bin: smm/stub.asm
 	@mkdir -p $(@D)
 	$(NASM) -f bin $< -o $@
-$(B)/smm_reloc.bin: smm/reloc.asm
+$(B)/smm_reloc.bin: smm/reloc.asm boot/layout.inc
 	@mkdir -p $(@D)
-	$(NASM) -f bin $< -o $@
+	$(NASM) -f bin -I./ $< -o $@
 
 $(B)/smm.elf: $(SOBJ) smm/image/smm.ld
 	$(LD) -nostdlib -static -T smm/image/smm.ld -z noexecstack --no-warn-rwx-segments -o $@ $(SOBJ)
@@ -113,6 +113,7 @@ stress: deps
 
 test: deps
 	@$(MAKE) --no-print-directory host-test
+	tests/host/test_run_qemu.sh
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory model
 	@$(MAKE) --no-print-directory gdb-check

@@ -7,6 +7,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 PROG=run-qemu
 QEMU=${QEMU:-qemu-system-x86_64}
+KVM_DEV=${SMMSYNC_KVM_DEV:-/dev/kvm}   # the KVM device (tests/host/test_run_qemu.sh points it elsewhere)
 
 usage() {
 	cat <<EOF
@@ -89,6 +90,7 @@ tests='' cmdline='' gdb=0 gdb_port='' timeout='' log='' vga=std smm=on dry_run=0
 iso=$ROOT/build/smmsync.iso
 elf=$ROOT/build/kernel.elf
 extra=()
+orig_args=("$@")                    # for the one re-run after a stale KVM probe
 
 while (($#)); do
 	opt=$1 val='' inline=0
@@ -209,25 +211,40 @@ trap 'on_signal HUP 129' HUP
 have_qemu=0
 qemu_path=$(command -v "$QEMU" 2>/dev/null) && have_qemu=1
 
-# Sets kvm_smm (yes|no) and kvm_why.
+# What the probe's answer depends on: the QEMU binary, the host kernel and
+# the KVM modules' parameters. The cache holds the answer and this key.
+kvm_probe_key() {
+	{
+		stat -L -c '%n %s %Y' "$qemu_path" 2>/dev/null
+		uname -srv
+		grep -H . /sys/module/kvm/parameters/* /sys/module/kvm_intel/parameters/* \
+			/sys/module/kvm_amd/parameters/* 2>/dev/null || true
+	} | cksum | cut -d' ' -f1
+}
+
+# Sets kvm_smm (yes|no), kvm_why and kvm_cached (1 if the answer came from
+# build/.kvm-smm).
 probe_kvm_smm() {
-	local cache=$ROOT/build/.kvm-smm st=0 msg
-	if [[ ! -e /dev/kvm ]]; then
-		kvm_smm=no kvm_why="no /dev/kvm"
+	local cache=$ROOT/build/.kvm-smm st=0 msg key
+	kvm_cached=0
+	if [[ ! -e $KVM_DEV ]]; then
+		kvm_smm=no kvm_why="no $KVM_DEV"
 		return
 	fi
-	if [[ ! -r /dev/kvm || ! -w /dev/kvm ]]; then
-		kvm_smm=no kvm_why="/dev/kvm is not readable and writable by $(id -un)"
+	if [[ ! -r $KVM_DEV || ! -w $KVM_DEV ]]; then
+		kvm_smm=no kvm_why="$KVM_DEV is not readable and writable by $(id -un)"
 		return
 	fi
 	if ((!have_qemu)); then
 		kvm_smm=no kvm_why="$QEMU not found"
 		return
 	fi
-	if [[ -f $cache && $cache -nt $qemu_path ]]; then
+	key=$(kvm_probe_key)
+	if [[ -f $cache && $(sed -n 2p "$cache") == "key $key" ]]; then
 		kvm_smm=$(head -n1 "$cache")
 		if [[ $kvm_smm == yes || $kvm_smm == no ]]; then
-			kvm_why="cached KVM SMM probe result '$kvm_smm' in build/.kvm-smm; delete it to re-probe"
+			kvm_why="$(sed -n 's/^why //p' "$cache") (cached in build/.kvm-smm for this QEMU, host kernel and KVM parameters)"
+			kvm_cached=1
 			return
 		fi
 	fi
@@ -242,13 +259,15 @@ probe_kvm_smm() {
 		kvm_smm=no kvm_why="KVM cannot run q35,smm=on: ${msg:-QEMU exited with status $st}"
 	fi
 	mkdir -p "$ROOT/build"
-	if printf '%s\n' "$kvm_smm" >"$tmp/kvm-smm"; then
+	if printf '%s\nkey %s\nwhy %s\n' "$kvm_smm" "$key" "$kvm_why" >"$tmp/kvm-smm"; then
 		mv -f "$tmp/kvm-smm" "$cache" || true
 	fi
 }
 
+accel_auto=0
 case $accel in
 auto)
+	accel_auto=1
 	probe_kvm_smm
 	if [[ $kvm_smm == yes ]]; then
 		accel=kvm
@@ -274,6 +293,9 @@ esac
 kargs=()
 [[ -z $tests ]] || kargs+=("tests=$tests")
 [[ " $cmdline" =~ [[:space:]]cpus= ]] || kargs+=("cpus=$ncpus")
+# The accelerator QEMU runs with: the guest does not have to guess it from
+# CPUID (Hyper-V enlightenments move KVM's leaf, kvm=off hides it).
+[[ " $cmdline" =~ [[:space:]]accel= ]] || kargs+=("accel=$accel")
 [[ -z ${topology_arg:-} || " $cmdline" =~ [[:space:]]topology= ]] || kargs+=("$topology_arg")
 # What the guest must find: SMM on, in the region this machine uses, or off.
 if [[ ! " $cmdline" =~ [[:space:]]expect_smm= ]]; then
@@ -515,6 +537,17 @@ fi
 # (not a warning) on its stderr means there was no verdict.
 qemu_error=0
 grep -v 'warning:' "$tmp/qemu.err" | grep -q '^qemu-system[^ ]*: ' && qemu_error=1
+
+# KVM picked from a cached probe, and QEMU refused it: the cache was stale
+# (a host change its key does not see). Probe again and run once more.
+if ((qemu_error && accel_auto && kvm_cached)) && [[ $accel == kvm && -z ${SMMSYNC_REPROBED:-} ]] &&
+	grep -qiE 'kvm|System Management Mode' "$tmp/qemu.err"; then
+	note "QEMU refused KVM that the cached probe allowed; probing again"
+	rm -f "$ROOT/build/.kvm-smm"
+	trap - EXIT
+	cleanup
+	SMMSYNC_REPROBED=1 exec "$0" "${orig_args[@]}"
+fi
 
 case $st in
 1)

@@ -86,25 +86,60 @@ const char *platform_missing(uint32_t missing, char *buf, unsigned len)
     return buf;
 }
 
-static void detect_accel(void)
+/* KVM's signature: at 0x40000000, or at 0x40000100 when Hyper-V
+ * enlightenments take the first leaves; absent with kvm=off. Scans the
+ * hypervisor leaves 0x40000000..0x4000FF00 in steps of 0x100; returns the
+ * leaf, or 0. */
+static uint32_t kvm_leaf;
+
+static uint32_t find_kvm_leaf(void)
 {
     uint32_t a, b, c, d;
-    char sig[13] = { 0 };
+    cpuid(1, 0, &a, &b, &c, &d);
+    if (!(c & (1u << 31)))
+        return 0;                            /* no hypervisor bit */
+    for (uint32_t leaf = 0x40000000; leaf < 0x40010000; leaf += 0x100) {
+        char sig[12];
+        cpuid(leaf, 0, &a, &b, &c, &d);
+        memcpy(sig, &b, 4);
+        memcpy(sig + 4, &c, 4);
+        memcpy(sig + 8, &d, 4);
+        if (!memcmp(sig, "KVMKVMKVM\0\0\0", 12))
+            return leaf;
+    }
+    return 0;
+}
+
+/* The accelerator: what run-qemu.sh says (accel=tcg|kvm), else what the
+ * hypervisor leaves say. boot.accel compares the two. */
+static void detect_accel(void)
+{
+    char want[8];
+    uint32_t a, b, c, d;
+    kvm_leaf = find_kvm_leaf();
     cpuid(1, 0, &a, &b, &c, &d);
     bool hv = c & (1u << 31);
-    cpuid(0x40000000, 0, &a, &b, &c, &d);
-    memcpy(sig, &b, 4);
-    memcpy(sig + 4, &c, 4);
-    memcpy(sig + 8, &d, 4);
-    if (hv && !memcmp(sig, "KVMKVMKVM", 9)) {
+    bool told = cmdline_get(kernel_cmdline, "accel", want, sizeof(want));
+    if (told ? !strcmp(want, "kvm") : kvm_leaf != 0) {
         platform.kvm = true;
         platform.accel_name = "kvm";
-    } else if (hv) {
+    } else if (told ? !strcmp(want, "tcg") : hv) {
         platform.tcg = true;
         platform.accel_name = "tcg";
     } else {
         platform.accel_name = "hw";
     }
+}
+
+static void check_accel(void)
+{
+    char want[8];
+    if (!cmdline_get(kernel_cmdline, "accel", want, sizeof(want)))
+        return;
+    /* KVM may hide its signature (kvm=off): then only "kvm" without a leaf is fine. */
+    bool ok = !strcmp(want, "kvm") || (!strcmp(want, "tcg") && !kvm_leaf);
+    report(ok, "boot.accel: the hypervisor leaves agree with accel=%s (KVM signature %s%x)", want,
+           kvm_leaf ? "at 0x" : "absent", kvm_leaf ? kvm_leaf : 0);
 }
 
 /* Is anything decoding the legacy VGA window? (PCI class 03h, bus 0.) The
@@ -199,6 +234,7 @@ void kmain(uint32_t magic, uint32_t mbi)
                         (smm.ready ? FEAT_SMM : 0) |
                         (smm.ready && smm.region == SMRAM_TSEG ? FEAT_TSEG : 0);
     platform.smm = smm.ready;
+    check_accel();
     check_expectations();
     this_percpu()->where = "test runner";
     run_tests();

@@ -5,8 +5,10 @@
 ; low-memory blob by absolute address (DS base 0, limit 4 GiB on entry).
 ; It writes the new SMBASE for the map the revision ID names, and points
 ; the saved RIP at a completion hook (smp/lowmem.asm) that sets 'done' only
-; after RSM: the default save state is shared, so the next CPU may be sent
-; only once this one has left SMM.
+; after RSM, in every mode the CPU may be in (real, 32-bit, 64-bit): the
+; default save state is shared, and KVM reads it at RSM time, so the next
+; CPU may be sent only once this one has left SMM.
+%include "boot/layout.inc"
 bits 16
 org 0
 
@@ -20,6 +22,8 @@ M_APIC      equ MBOX + 0xB4
 M_ACK       equ MBOX + 0xB8
 M_HOOK32    equ MBOX + 0xBC
 M_HOOK64    equ MBOX + 0xC0
+M_HOOK16    equ MBOX + 0xC4
+M_FROM      equ MBOX + 0xC8
 
 ; save-state offsets from CS base (= SMBASE)
 SS_REV      equ 0xFEFC
@@ -27,9 +31,13 @@ SS64_SMBASE equ 0xFF00
 SS64_EFER   equ 0xFED0
 SS64_CR0    equ 0xFF58
 SS64_RIP    equ 0xFF78
+SS64_CS_SEL equ 0xFE10
+SS64_CS_BASE equ 0xFE18
 SS32_SMBASE equ 0xFEF8
 SS32_EIP    equ 0xFFF0
 SS32_CR0    equ 0xFFFC
+SS32_CS_SEL equ 0xFFAC
+SS32_CS_BASE equ 0xFF98
 
     mov eax, [cs:SS_REV]
     mov [dword M_REV], eax
@@ -56,7 +64,8 @@ SS32_CR0    equ 0xFFFC
     test dword [cs:SS64_EFER], 1 << 10        ; LMA: interrupted 64-bit code
     jnz .hook64
     test dword [cs:SS64_CR0], 1               ; PE: interrupted 32-bit code
-    jz .nohook
+    jz .real64
+    mov dword [dword M_FROM], 32
     mov ecx, [cs:SS64_RIP]
     mov [dword M_RIP], ecx
     mov dword [dword M_RIP + 4], 0
@@ -65,6 +74,7 @@ SS32_CR0    equ 0xFFFC
     mov dword [cs:SS64_RIP + 4], 0
     jmp .ack
 .hook64:
+    mov dword [dword M_FROM], 64
     mov ecx, [cs:SS64_RIP]
     mov [dword M_RIP], ecx
     mov ecx, [cs:SS64_RIP + 4]
@@ -79,7 +89,8 @@ SS32_CR0    equ 0xFFFC
     mov [dword M_OLD], ecx
     mov [cs:SS32_SMBASE], edx
     test dword [cs:SS32_CR0], 1
-    jz .nohook
+    jz .real32
+    mov dword [dword M_FROM], 32
     mov ecx, [cs:SS32_EIP]
     mov [dword M_RIP], ecx
     mov dword [dword M_RIP + 4], 0
@@ -87,8 +98,33 @@ SS32_CR0    equ 0xFFFC
     mov [cs:SS32_EIP], ecx
     jmp .ack
 
-.nohook:
-    mov dword [dword M_DONE], 1     ; real mode: nothing to hook, done now
+; Real mode: resume at the 16-bit hook (CS = LOWMEM_BASE >> 4), which
+; far-jumps back to the IP:CS kept in M_RIP.
+.real64:
+    mov dword [dword M_FROM], 16
+    mov cx, [cs:SS64_RIP]
+    mov [dword M_RIP], cx
+    mov cx, [cs:SS64_CS_SEL]
+    mov [dword M_RIP + 2], cx
+    mov word [cs:SS64_CS_SEL], LOWMEM_BASE >> 4
+    mov dword [cs:SS64_CS_BASE], LOWMEM_BASE
+    mov dword [cs:SS64_CS_BASE + 4], 0
+    mov ecx, [dword M_HOOK16]
+    sub ecx, LOWMEM_BASE
+    mov [cs:SS64_RIP], ecx
+    mov dword [cs:SS64_RIP + 4], 0
+    jmp .ack
+.real32:
+    mov dword [dword M_FROM], 16
+    mov cx, [cs:SS32_EIP]
+    mov [dword M_RIP], cx
+    mov cx, [cs:SS32_CS_SEL]
+    mov [dword M_RIP + 2], cx
+    mov dword [cs:SS32_CS_SEL], LOWMEM_BASE >> 4
+    mov dword [cs:SS32_CS_BASE], LOWMEM_BASE
+    mov ecx, [dword M_HOOK16]
+    sub ecx, LOWMEM_BASE
+    mov [cs:SS32_EIP], ecx
 .ack:
     mov dword [dword M_ACK], 1
     rsm

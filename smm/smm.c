@@ -145,6 +145,7 @@ static bool relocate_one(unsigned i)
     p->reloc_old = p->reloc_rev = p->reloc_apic = 0;
     p->reloc_ack = 0;
     p->reloc_done = 0;
+    p->reloc_from = 0;
     if (i == cpu_index())
         lapic_send_ipi(0, ICR_DEST_SELF | ICR_DM_SMI | ICR_LEVEL_ASSERT);
     else
@@ -155,7 +156,28 @@ static bool relocate_one(unsigned i)
     smm.reloc_old[i] = p->reloc_old;
     smm.reloc_rev[i] = p->reloc_rev;
     smm.reloc_apic[i] = p->reloc_apic;
-    return p->reloc_done && p->reloc_ack && p->reloc_apic == cpus[i].apic_id;
+    smm.reloc_from[i] = p->reloc_from;
+    smm.reloc_done_by[i] = p->reloc_done;
+    /* Done only when the hook of the mode the handler found said so, after RSM. */
+    return p->reloc_done && p->reloc_done == p->reloc_from && p->reloc_ack && p->reloc_apic == cpus[i].apic_id;
+}
+
+/* Test-only, ap_real_mode=N: start AP N (still where the firmware left it)
+ * in a real-mode halt loop, so its relocation takes the real-mode path.
+ * smp_boot_aps() starts it properly afterwards with INIT-SIPI-SIPI. */
+static void park_ap_real_mode(void)
+{
+    uint64_t n;
+    if (!cmdline_get_u64(kernel_cmdline, "ap_real_mode", &n) || n == 0 || n >= ncpus)
+        return;
+    uint32_t apic = cpus[n].apic_id, page = lowmem_entry(LM_HALT_PAGE16);
+    lapic_send_ipi(apic, ICR_DM_INIT | ICR_LEVEL_ASSERT | ICR_TRIGGER_LEVEL);
+    lapic_send_ipi(apic, ICR_DM_INIT | ICR_TRIGGER_LEVEL);
+    mdelay(10);
+    lapic_send_ipi(apic, ICR_DM_STARTUP | (page >> 12));
+    mdelay(10);
+    kprintf("# smm: CPU %lu (APIC ID %u) parked in real mode at 0x%x before relocation (ap_real_mode)\n", n,
+            apic, page);
 }
 
 static void relocate_all(void)
@@ -165,6 +187,7 @@ static void relocate_all(void)
     struct lowmem_params *p = LOWMEM_PARAMS;
     p->reloc_hook32 = lowmem_entry(LM_RELOC_HOOK32);
     p->reloc_hook64 = lowmem_entry(LM_RELOC_HOOK64);
+    p->reloc_hook16 = lowmem_entry(LM_RELOC_HOOK16);
     memcpy(saved_ap_entry, ap_at, n);
     memcpy(ap_at, smm_reloc_blob, n);
     bool aseg_open = smram_open_aseg();
@@ -180,9 +203,9 @@ static void relocate_all(void)
             continue;
         smm.relocated[i] = relocate_one(i);
         if (!smm.relocated[i])
-            kprintf("# smm: CPU %u (APIC ID %u) was not relocated (done=%u ack=%u apic=%u)\n", i,
-                    cpus[i].apic_id, LOWMEM_PARAMS->reloc_done, LOWMEM_PARAMS->reloc_ack,
-                    LOWMEM_PARAMS->reloc_apic);
+            kprintf("# smm: CPU %u (APIC ID %u) was not relocated (done=%u from=%u ack=%u apic=%u)\n", i,
+                    cpus[i].apic_id, LOWMEM_PARAMS->reloc_done, LOWMEM_PARAMS->reloc_from,
+                    LOWMEM_PARAMS->reloc_ack, LOWMEM_PARAMS->reloc_apic);
     }
     memcpy(ap_at, saved_ap_entry, n);
     if (aseg_open)
@@ -255,6 +278,12 @@ static void fill_config(struct smm_config *c)
     c->backend = SYNCH_MEM;
     c->cmos_index = CMOS_SYNCH_INDEX;
     c->x2apic = lapic_x2apic();
+    /* Test-only, smm_x2apic_flag=1: the BSP's flag says x2APIC while the CPUs
+     * are in xAPIC mode, as under KVM for CPUs never started. The handler
+     * must decide per CPU and not trust it. */
+    uint64_t flag;
+    if (cmdline_get_u64(kernel_cmdline, "smm_x2apic_flag", &flag) && flag)
+        c->x2apic = 1;
     c->park_real16 = lowmem_entry(LM_PARK_REAL16);
     unsigned fc;
     if (fault_is("inactive-as-active", 0))
@@ -350,6 +379,7 @@ bool smm_setup(void)
             return false;
         }
     }
+    park_ap_real_mode();
     relocate_all();
     install_image();
     if (smm.region == SMRAM_TSEG && !tseg_enable(TSEG_MB)) {

@@ -23,6 +23,8 @@ struct smm_state {
     uint32_t reloc_old[SMMSYNC_MAX_CPUS];
     uint32_t reloc_rev[SMMSYNC_MAX_CPUS];
     uint32_t reloc_apic[SMMSYNC_MAX_CPUS];
+    uint32_t reloc_from[SMMSYNC_MAX_CPUS];     /* 16/32/64: mode the relocation SMI interrupted */
+    uint32_t reloc_done_by[SMMSYNC_MAX_CPUS];  /* which completion hook said done (after RSM) */
     bool closed, locked, fsmbase_locked, smram_open_requested;
     bool smi_lock_by_fw, smi_locked;  /* q35 GEN_PMCON_1.SMI_LOCK: already set by the firmware; set now */
     enum synch_backend backend;

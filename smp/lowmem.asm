@@ -41,7 +41,14 @@ P_RELOC_APIC    equ P + 0xB4
 P_RELOC_ACK     equ P + 0xB8
 P_RELOC_HOOK32  equ P + 0xBC
 P_RELOC_HOOK64  equ P + 0xC0
-P_END           equ P + 0xC4
+P_RELOC_HOOK16  equ P + 0xC4
+P_RELOC_FROM    equ P + 0xC8        ; u32 16/32/64: the mode the relocation handler found
+P_END           equ P + 0xCC
+
+; What each completion hook writes to P_RELOC_DONE: the mode it resumes.
+RELOC_DONE16    equ 16
+RELOC_DONE32    equ 32
+RELOC_DONE64    equ 64
 
 REAL_STACK      equ LOWMEM_BASE + 0x1000   ; top of a 3.5 KiB real-mode stack
 SPIN_LIMIT      equ 400000000
@@ -115,14 +122,20 @@ ap_entry64:
     jmp .dead
 
 ; ---- relocation completion hooks: run right after the relocation RSM ----
+; Each says "done" only now, after RSM, when the shared default save state
+; is free again, and resumes where the SMI came.
 bits 32
 global_reloc_hook32:                ; a CPU SeaBIOS left in flat 32-bit mode
-    mov dword [P_RELOC_DONE], 1
+    mov dword [P_RELOC_DONE], RELOC_DONE32
     jmp dword [P_RELOC_RIP]
 bits 64
 global_reloc_hook64:                ; our own 64-bit code
-    mov dword [abs P_RELOC_DONE], 1
+    mov dword [abs P_RELOC_DONE], RELOC_DONE64
     jmp qword [abs P_RELOC_RIP]
+bits 16
+global_reloc_hook16:                ; a CPU halted in real mode: CS = LOWMEM_BASE >> 4
+    mov dword [cs:P_RELOC_DONE - LOWMEM_BASE], RELOC_DONE16
+    jmp far [cs:P_RELOC_RIP - LOWMEM_BASE]   ; IP:CS saved by smm/reloc.asm
 
 ; ---- park loop for a CPU the SMM handler took out of a bogus reset-state
 ; entry (TCG's SMI in wait-for-SIPI): real mode, interrupts off.
@@ -291,6 +304,16 @@ bits 64
     pop rbx
     ret
 
+; ---- a real-mode halt loop on a page of its own: a SIPI can start a CPU
+; here (ap_real_mode=N parks an AP in real mode before relocation, the one
+; state SeaBIOS does not leave them in).
+    align 4096, db 0
+bits 16
+halt_page16:
+    cli
+    hlt
+    jmp halt_page16
+
 ; ---- entry table at the end: C finds the routines through it ----
     align 8
 entry_table:
@@ -300,4 +323,6 @@ entry_table:
     dq park_real16
     dq pattern_test32.wait32
     dq pattern_test16.wait16
+    dq global_reloc_hook16
+    dq halt_page16
     dd entry_table - LOWMEM_BASE    ; last dword: offset of this table

@@ -27,10 +27,15 @@ struct lowmem_params {                 /* at LOWMEM_BASE + 0x100 */
     /* relocation mailbox (smm/reloc.asm) */
     uint32_t reloc_new, reloc_old, reloc_rev, reloc_apic;
     volatile uint32_t reloc_ack;
-    uint32_t reloc_hook32, reloc_hook64;
+    uint32_t reloc_hook32, reloc_hook64, reloc_hook16;
+    volatile uint32_t reloc_from;      /* 16/32/64: the mode the handler found */
 };
+/* reloc_done: written by the completion hook of that mode, after RSM. */
+enum { RELOC_DONE16 = 16, RELOC_DONE32 = 32, RELOC_DONE64 = 64 };
 _Static_assert(__builtin_offsetof(struct lowmem_params, reloc_new) == 0xA8, "lowmem layout");
 _Static_assert(__builtin_offsetof(struct lowmem_params, reloc_hook64) == 0xC0, "lowmem layout");
+_Static_assert(__builtin_offsetof(struct lowmem_params, reloc_hook16) == 0xC4, "lowmem layout");
+_Static_assert(__builtin_offsetof(struct lowmem_params, reloc_from) == 0xC8, "lowmem layout");
 _Static_assert(__builtin_offsetof(struct lowmem_params, reloc_rip) == 0x28, "lowmem layout");
 _Static_assert(__builtin_offsetof(struct lowmem_params, pd32) == 0x4C, "lowmem layout");
 _Static_assert(__builtin_offsetof(struct lowmem_params, pat) == 0x60, "lowmem layout");
@@ -40,7 +45,7 @@ _Static_assert(__builtin_offsetof(struct lowmem_params, saved_esp) == 0xA0, "low
 
 enum lowmem_entry {
     LM_MODE_TEST64, LM_RELOC_HOOK32, LM_RELOC_HOOK64, LM_PARK_REAL16,
-    LM_WAIT32, LM_WAIT16, LM_ENTRY_COUNT
+    LM_WAIT32, LM_WAIT16, LM_RELOC_HOOK16, LM_HALT_PAGE16, LM_ENTRY_COUNT
 };
 
 enum lowmem_mode { LM_MODE_REAL = 1, LM_MODE_PROT32 = 2, LM_MODE_PROT32_PG = 3 };

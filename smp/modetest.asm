@@ -123,6 +123,42 @@ shadow_movss_after:
     popfq
     ret
 
+; The same through the x2APIC ICR (MSR 0x830): edi = ICR value. Under KVM
+; every CPU model has x2APIC on, and the MMIO ICR is gone.
+global shadow_sti_x2, shadow_sti_x2_in, shadow_sti_x2_after
+global shadow_movss_x2, shadow_movss_x2_in, shadow_movss_x2_after
+shadow_sti_x2:
+    pushfq
+    cli
+    mov ecx, 0x830
+    mov eax, edi
+    xor edx, edx
+    wrmsr
+    sti
+shadow_sti_x2_in:
+    nop
+shadow_sti_x2_after:
+    nop
+    nop
+    popfq
+    ret
+shadow_movss_x2:
+    pushfq
+    cli
+    mov ecx, 0x830
+    mov eax, edi
+    xor edx, edx
+    mov r8w, ss
+    wrmsr
+    mov ss, r8w
+shadow_movss_x2_in:
+    nop
+shadow_movss_x2_after:
+    nop
+    nop
+    popfq
+    ret
+
 ; Register canary for the SMI storm: rdi = iterations, rsi = 6 patterns.
 ; Loads rbx, rbp, r12-r15 from the patterns, spins, and counts how often any
 ; of them differs (an SMI that did not restore a register shows up here).

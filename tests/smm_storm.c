@@ -64,7 +64,10 @@ static void test_storm(void)
         for (unsigned r = 0; r < 6; r++)
             canary_pat[i][r] = rnd();
     }
-    /* Odd APs churn through park/wake; the others run register canaries. */
+    /* Odd APs churn through park/wake; the others run register canaries.
+     * KVM zeroes MSR_SMI_COUNT on INIT (TCG keeps it): a CPU woken from an
+     * INIT park gets a new baseline (smm.init_sipi reports the fact). */
+    uint64_t inited = 0;
     uint64_t t_start = rdtsc();
     while (sent < total) {
         for (unsigned i = 1; i < ncpus; i++)
@@ -75,10 +78,15 @@ static void test_storm(void)
         if ((r & 31) == 0 && ncpus > 1) {           /* churn */
             unsigned k = 1 + (unsigned)((r >> 16) % (ncpus - 1));
             if (k & 1) {
-                if (cpu_usable(k) && cpus[k].work_seq == cpus[k].done_seq)
-                    park_aps(bit_of(k), (r >> 24) & 1);
-                else
-                    wake_aps(bit_of(k));
+                bool init = (r >> 24) & 1;
+                if (cpu_usable(k) && cpus[k].work_seq == cpus[k].done_seq) {
+                    if (park_aps(bit_of(k), init) && init)
+                        inited |= bit_of(k);
+                } else if (wake_aps(bit_of(k)) && (inited >> k & 1)) {
+                    inited &= ~bit_of(k);
+                    if (ok >> k & 1)
+                        smi_count_of(k, &e0[k], &m0[k]);
+                }
                 churn++;
             }
             continue;
@@ -102,8 +110,9 @@ static void test_storm(void)
     }
     uint64_t wall_ms = tsc_to_ns(rdtsc() - t_start) / 1000000;
     for (unsigned i = 1; i < ncpus; i++)
-        if (cpus[i].state == CPU_PARKED_HLT || cpus[i].state == CPU_PARKED_INIT)
-            wake_aps(bit_of(i));
+        if ((cpus[i].state == CPU_PARKED_HLT || cpus[i].state == CPU_PARKED_INIT) && wake_aps(bit_of(i)) &&
+            (inited >> i & 1) && (ok >> i & 1))
+            smi_count_of(i, &e0[i], &m0[i]);
     for (unsigned i = 1; i < ncpus; i++)
         on_cpu_wait(i, 5000000);
     mdelay(50);

@@ -110,6 +110,21 @@ elif [[ $expect != pass ]]; then
 	fail_setup "bad 'expect = $expect' (pass or fail, with 'fail = GLOB | ERE' lines)"
 fi
 
+# requires = kvm-smm: a configuration for KVM hosts; where KVM cannot run
+# SMM it is skipped, with the probe's reason (run-qemu.sh --accel kvm).
+requires=$(cfg_get "$name" requires)
+case $requires in
+'') ;;
+kvm-smm)
+	if ! why=$("$run_qemu" --dry-run --accel kvm 2>&1 >/dev/null); then
+		why=$(printf '%s' "$why" | tail -n1)
+		emit "TAP version 13" "1..0 # SKIP needs KVM with SMM: ${why#*: }"
+		finish 0
+	fi
+	;;
+*) fail_setup "bad 'requires = $requires' (kvm-smm)" ;;
+esac
+
 args=(--log "$logfile" --accel "$(cfg_get "$name" accel "${ACCEL:-auto}")")
 for key in machine smp sockets cores threads maxcpus mem tests cmdline timeout vga smm; do
 	val=$(cfg_get "$name" "$key")

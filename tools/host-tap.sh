@@ -5,7 +5,8 @@
 #
 #   RUN_QEMU=tools/host-tap.sh tests/tap-one.sh build/t/NAME.t
 #
-# Result names are BINARY.TEST (test_layout.test_print). Options are those
+# Result names are BINARY.TEST (test_layout.test_print), and
+# run_qemu.* for tests/host/test_run_qemu.sh. Options are those
 # of run-qemu.sh and are ignored (the host tests have no configuration).
 # tools/mutants.sh uses it for mutants whose 'config' is 'host'.
 set -uo pipefail
@@ -13,6 +14,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 out=$(CMOCKA_MESSAGE_OUTPUT=TAP make --no-print-directory host-test 2>&1)
 st=$?
+# The runner's own host test (run-qemu.sh's KVM probe), TAP already.
+out+=$'\n== build/host/run_qemu\n'$(tests/host/test_run_qemu.sh 2>&1)
 printf '%s\n' "$out" | awk -v st="$st" '
 	BEGIN { print "TAP version 13"; n = 0; fail = 0; bin = "host" }
 	/^== / { bin = $2; sub(/.*\//, "", bin); next }

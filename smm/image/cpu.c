@@ -2,10 +2,30 @@
 #include "smm/image/smm.h"
 
 #define XAPIC 0xFEE00000u
+#define MSR_APIC_BASE    0x1Bu
+#define APIC_BASE_EXTD   (1u << 10)      /* x2APIC mode */
+
+/* Each CPU's own APIC mode, from its IA32_APIC_BASE: under KVM the BSP runs
+ * x2APIC while CPUs never started sit in the firmware's loop in xAPIC mode,
+ * so one flag for everyone (smm_config.x2apic, the BSP's) would make those
+ * read MSR 0x802 and fault. Reading IA32_APIC_BASE itself never faults. */
+static bool x2apic_here(void)
+{
+    return rdmsr(MSR_APIC_BASE) & APIC_BASE_EXTD;
+}
 
 uint32_t smm_apic_id(void)
 {
-    if (smm_config.x2apic)
+    if (x2apic_here())
+        return (uint32_t)rdmsr(0x802);
+    return mmio_read32(XAPIC + 0x20) >> 24;
+}
+
+/* The same for the exception path, kept apart so that nothing it calls can
+ * fault again (a fault there would recurse down the SMM stack). */
+uint32_t smm_apic_id_nofault(void)
+{
+    if (rdmsr(MSR_APIC_BASE) & APIC_BASE_EXTD)
         return (uint32_t)rdmsr(0x802);
     return mmio_read32(XAPIC + 0x20) >> 24;
 }
@@ -23,7 +43,7 @@ int smm_cpu_of_apic(uint32_t apic_id)
 void smm_send_smi(unsigned cpu)
 {
     uint32_t dest = smm_config.apic_id[cpu];
-    if (smm_config.x2apic) {
+    if (x2apic_here()) {
         wrmsr(0x830, ((uint64_t)dest << 32) | (2u << 8) | (1u << 14));
         return;
     }

@@ -329,7 +329,7 @@ void smm_entry(uint32_t slot, uint64_t smbase)
  * wait reports it); never resume into a corrupt state. */
 void smm_fault(uint64_t vector, uint64_t error, uint64_t rip)
 {
-    int cpu = smm_cpu_of_apic(smm_apic_id());
+    int cpu = smm_cpu_of_apic(smm_apic_id_nofault());
     if (cpu >= 0) {
         struct smm_cpu_comm *cc = &comm()->cpu[cpu];
         cc->fault_rip = rip;

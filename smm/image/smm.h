@@ -33,6 +33,7 @@ void synch_migrate(enum synch_backend to);
 
 /* cpu.c */
 uint32_t smm_apic_id(void);
+uint32_t smm_apic_id_nofault(void);         /* for smm_fault: decides the mode itself */
 int smm_cpu_of_apic(uint32_t apic_id);
 void smm_send_smi(unsigned cpu);
 uint64_t smm_us_to_tsc(uint64_t us);

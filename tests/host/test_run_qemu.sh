@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# tests/host/test_run_qemu.sh - run-qemu.sh's KVM probe and its cache, with
+# a stub QEMU (no KVM needed): the cache is keyed on the QEMU binary, the
+# host kernel and the KVM parameters; a cached "yes" that QEMU then refuses
+# is probed again and the run falls back to TCG. Prints TAP; exit 1 on a
+# failure.
+set -uo pipefail
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+work=$(mktemp -d "${TMPDIR:-/tmp}/smmsync-rq.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+
+mkdir -p "$work/build"
+cp "$HERE/run-qemu.sh" "$work/"
+: >"$work/build/smmsync.iso"
+: >"$work/kvm"                               # stands in for /dev/kvm
+export SMMSYNC_KVM_DEV=$work/kvm STUB_LOG=$work/stub.log STUB_STATE=$work/probes
+cat >"$work/qemu" <<'EOF'
+#!/usr/bin/env bash
+# Stub QEMU. The probe (-monitor none): answers "yes" (keeps running) for the
+# first $STUB_YES probes, then refuses. A run with -accel kvm is refused; a
+# TCG run prints a passing TAP stream and exits as isa-debug-exit(0) does.
+echo "$*" >>"$STUB_LOG"
+refuse() { echo "qemu-system-x86_64: -accel kvm: System Management Mode not supported by this hypervisor" >&2; exit 1; }
+if [[ " $* " == *" -monitor none "* ]]; then
+	n=$(($(cat "$STUB_STATE" 2>/dev/null || echo 0) + 1))
+	echo "$n" >"$STUB_STATE"
+	((n <= ${STUB_YES:-0})) && exec sleep 10
+	refuse
+fi
+[[ " $* " == *" -accel kvm "* ]] && refuse
+printf 'TAP version 13\nok 1 - stub\n1..1\n# Totals: pass:1 fail:0 xfail:0 xpass:0 skip:0 timeout:0\n'
+exit 1
+EOF
+chmod +x "$work/qemu"
+export QEMU=$work/qemu
+
+n=0 failed=0
+check() {                                    # check NAME CONDITION...
+	local name=$1
+	shift
+	n=$((n + 1))
+	if "$@"; then
+		echo "ok $n - $name"
+	else
+		echo "not ok $n - $name"
+		failed=$((failed + 1))
+		sed 's/^/#   /' "$work/out" "$STUB_LOG" 2>/dev/null | tail -n 20
+	fi
+}
+run() { : >"$STUB_LOG"; "$work/run-qemu.sh" --timeout 20 "$@" >"$work/out" 2>&1; }
+probes() { grep -c -- '-monitor none' "$STUB_LOG"; }
+
+# 1. No cache: the probe runs and its answer is kept with its key.
+rm -f "$work/build/.kvm-smm" "$STUB_STATE"
+STUB_YES=0 run --dry-run
+check "no cache: probed once, TCG" [ "$(probes)" = 1 ]
+check "the answer is cached with its key" grep -q '^key [0-9]' "$work/build/.kvm-smm"
+
+# 2. The same host: the cached answer is used, no probe.
+STUB_YES=0 run --dry-run
+check "same QEMU, kernel and KVM parameters: the cache answers" [ "$(probes)" = 0 ]
+
+# 3. A cache written for another host (another key): probed again.
+printf 'yes\nkey 1\n' >"$work/build/.kvm-smm"
+STUB_YES=0 run --dry-run
+check "a cache with another key is not trusted: probed again, TCG" \
+	bash -c '[ "$(grep -c -- "-monitor none" "$STUB_LOG")" = 1 ] && grep -q "accelerator: tcg" "$0"' "$work/out"
+
+# 4. A cached "yes" that QEMU refuses: probe again, run on TCG, pass.
+rm -f "$work/build/.kvm-smm" "$STUB_STATE"
+STUB_YES=1 run --dry-run                     # caches "yes" (the stub's first probe)
+check "a probe that keeps running caches yes" grep -q '^yes' "$work/build/.kvm-smm"
+st=0
+STUB_YES=1 run || st=$?
+check "QEMU refused the cached KVM: probed again, ran on TCG, verdict pass (status $st)" \
+	bash -c '[ "$0" = 0 ] && grep -q "probing again" "$1" && grep -q -- "-accel tcg" "$STUB_LOG"' "$st" "$work/out"
+check "the new answer (no) replaced the stale one" grep -q '^no' "$work/build/.kvm-smm"
+
+echo "1..$n"
+echo "# run-qemu.sh probe: $((n - failed)) passed, $failed failed"
+((failed == 0))
