@@ -99,32 +99,32 @@ SS32_CS_BASE equ 0xFF98
     jmp .ack
 
 ; Real mode: resume at the 16-bit hook (CS = LOWMEM_BASE >> 4), which
-; far-jumps back to the IP:CS kept in M_RIP.
-.real64:
+; far-jumps back to the IP:CS kept in M_RIP. %1 RIP, %2 CS selector, %3 CS
+; base field of the map; %4 = 1 for the 64-bit map, whose fields are wider
+; (and whose selector word is followed by the attributes).
+%macro REAL_TO_HOOK16 4
     mov dword [dword M_FROM], 16
-    mov cx, [cs:SS64_RIP]
+    mov cx, [cs:%1]
     mov [dword M_RIP], cx
-    mov cx, [cs:SS64_CS_SEL]
+    mov cx, [cs:%2]
     mov [dword M_RIP + 2], cx
-    mov word [cs:SS64_CS_SEL], LOWMEM_BASE >> 4
-    mov dword [cs:SS64_CS_BASE], LOWMEM_BASE
-    mov dword [cs:SS64_CS_BASE + 4], 0
+%if %4
+    mov word [cs:%2], LOWMEM_BASE >> 4
+    mov dword [cs:%3 + 4], 0
+    mov dword [cs:%1 + 4], 0
+%else
+    mov dword [cs:%2], LOWMEM_BASE >> 4
+%endif
+    mov dword [cs:%3], LOWMEM_BASE
     mov ecx, [dword M_HOOK16]
     sub ecx, LOWMEM_BASE
-    mov [cs:SS64_RIP], ecx
-    mov dword [cs:SS64_RIP + 4], 0
+    mov [cs:%1], ecx
+%endmacro
+.real64:
+    REAL_TO_HOOK16 SS64_RIP, SS64_CS_SEL, SS64_CS_BASE, 1
     jmp .ack
 .real32:
-    mov dword [dword M_FROM], 16
-    mov cx, [cs:SS32_EIP]
-    mov [dword M_RIP], cx
-    mov cx, [cs:SS32_CS_SEL]
-    mov [dword M_RIP + 2], cx
-    mov dword [cs:SS32_CS_SEL], LOWMEM_BASE >> 4
-    mov dword [cs:SS32_CS_BASE], LOWMEM_BASE
-    mov ecx, [dword M_HOOK16]
-    sub ecx, LOWMEM_BASE
-    mov [cs:SS32_EIP], ecx
+    REAL_TO_HOOK16 SS32_EIP, SS32_CS_SEL, SS32_CS_BASE, 0
 .ack:
     mov dword [dword M_ACK], 1
     rsm
