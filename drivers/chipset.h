@@ -3,7 +3,7 @@
  * pc:  i440FX (8086:1237) + PIIX4 PM (8086:7113).
  * Register names follow the Intel datasheets; the behaviour that matters is
  * QEMU's (hw/pci-host/q35.c, hw/pci-host/i440fx.c, hw/isa/lpc_ich9.c,
- * hw/acpi/piix4.c), summarised in ../shared/docs/PLATFORM-QEMU.md Q5-Q7. */
+ * hw/acpi/piix4.c), summarised in docs/PLATFORM.md Q5-Q7. */
 #ifndef SMMSYNC_CHIPSET_H
 #define SMMSYNC_CHIPSET_H
 #include <stdint.h>

@@ -1,5 +1,5 @@
 /* Local APIC: xAPIC through MMIO at 0xFEE00000, x2APIC through MSRs 0x800+
- * (SDM vol. 3A ch. 11). QEMU 7.2's TCG has no x2APIC (PLATFORM-QEMU.md Q4);
+ * (SDM vol. 3A ch. 11). QEMU 7.2's TCG has no x2APIC (docs/PLATFORM.md Q4);
  * KVM has. Every ICR wait is bounded. */
 #include "drivers/lapic.h"
 #include "kernel/x86.h"

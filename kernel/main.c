@@ -143,7 +143,7 @@ static void check_accel(void)
 }
 
 /* Is anything decoding the legacy VGA window? (PCI class 03h, bus 0.) The
- * A-segment's SMRAM protection depends on it (PLATFORM-QEMU.md Q7). */
+ * A-segment's SMRAM protection depends on it (docs/PLATFORM.md Q7). */
 static bool vga_present(void)
 {
     for (unsigned dev = 0; dev < 32; dev++) {

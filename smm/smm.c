@@ -603,7 +603,7 @@ uint64_t smm_ok_mask(void)
 }
 
 /* q35: ask QEMU to broadcast APM SMIs to every CPU (the fw_cfg etc/smi files, in
- * the order PLATFORM-QEMU.md Q5 gives: read supported, DMA-write requested,
+ * the order docs/PLATFORM.md Q5 gives: read supported, DMA-write requested,
  * then select features-ok, which validates and locks until reset). */
 bool smm_apm_negotiate_broadcast(char *whyb, unsigned whylen)
 {

@@ -2,7 +2,7 @@
 ; installer (smm/install.c, struct smm_stub_params). On entry the CPU is in
 ; the SMM entry state: 16-bit, CS base = SMBASE, EIP = 0x8000, DS/ES/SS base
 ; 0 with a 4 GiB limit, CR0.PE/PG = 0 (SDM vol. 3C 34.5.1; QEMU:
-; PLATFORM-QEMU.md Q1). It goes straight to 64-bit mode with SMRAM's own
+; docs/PLATFORM.md Q1). It goes straight to 64-bit mode with SMRAM's own
 ; GDT, page tables and stack, calls the C handler and RSMs. Every register
 ; it touches was saved by the CPU in the save-state map, which RSM restores.
 bits 16

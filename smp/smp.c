@@ -177,7 +177,7 @@ static bool wait_state(unsigned cpu, enum cpu_state s, uint64_t us)
 
 /* SIPI, SIPI (SDM 9.4.4.1), then keep re-sending every 10 ms until the AP
  * answers or ap_timeout_ms passes: a SIPI that lands while the AP is in SMM
- * is dropped (PLATFORM-QEMU.md Q3; EDK2 BZ 4132), and a running AP ignores
+ * is dropped (docs/PLATFORM.md Q3; EDK2 BZ 4132), and a running AP ignores
  * extra SIPIs. */
 static bool send_sipis(unsigned cpu)
 {
@@ -354,7 +354,7 @@ bool cpu_park_init(unsigned cpu)
     /* TCG takes the INIT at the next branch of the target's vCPU thread,
      * which may not be running: wait until its loop has stopped counting
      * for 5 ms (at least 10 ms in all, at most 1 s). An SMI sent while the
-     * INIT is still pending would be dropped with it (PLATFORM-QEMU.md Q3). */
+     * INIT is still pending would be dropped with it (docs/PLATFORM.md Q3). */
     uint64_t t_end = deadline_after_us(1000000), quiet_from = rdtsc(), last = cpus[cpu].park_spins;
     uint64_t start = rdtsc();
     while (!deadline_passed(t_end)) {

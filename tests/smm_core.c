@@ -108,7 +108,7 @@ static void test_sources(void)
     EXPECT_SMI(reach & ~bit_of(0), smi_trigger(SMI_IPI_OTHERS, 0), "ipi-all-excluding-self");
     unsigned w = ncpus > 1 && smm_cpu_ok(1) ? 1 : 0;
     if (!smm.apm_broadcast) {
-        /* q35: the writing CPU; pc (PIIX4): always CPU 0 (PLATFORM-QEMU.md Q5). */
+        /* q35: the writing CPU; pc (PIIX4): always CPU 0 (docs/PLATFORM.md Q5). */
         uint64_t want = platform.q35 ? bit_of(w) : bit_of(0);
         EXPECT_SMI(want, on_cpu(w, apm_on, 0), "apm 0xB2 written by cpu%u", w);
     }
@@ -578,7 +578,7 @@ static void test_init_sipi_in_smm(void)
                          "MSR_SMI_COUNT survives INIT");
     }
 
-    /* SIPI while in SMM: QEMU drops it (PLATFORM-QEMU.md Q3); the CPU must carry on. */
+    /* SIPI while in SMM: QEMU drops it (docs/PLATFORM.md Q3); the CPU must carry on. */
     uint32_t starts = cpus[k].starts;
     seq = smm_local_start(k, SMM_LOCAL_HOLD, 3000000);
     held = wait_in_smm(k, true, 1000000);

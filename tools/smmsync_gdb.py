@@ -23,7 +23,7 @@
 # guess from $pc (the SMM image is linked at 0xFFFFFFFFC0000000).
 #
 # Memory: QEMU reads guest memory through the selected vCPU's address space,
-# so SMRAM is visible only through a vCPU that is in SMM (PLATFORM-QEMU.md
+# so SMRAM is visible only through a vCPU that is in SMM (docs/PLATFORM.md
 # Q10). The helpers read kernel data through a vCPU that is NOT in SMM and
 # SMRAM through one that is, and restore the selected thread/frame. Under
 # KVM any memory access through a vCPU in SMM aborts QEMU (assert in
@@ -330,7 +330,7 @@ def kernel_reader(vcpus):
         return cands[0].thread
     if accel() == "kvm":
         raise gdb.GdbError("every vCPU is in SMM and this is KVM: a gdb memory read "
-                           "would abort QEMU (PLATFORM-QEMU.md Q10)")
+                           "would abort QEMU (docs/PLATFORM.md Q10)")
     return sel
 
 

@@ -183,7 +183,7 @@
  * KVM_WFS     KVM instead of TCG: an SMI for a CPU in wait-for-SIPI is held
  *             until the SIPI (no ROLE_WFS_PARK entry)
  * TCG_INIT_ABORT  TCG takes an INIT at once: it drops a pending SMI, and
- *             in SMM it would reset the CPU mid-handler (PLATFORM-QEMU.md
+ *             in SMM it would reset the CPU mid-handler (docs/PLATFORM.md
  *             Q3), which cpu_park_init()'s wait prevents; default: hardware
  *             and KVM hold the INIT until RSM
  * INIT_WINDOW (with TCG_INIT_ABORT) the residual window of cpu_park_init():
@@ -468,7 +468,7 @@ byte insmm_at_open;
 #endif
 
 /* -DINIT_WINDOW: QEMU TCG handles an INIT that arrives in SMM at once
- * (PLATFORM-QEMU.md Q3): the CPU is reset, the handler is abandoned wherever
+ * (docs/PLATFORM.md Q3): the CPU is reset, the handler is abandoned wherever
  * it is, and the CPU waits for a SIPI. cpu_park_init() waits until the CPU
  * is out of SMM first, so only its residual window lets an INIT reach a CPU
  * in SMM; without INIT_WINDOW the INIT never does. */

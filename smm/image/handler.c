@@ -238,7 +238,7 @@ static uint8_t local_service(unsigned cpu, uint8_t *ss, uint8_t exit_val, struct
 }
 
 /* TCG delivers an SMI to a CPU in wait-for-SIPI at once, with the reset
- * state saved (PLATFORM-QEMU.md Q3). RSM would run the BIOS reset vector and
+ * state saved (docs/PLATFORM.md Q3). RSM would run the BIOS reset vector and
  * reboot the machine; send the CPU to a real-mode hlt loop instead. It stays
  * in wait-for-SIPI for QEMU, so a later SIPI still starts it. */
 static bool reset_state(const uint8_t *ss)
