@@ -19,7 +19,8 @@ static uint64_t us_of(uint64_t tsc) { return tsc_to_ns(tsc) / 1000; }
 /* Everything the CPUs recorded for one command. */
 struct event_view {
     uint32_t event;
-    uint64_t members, late, wfs, ran;      /* CPU masks */
+    uint64_t members, wfs, ran;            /* CPU masks (late arrivals carry no
+                                              command number: case_mixed finds them by entry) */
     const struct smm_rec *monarch_rec;
     unsigned monarch;
 };
@@ -76,8 +77,6 @@ static void view(uint32_t seq, const uint64_t *base, struct event_view *v)
             }
             if (r->role == ROLE_MONARCH || r->role == ROLE_MEMBER)
                 v->members |= bit_of(i);
-            if (r->role == ROLE_LATE)
-                v->late |= bit_of(i);
             if (r->flags & REC_RAN_CMD)
                 v->ran |= bit_of(i);
         }
