@@ -15,7 +15,7 @@ static inline bool spin_trylock(struct spinlock *l)
 static inline void spin_lock(struct spinlock *l)
 {
     while (!spin_trylock(l))
-        while (READ_ONCE(l->locked))
+        while (__atomic_load_n(&l->locked, __ATOMIC_RELAXED))
             cpu_relax();
 }
 static inline void spin_unlock(struct spinlock *l)

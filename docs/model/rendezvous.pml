@@ -85,11 +85,11 @@
  *                           r, exit_val); ROLE_SERVICE if that found no work
  *                           (REVERT_SERVICE_RDV: synch_put(exit_val), no
  *                           rendezvous, the old code)
- *   rdv_loop: atomic        the for (;;) of rendezvous(): one pass under
- *                           smm_lock(&rdv.lock); ROLE_MEMBER (phase OPEN),
+ *   rdv_loop: atomic        the for (;;) of enter_event(): one pass under
+ *                           spin_lock(&rdv.lock); ROLE_MEMBER (phase OPEN),
  *                           ROLE_MONARCH (IDLE, command_pending()), and
  *                           ROLE_NOWORK / ROLE_LATE (IDLE, no work):
- *                           synch_put(me, exit_val) before smm_unlock
+ *                           synch_put(me, exit_val) before spin_unlock
  *                           (REVERT_EXIT_UNDER_LOCK: after it, at nowork:)
  *   late wait               while (phase == PH_RUNNING || ... RELEASED)
  *   monarch_: SCAN(p)       scan_peers(): waitset = peers not INACTIVE and
@@ -100,7 +100,7 @@
  *                           then smm_send_smi(p), r->pulled |= bit(p); two
  *                           steps, as in the C. 'pulled' holds the read's
  *                           outcome until the send
- *   patent pull             monarch_wait(), RDV_PATENT: if the command is a
+ *   patent pull             wait_patent(): if the command is a
  *                           broadcast (rdv.cmd.flags & CMDF_BROADCAST), an
  *                           SMI to each waited peer whose byte reads ACTIVE,
  *                           whoever the monarch is (REVERT_ANY_MONARCH_PULL:
@@ -110,7 +110,7 @@
  *                           joined, or (J == 0) byte INACTIVE "it parked";
  *                           BUG_WAIT_INACTIVE (SMMF_INACTIVE_AS_ACTIVE):
  *                           joined only
- *   give-up branch          deadline_hit(end). The TSC is not modelled: a
+ *   give-up branch          smm_wait_until()'s deadline. The TSC is not modelled: a
  *                           bound may expire at any time. PATENT:
  *                           t_patent_failsafe (REC_PROTO_FAIL); PULLIN:
  *                           t_pullin1, then t_pullin2 (REC_TIMEOUT);
@@ -386,7 +386,7 @@ inline wait_for(S, J)
 {
 	do
 	:: S == 0 -> break
-	:: S != 0 -> break                       /* deadline_hit(end) */
+	:: S != 0 -> break                       /* smm_wait_until() deadline */
 	WAIT_ARRIVALS(S, J)
 	od
 }
@@ -558,7 +558,7 @@ rdv_loop:
 		:: phase == PH_IDLE && !PENDING ->       /* ROLE_NOWORK / ROLE_LATE */
 #ifndef REVERT_EXIT_UNDER_LOCK
 			CHECK_LITERAL(exit_val);
-			synch[me] = exit_val;            /* before smm_unlock */
+			synch[me] = exit_val;            /* before spin_unlock */
 #endif
 			goto nowork
 		:: phase == PH_RUNNING || phase == PH_RELEASED -> skip
@@ -568,7 +568,7 @@ rdv_loop:
 #ifdef FAILSAFE
 	if
 	:: phase == PH_IDLE || phase == PH_OPEN
-	:: true -> goto late_exit                /* deadline_hit(failsafe) */
+	:: true -> goto late_exit                /* the failsafe deadline */
 	fi;
 #else
 	phase == PH_IDLE || phase == PH_OPEN;
@@ -577,7 +577,7 @@ rdv_loop:
 
 nowork:
 #ifdef REVERT_EXIT_UNDER_LOCK
-	atomic { CHECK_LITERAL(exit_val); synch[me] = exit_val };  /* after smm_unlock */
+	atomic { CHECK_LITERAL(exit_val); synch[me] = exit_val };  /* after spin_unlock */
 #endif
 	goto rsm;
 #ifdef FAILSAFE
@@ -653,7 +653,7 @@ member:
 #elif defined(FAILSAFE)
 	if
 	:: event != ev || (phase != PH_OPEN && phase != PH_RUNNING)
-	:: true                                  /* deadline_hit(failsafe) */
+	:: true                                  /* the failsafe deadline */
 	fi;
 #else
 	event != ev || (phase != PH_OPEN && phase != PH_RUNNING);

@@ -60,14 +60,6 @@ uint64_t smm_us_to_tsc(uint64_t us)
     return (us / 1000000) * smm_config.tsc_hz + (us % 1000000) * smm_config.tsc_hz / 1000000;
 }
 
-void smm_lock(volatile uint32_t *l)
-{
-    while (__atomic_exchange_n(l, 1, __ATOMIC_ACQUIRE))
-        while (*l)
-            cpu_relax();
-}
-
-void smm_unlock(volatile uint32_t *l)
-{
-    __atomic_store_n(l, 0, __ATOMIC_RELEASE);
-}
+/* The rendezvous port's clock and wait step (rdv_port.h). */
+uint64_t smm_clock(void) { return rdtsc(); }
+void smm_relax(void) { cpu_relax(); }

@@ -25,21 +25,38 @@
  *             (the EDK2-style baseline)
  *
  * The Promela model in docs/model/rendezvous.pml uses the same names:
- * phase, joined, left, monarch, done_seq (see the mapping there). */
-#include "smm/image/smm.h"
+ * phase, joined, left, monarch, done_seq (see the mapping there).
+ *
+ * The code is the protocol's phases, each its own function:
+ *   enter_event      open an event (monarch) or join the open one (member),
+ *                    or leave at once: nothing to do, or a late arrival
+ *   monarch_wait     scan_peers, then the policy's wait (wait_patent,
+ *                    wait_pullin, wait_waitall)
+ *   monarch_finish   close the door, run the command once, release, wait
+ *                    for the members to leave
+ *   member_follow    record the peers, wait for the release, leave
+ * It touches the machine only through smm/image/rdv_port.h, so the host
+ * test tests/host/test_rendezvous.c runs this very file with threads as
+ * CPUs. Shared state is read and written with atomics only (no plain or
+ * volatile access to what another CPU writes), which is what lets
+ * ThreadSanitizer check it; on x86 these are the same plain moves. */
+#include "smm/image/rdv_port.h"
 #include "smm/cmd.h"
 #include "kernel/kstring.h"
+
+#define LOAD(x)      __atomic_load_n(&(x), __ATOMIC_ACQUIRE)
+#define STORE(x, v)  __atomic_store_n(&(x), (v), __ATOMIC_RELEASE)
 
 enum phase { PH_IDLE = 0, PH_OPEN = 1, PH_RUNNING = 2, PH_RELEASED = 3 };
 
 static struct {
-    volatile uint32_t lock;
-    volatile uint32_t phase;
-    volatile uint32_t event;
-    volatile uint64_t joined, left;
-    volatile uint32_t monarch;
+    struct spinlock lock;           /* guards opening and joining */
+    uint32_t phase;                 /* enum phase */
+    uint32_t event;                 /* the current event's number */
+    uint64_t joined, left;          /* CPU sets of the current event */
+    uint32_t monarch;
     struct smm_cmd cmd;             /* the command, copied into SMRAM */
-    volatile uint32_t has_cmd;
+    uint32_t has_cmd;
 } rdv SMM_MUTABLE;
 
 void rendezvous_reset(void)
@@ -50,55 +67,66 @@ void rendezvous_reset(void)
 /* Copies the command in before looking at it: the OS may rewrite the page
  * while we run. The kernel withdraws the old sequence number before it
  * rewrites the fields and publishes the new one last (smm_call), so a copy
- * whose sequence number did not change around it is one consistent command. */
+ * whose sequence number did not change around it is one consistent command
+ * (a sequence lock; every read is an acquire, so the second read of the
+ * number cannot move before the fields: on x86 these are plain moves). */
 static bool command_pending(struct smm_cmd *out)
 {
     volatile struct smm_cmd *src = &comm()->cmd;
     for (int tries = 0; tries < 8; tries++) {
-        out->seq = __atomic_load_n(&src->seq, __ATOMIC_ACQUIRE);
-        out->id = src->id;
-        out->policy = src->policy;
-        out->flags = src->flags;
+        out->seq = LOAD(src->seq);
+        out->id = LOAD(src->id);
+        out->policy = LOAD(src->policy);
+        out->flags = LOAD(src->flags);
         for (unsigned i = 0; i < 4; i++)
-            out->arg[i] = src->arg[i];
+            out->arg[i] = LOAD(src->arg[i]);
         /* 0 is the kernel's "being rewritten" mark, never a command. */
-        if (__atomic_load_n(&src->seq, __ATOMIC_ACQUIRE) == out->seq)
-            return out->seq != 0 && out->seq != comm()->done_seq;
+        if (LOAD(src->seq) == out->seq)
+            return out->seq != 0 && out->seq != LOAD(comm()->done_seq);
     }
     return false;                            /* being rewritten: not yet */
 }
 
-static bool deadline_hit(uint64_t end) { return rdtsc() >= end; }
+/* ---------------------------------------------------------------- waiting */
 
 /* A peer has arrived when it has joined the event; one whose byte turns
  * inactive meanwhile (it parked) is no longer waited for. */
 static bool arrived(unsigned p, bool by_join_only)
 {
-    if (rdv.joined & bit(p))
+    if (LOAD(rdv.joined) & bit(p))
         return true;
     if (smm_config.flags & SMMF_INACTIVE_AS_ACTIVE)
         return false;                        /* test-only: really wait on them */
     return !by_join_only && synch_get(p) == SYNCH_INACTIVE;
 }
 
+struct arrivals { uint64_t set; bool by_join_only; uint64_t next_scan, pause; };
+
+/* Drops the arrived CPUs from the set; true once it is empty. Scans at most
+ * every 'pause' ticks: with the cmos backend every read takes the
+ * controller-hub lock that arriving CPUs need for their byte. */
+static bool all_arrived(void *ctx)
+{
+    struct arrivals *a = ctx;
+    if (smm_clock() < a->next_scan)
+        return false;
+    for (unsigned p = 0; p < smm_config.ncpus; p++)
+        if ((a->set & bit(p)) && arrived(p, a->by_join_only))
+            a->set &= ~bit(p);
+    a->next_scan = smm_clock() + a->pause;
+    return a->set == 0;
+}
+
 /* Waits until every CPU in 'set' has arrived or the deadline; returns who
  * is still missing. waitall counts arrivals only (it ignores the bytes). */
 static uint64_t wait_for(uint64_t set, uint64_t end, bool by_join_only)
 {
-    uint64_t pause = smm_us_to_tsc(10);
-    while (set) {
-        for (unsigned p = 0; p < smm_config.ncpus; p++)
-            if ((set & bit(p)) && arrived(p, by_join_only))
-                set &= ~bit(p);
-        if (!set || deadline_hit(end))
-            break;
-        /* Back off between scans: with the cmos backend every read takes
-         * the controller-hub lock that arriving CPUs need for their byte. */
-        for (uint64_t t = rdtsc() + pause; rdtsc() < t && !deadline_hit(end);)
-            cpu_relax();
-    }
-    return set;
+    struct arrivals a = { set, by_join_only, 0, smm_us_to_tsc(10) };
+    smm_wait_until(all_arrived, &a, end);
+    return a.set;
 }
+
+/* ---------------------------------------------------------------- the monarch's wait */
 
 /* Reads every peer's byte; returns the set to wait for: the active ones
  * (claim 1(b)) and the ones already in SMM, which take part (claim 1(c))
@@ -118,63 +146,87 @@ static uint64_t scan_peers(unsigned me, struct smm_rec *r)
         }
         if (v == SYNCH_INACTIVE && (smm_config.flags & SMMF_INACTIVE_AS_ACTIVE))
             v = SYNCH_ACTIVE;                /* test-only fault */
+        uint64_t joined = LOAD(rdv.joined);
         if (v == SYNCH_INACTIVE)
             r->inactive |= bit(p);           /* claim 1(a): not waited for */
-        else if (!(rdv.joined & bit(p)))
+        else if (!(joined & bit(p)))
             waitset |= bit(p);
     }
     return waitset;
 }
 
+/* waitall: every other CPU, bytes ignored, until the timeout. */
+static uint64_t wait_waitall(unsigned me, struct smm_rec *r, uint64_t t0)
+{
+    uint64_t missing = wait_for(all_cpus_mask() & ~bit(me), t0 + smm_config.t_waitall, true);
+    if (missing)
+        r->flags |= REC_TIMEOUT;
+    return missing;
+}
+
+/* patent: every active peer until it is in SMM; the bound is a fail-safe. */
+static uint64_t wait_patent(uint64_t waitset, struct smm_rec *r, uint64_t t0)
+{
+    /* A stray SMI (TCO, a latched one) can bring the submitter, or any
+     * CPU, into SMM between publishing a broadcast command and sending
+     * the broadcast; if it leads, peers still outside would never get
+     * one. So the monarch of a broadcast command sends it itself to the
+     * peers that read active. (Found by the model: docs/model, checks
+     * regress-trigger-window-* and regress-trigger-member-*.) */
+    if (rdv.cmd.flags & CMDF_BROADCAST)
+        for (unsigned p = 0; p < smm_config.ncpus; p++)
+            if ((waitset & bit(p)) && synch_get(p) == SYNCH_ACTIVE) {
+                smm_send_smi(p);
+                r->pulled |= bit(p);
+            }
+    uint64_t missing = wait_for(waitset, t0 + smm_config.t_patent_failsafe, false);
+    if (missing)
+        r->flags |= REC_PROTO_FAIL;
+    return missing;
+}
+
+/* pullin: a bounded wait, SMIs to the laggards, a second bounded wait. */
+static uint64_t wait_pullin(uint64_t waitset, struct smm_rec *r, uint64_t t0)
+{
+    const struct smm_config *c = &smm_config;
+    uint64_t missing = wait_for(waitset, t0 + c->t_pullin1, false);
+    if (!missing)
+        return 0;
+    /* Pull in only the CPUs still outside SMM: an SMI to one that is
+     * already entering would be latched and come back later. */
+    for (unsigned p = 0; p < c->ncpus; p++)
+        if ((missing & bit(p)) && synch_get(p) != SYNCH_IN_SMM) {
+            smm_send_smi(p);
+            r->pulled |= bit(p);
+        }
+    missing = wait_for(missing, smm_clock() + c->t_pullin2, false);
+    if (missing)
+        r->flags |= REC_TIMEOUT;
+    return missing;
+}
+
 static void monarch_wait(unsigned me, struct smm_rec *r)
 {
     uint64_t waitset = scan_peers(me, r), missing;
-    uint64_t t0 = rdtsc();
-    const struct smm_config *c = &smm_config;
+    uint64_t t0 = smm_clock();
     switch (rdv.cmd.policy) {
     case RDV_WAITALL:
         waitset = all_cpus_mask() & ~bit(me);
-        missing = wait_for(waitset, t0 + c->t_waitall, true);
-        if (missing)
-            r->flags |= REC_TIMEOUT;
+        missing = wait_waitall(me, r, t0);
         break;
     case RDV_PATENT:
-        /* A stray SMI (TCO, a latched one) can bring the submitter, or any
-         * CPU, into SMM between publishing a broadcast command and sending
-         * the broadcast; if it leads, peers still outside would never get
-         * one. So the monarch of a broadcast command sends it itself to the
-         * peers that read active. (Found by the model: docs/model, checks
-         * regress-trigger-window-* and regress-trigger-member-*.) */
-        if (rdv.cmd.flags & CMDF_BROADCAST)
-            for (unsigned p = 0; p < c->ncpus; p++)
-                if ((waitset & bit(p)) && synch_get(p) == SYNCH_ACTIVE) {
-                    smm_send_smi(p);
-                    r->pulled |= bit(p);
-                }
-        missing = wait_for(waitset, t0 + c->t_patent_failsafe, false);
-        if (missing)
-            r->flags |= REC_PROTO_FAIL;
+        missing = wait_patent(waitset, r, t0);
         break;
     default: /* RDV_PULLIN */
-        missing = wait_for(waitset, t0 + c->t_pullin1, false);
-        if (missing) {
-            /* Pull in only the CPUs still outside SMM: an SMI to one that is
-             * already entering would be latched and come back later. */
-            for (unsigned p = 0; p < c->ncpus; p++)
-                if ((missing & bit(p)) && synch_get(p) != SYNCH_IN_SMM) {
-                    smm_send_smi(p);
-                    r->pulled |= bit(p);
-                }
-            missing = wait_for(missing, rdtsc() + c->t_pullin2, false);
-            if (missing)
-                r->flags |= REC_TIMEOUT;
-        }
+        missing = wait_pullin(waitset, r, t0);
         break;
     }
     r->waited = waitset;
     r->missing = missing;
-    r->wait_tsc = rdtsc() - t0;
+    r->wait_tsc = smm_clock() - t0;
 }
+
+/* ---------------------------------------------------------------- the event */
 
 static void run_event_command(unsigned me, struct smm_rec *r)
 {
@@ -187,101 +239,146 @@ static void run_event_command(unsigned me, struct smm_rec *r)
         return;
     struct smm_comm *cm = comm();
     int st = smm_run_command(me, &rdv.cmd, cm->result);
-    cm->status = st;
+    STORE(cm->status, st);
     r->cmd_status = st;
     r->flags |= REC_RAN_CMD;
-    cm->cpu[me].cmds_run++;
-    __atomic_store_n(&cm->done_seq, rdv.cmd.seq, __ATOMIC_RELEASE);
+    __atomic_add_fetch(&cm->cpu[me].cmds_run, 1, __ATOMIC_RELAXED);
+    STORE(cm->done_seq, rdv.cmd.seq);
 }
 
-void rendezvous(unsigned me, struct smm_rec *r, uint8_t exit_val)
+/* Under the lock, the door open: this CPU becomes a member. */
+static uint32_t join_event(unsigned me, struct smm_rec *r)
 {
-    const struct smm_config *c = &smm_config;
-    uint64_t failsafe = rdtsc() + c->t_patent_failsafe + c->t_pullin1 + c->t_pullin2 +
-                        c->t_waitall + 4 * c->t_member;
+    __atomic_or_fetch(&rdv.joined, bit(me), __ATOMIC_ACQ_REL);
+    r->role = ROLE_MEMBER;
+    return LOAD(rdv.event);
+}
+
+/* Under the lock, no event running and work to do: this CPU opens one. */
+static uint32_t open_event(unsigned me, struct smm_rec *r, const struct smm_cmd *cmd, bool has_cmd)
+{
+    uint32_t ev = LOAD(rdv.event) + 1;
+    STORE(rdv.event, ev);
+    STORE(rdv.joined, bit(me));
+    STORE(rdv.left, 0);
+    rdv.monarch = me;
+    rdv.has_cmd = has_cmd;
+    rdv.cmd = *cmd;
+    STORE(comm()->events, ev);
+    STORE(rdv.phase, PH_OPEN);
+    r->role = ROLE_MONARCH;
+    return ev;
+}
+
+static bool event_closing_over(void *ctx)
+{
+    (void)ctx;
+    uint32_t ph = LOAD(rdv.phase);
+    return ph != PH_RUNNING && ph != PH_RELEASED;
+}
+
+/* Opens or joins an event; returns false when this CPU leaves at once
+ * (nothing to do, or a late arrival whose event never ended in time), its
+ * byte already back to exit_val. */
+static bool enter_event(unsigned me, struct smm_rec *r, uint8_t exit_val, uint64_t failsafe)
+{
     bool saw_closed = false;
     struct smm_cmd cmd;
-    uint32_t ev = 0;
-
     for (;;) {
-        smm_lock(&rdv.lock);
-        if (rdv.phase == PH_OPEN) {
-            rdv.joined |= bit(me);
-            ev = rdv.event;
-            r->role = ROLE_MEMBER;
-            smm_unlock(&rdv.lock);
+        spin_lock(&rdv.lock);
+        uint32_t ph = LOAD(rdv.phase);
+        if (ph == PH_OPEN) {
+            r->event = join_event(me, r);
             break;
         }
-        if (rdv.phase == PH_IDLE) {
+        if (ph == PH_IDLE) {
             bool has_cmd = command_pending(&cmd);
             if (!has_cmd && !tco_status()) {
                 r->role = saw_closed ? ROLE_LATE : ROLE_NOWORK;
                 /* Leave "in SMM" before the next event can open, so no event
                  * begins with this CPU in SMM and then sees it go. */
                 synch_put(me, exit_val);
-                smm_unlock(&rdv.lock);
-                return;
+                spin_unlock(&rdv.lock);
+                return false;
             }
-            rdv.event++;
-            ev = rdv.event;
-            rdv.phase = PH_OPEN;
-            rdv.joined = bit(me);
-            rdv.left = 0;
-            rdv.monarch = me;
-            rdv.has_cmd = has_cmd;
-            rdv.cmd = cmd;
-            comm()->events = ev;
-            r->role = ROLE_MONARCH;
-            smm_unlock(&rdv.lock);
+            r->event = open_event(me, r, &cmd, has_cmd);
             break;
         }
-        smm_unlock(&rdv.lock);
+        spin_unlock(&rdv.lock);
         saw_closed = true;                   /* an event is closing: wait it out */
-        while (rdv.phase == PH_RUNNING || rdv.phase == PH_RELEASED) {
-            if (deadline_hit(failsafe)) {
-                r->role = ROLE_LATE;
-                r->flags |= REC_TIMEOUT;
-                synch_put(me, exit_val);
-                return;
-            }
-            cpu_relax();
+        if (!smm_wait_until(event_closing_over, 0, failsafe)) {
+            r->role = ROLE_LATE;
+            r->flags |= REC_TIMEOUT;
+            synch_put(me, exit_val);
+            return false;
         }
     }
-
-    r->event = ev;
+    /* What the event runs, read under the lock: the monarch wrote it there. */
     r->policy = (uint8_t)rdv.cmd.policy;
     r->cmd_id = rdv.cmd.id;
     r->cmd_seq = rdv.cmd.seq;
-    if (r->role == ROLE_MONARCH) {
-        monarch_wait(me, r);
-        smm_lock(&rdv.lock);
-        rdv.phase = PH_RUNNING;              /* the door closes */
-        smm_unlock(&rdv.lock);
-        r->tsc_ready = rdtsc();
-        r->joined = rdv.joined;
-        run_event_command(me, r);
-        __atomic_store_n(&rdv.phase, PH_RELEASED, __ATOMIC_RELEASE);
-        uint64_t others = rdv.joined & ~bit(me);
-        uint64_t end = rdtsc() + c->t_member * 4;
-        while ((rdv.left & others) != others && !deadline_hit(end))
-            cpu_relax();
-        if ((rdv.left & others) != others)
-            r->flags |= REC_TIMEOUT;
-        synch_put(me, exit_val);
-        __atomic_store_n(&rdv.phase, PH_IDLE, __ATOMIC_RELEASE);
-        return;
-    }
-    /* Member: record what it sees, wait for the command to be done. */
+    spin_unlock(&rdv.lock);
+    return true;
+}
+
+static bool members_left(void *ctx)
+{
+    uint64_t others = *(const uint64_t *)ctx;
+    return (LOAD(rdv.left) & others) == others;
+}
+
+/* The door closes, the command runs once, the members are released and
+ * this CPU waits (bounded) for them to leave before the next event. */
+static void monarch_finish(unsigned me, struct smm_rec *r, uint8_t exit_val)
+{
+    spin_lock(&rdv.lock);
+    STORE(rdv.phase, PH_RUNNING);            /* the door closes */
+    uint64_t joined = LOAD(rdv.joined);
+    spin_unlock(&rdv.lock);
+    r->tsc_ready = smm_clock();
+    r->joined = joined;
+    run_event_command(me, r);
+    STORE(rdv.phase, PH_RELEASED);
+    uint64_t others = joined & ~bit(me);
+    if (!smm_wait_until(members_left, &others, smm_clock() + smm_config.t_member * 4))
+        r->flags |= REC_TIMEOUT;
+    synch_put(me, exit_val);
+    STORE(rdv.phase, PH_IDLE);
+}
+
+struct release { uint32_t ev; };
+
+static bool released(void *ctx)
+{
+    const struct release *w = ctx;
+    uint32_t ph = LOAD(rdv.phase);
+    return LOAD(rdv.event) != w->ev || (ph != PH_OPEN && ph != PH_RUNNING);
+}
+
+/* Member: record what it sees, wait for the command to be done, leave. */
+static void member_follow(unsigned me, struct smm_rec *r, uint8_t exit_val, uint64_t failsafe)
+{
     scan_peers(me, r);
-    while (rdv.event == ev && (rdv.phase == PH_OPEN || rdv.phase == PH_RUNNING)) {
-        if (deadline_hit(failsafe)) {
-            r->flags |= REC_TIMEOUT;
-            break;
-        }
-        cpu_relax();
-    }
-    r->tsc_ready = rdtsc();
-    r->joined = rdv.joined;
+    struct release w = { r->event };
+    if (!smm_wait_until(released, &w, failsafe))
+        r->flags |= REC_TIMEOUT;
+    r->tsc_ready = smm_clock();
+    r->joined = LOAD(rdv.joined);
     synch_put(me, exit_val);                 /* before 'left': a new event must not see us in SMM */
     __atomic_or_fetch(&rdv.left, bit(me), __ATOMIC_RELEASE);
+}
+
+void rendezvous(unsigned me, struct smm_rec *r, uint8_t exit_val)
+{
+    const struct smm_config *c = &smm_config;
+    uint64_t failsafe = smm_clock() + c->t_patent_failsafe + c->t_pullin1 + c->t_pullin2 +
+                        c->t_waitall + 4 * c->t_member;
+    if (!enter_event(me, r, exit_val, failsafe))
+        return;
+    if (r->role == ROLE_MONARCH) {
+        monarch_wait(me, r);
+        monarch_finish(me, r, exit_val);
+    } else {
+        member_follow(me, r, exit_val, failsafe);
+    }
 }

@@ -11,10 +11,10 @@
 #define CMOS_INDEX 0x70
 #define CMOS_DATA  0x71
 
-static volatile uint32_t cmos_lock SMM_MUTABLE;
+static struct spinlock cmos_lock SMM_MUTABLE;   /* zero: unlocked */
 /* Held across a backend switch and across each CPU's entry read-and-write
  * and exit write, so no CPU reads its byte from a medium being emptied. */
-static volatile uint32_t switch_lock SMM_MUTABLE;
+static struct spinlock switch_lock SMM_MUTABLE;   /* zero: unlocked */
 
 static volatile uint8_t *mem_byte(uint64_t area, unsigned cpu)
 {
@@ -23,19 +23,19 @@ static volatile uint8_t *mem_byte(uint64_t area, unsigned cpu)
 
 static uint8_t cmos_get(unsigned cpu)
 {
-    smm_lock(&cmos_lock);
+    spin_lock(&cmos_lock);
     outb(CMOS_INDEX, (uint8_t)(smm_config.cmos_index + cpu));
     uint8_t v = inb(CMOS_DATA);
-    smm_unlock(&cmos_lock);
+    spin_unlock(&cmos_lock);
     return v;
 }
 
 static void cmos_put(unsigned cpu, uint8_t v)
 {
-    smm_lock(&cmos_lock);
+    spin_lock(&cmos_lock);
     outb(CMOS_INDEX, (uint8_t)(smm_config.cmos_index + cpu));
     outb(CMOS_DATA, v);
-    smm_unlock(&cmos_lock);
+    spin_unlock(&cmos_lock);
 }
 
 static uint8_t get_from(enum synch_backend b, unsigned cpu)
@@ -63,18 +63,18 @@ uint8_t synch_get(unsigned cpu)
 
 void synch_put(unsigned cpu, uint8_t v)
 {
-    smm_lock(&switch_lock);
+    spin_lock(&switch_lock);
     put_to((enum synch_backend)smm_config.backend, cpu, v);
-    smm_unlock(&switch_lock);
+    spin_unlock(&switch_lock);
 }
 
 uint8_t synch_enter(unsigned cpu)
 {
-    smm_lock(&switch_lock);
+    spin_lock(&switch_lock);
     enum synch_backend b = (enum synch_backend)smm_config.backend;
     uint8_t before = get_from(b, cpu);
     put_to(b, cpu, SYNCH_IN_SMM);
-    smm_unlock(&switch_lock);
+    spin_unlock(&switch_lock);
     return before;
 }
 
@@ -82,7 +82,7 @@ uint8_t synch_enter(unsigned cpu)
  * copy can never be read later. Run by the monarch while the others wait. */
 void synch_migrate(enum synch_backend to)
 {
-    smm_lock(&switch_lock);
+    spin_lock(&switch_lock);
     enum synch_backend from = (enum synch_backend)smm_config.backend;
     if (from != to) {
         for (unsigned i = 0; i < smm_config.ncpus; i++) {
@@ -91,5 +91,5 @@ void synch_migrate(enum synch_backend to)
         }
         __atomic_store_n(&smm_config.backend, to, __ATOMIC_SEQ_CST);
     }
-    smm_unlock(&switch_lock);
+    spin_unlock(&switch_lock);
 }
