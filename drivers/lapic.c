@@ -5,7 +5,6 @@
 #include "kernel/x86.h"
 #include "kernel/percpu.h"
 
-#define X2APIC_MSR(off) (0x800 + ((off) >> 4))
 #define SVR_ENABLE (1u << 8)
 
 static bool use_x2apic;

@@ -1,9 +1,7 @@
 /* CPU-level helpers for SMM: who am I, SMI IPIs, locks. */
 #include "smm/image/smm.h"
+#include "drivers/apic_regs.h"
 
-#define XAPIC 0xFEE00000u
-#define MSR_APIC_BASE    0x1Bu
-#define APIC_BASE_EXTD   (1u << 10)      /* x2APIC mode */
 
 /* Each CPU's own APIC mode, from its IA32_APIC_BASE: under KVM the BSP runs
  * x2APIC while CPUs never started sit in the firmware's loop in xAPIC mode,
@@ -11,23 +9,23 @@
  * read MSR 0x802 and fault. Reading IA32_APIC_BASE itself never faults. */
 static bool x2apic_here(void)
 {
-    return rdmsr(MSR_APIC_BASE) & APIC_BASE_EXTD;
+    return rdmsr(MSR_IA32_APIC_BASE) & APIC_BASE_X2APIC;
 }
 
 uint32_t smm_apic_id(void)
 {
     if (x2apic_here())
-        return (uint32_t)rdmsr(0x802);
-    return mmio_read32(XAPIC + 0x20) >> 24;
+        return (uint32_t)rdmsr(X2APIC_MSR(APIC_ID));
+    return mmio_read32(XAPIC_BASE + APIC_ID) >> 24;
 }
 
 /* The same for the exception path, kept apart so that nothing it calls can
  * fault again (a fault there would recurse down the SMM stack). */
 uint32_t smm_apic_id_nofault(void)
 {
-    if (rdmsr(MSR_APIC_BASE) & APIC_BASE_EXTD)
-        return (uint32_t)rdmsr(0x802);
-    return mmio_read32(XAPIC + 0x20) >> 24;
+    if (rdmsr(MSR_IA32_APIC_BASE) & APIC_BASE_X2APIC)
+        return (uint32_t)rdmsr(X2APIC_MSR(APIC_ID));
+    return mmio_read32(XAPIC_BASE + APIC_ID) >> 24;
 }
 
 int smm_cpu_of_apic(uint32_t apic_id)
@@ -44,15 +42,15 @@ void smm_send_smi(unsigned cpu)
 {
     uint32_t dest = smm_config.apic_id[cpu];
     if (x2apic_here()) {
-        wrmsr(0x830, ((uint64_t)dest << 32) | (2u << 8) | (1u << 14));
+        wrmsr(X2APIC_MSR(APIC_ICR_LO), ((uint64_t)dest << 32) | ICR_DM_SMI | ICR_LEVEL_ASSERT);
         return;
     }
-    uint32_t saved_hi = mmio_read32(XAPIC + 0x310);
-    mmio_write32(XAPIC + 0x310, dest << 24);
-    mmio_write32(XAPIC + 0x300, (2u << 8) | (1u << 14));
-    for (unsigned i = 0; i < 100000 && (mmio_read32(XAPIC + 0x300) & (1u << 12)); i++)
+    uint32_t saved_hi = mmio_read32(XAPIC_BASE + APIC_ICR_HI);
+    mmio_write32(XAPIC_BASE + APIC_ICR_HI, dest << 24);
+    mmio_write32(XAPIC_BASE + APIC_ICR_LO, ICR_DM_SMI | ICR_LEVEL_ASSERT);
+    for (unsigned i = 0; i < 100000 && (mmio_read32(XAPIC_BASE + APIC_ICR_LO) & ICR_DELIVS); i++)
         cpu_relax();
-    mmio_write32(XAPIC + 0x310, saved_hi);
+    mmio_write32(XAPIC_BASE + APIC_ICR_HI, saved_hi);
 }
 
 uint64_t smm_us_to_tsc(uint64_t us)
