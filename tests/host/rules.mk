@@ -27,6 +27,13 @@ test_tap_SRCS     = kernel/tap.c kernel/printf.c
 test_cmdline_SRCS = kernel/cmdline.c
 test_string_SRCS  =
 
+# Tests of concurrent code run under ThreadSanitizer instead (it cannot be
+# combined with AddressSanitizer): threads as CPUs.
+HOST_TSAN_CFLAGS ?= -std=c11 -Wall -Wextra -Werror -g -O2 -pthread \
+		-fsanitize=thread -fno-omit-frame-pointer -DSMMSYNC_HOST -I.
+HOST_TSAN_TESTS += test_rendezvous
+test_rendezvous_SRCS = smm/image/rendezvous.c smm/image/wait.c
+
 # Keep whatever default goal the including Makefile has (or will define):
 # nothing in this fragment should become `make`'s default target.
 _host_saved_default_goal := $(.DEFAULT_GOAL)
@@ -36,7 +43,7 @@ _host_saved_default_goal := $(.DEFAULT_GOAL)
 .SECONDEXPANSION:
 
 .PHONY: host-test
-host-test: $$(addprefix $$(HOST_BUILD)/,$$(HOST_TESTS))
+host-test: $$(addprefix $$(HOST_BUILD)/,$$(HOST_TESTS) $$(HOST_TSAN_TESTS))
 	@fail=0; \
 	for t in $^; do \
 		echo "== $$t"; \
@@ -44,6 +51,10 @@ host-test: $$(addprefix $$(HOST_BUILD)/,$$(HOST_TESTS))
 	done; \
 	if [ $$fail -ne 0 ]; then echo "host-test: FAILURES"; else echo "host-test: all passed"; fi; \
 	exit $$fail
+
+$(addprefix $(HOST_BUILD)/,$(HOST_TSAN_TESTS)): $(HOST_BUILD)/%: tests/host/%.c $$($$*_SRCS) $$(HOST_HDRS)
+	@mkdir -p $(@D)
+	$(HOST_CC) $(HOST_TSAN_CFLAGS) -o $@ $< $($*_SRCS)
 
 $(HOST_BUILD)/%: tests/host/%.c $$($$*_SRCS) $$(HOST_HDRS)
 	@mkdir -p $(@D)
