@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# tools/style.sh - the tree's one C style, checked (make test runs it).
+#
+#   tools/style.sh [FILE...]      default: every C file and header in git
+#
+# The rules (.editorconfig says the same to editors):
+#   indent     spaces only, 4 per level: no tab anywhere in C code, and the
+#              line after one ending in '{' is indented 4 more than it
+#   spaces     no trailing white space, no carriage return
+#   functions  no function body longer than 60 lines, except the table
+#              parsers listed below (a flat walk over a table's entries,
+#              clearer whole than cut up) and the host unit tests and
+#              fuzzers (tests/host, tests/fuzz: a test is a list of cases)
+# Prints FILE:LINE: what, one line per finding; exit 1 on any finding.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+MAX_FN=60
+# FILE:FUNCTION  reason
+LONG_OK='
+drivers/acpi_tables.c:acpi_parse_madt   the MADT parser: one case per entry type
+drivers/acpi_tables.c:acpi_find_table   the RSDT/XSDT walk: one loop over the table
+kernel/mb2.c:mb2_parse                  the multiboot2 tag walk: one case per tag
+kernel/printf.c:kvsnprintf              the format walk: one case per conversion
+'
+
+if (($#)); then
+	files=("$@")
+else
+	mapfile -t files < <(git ls-files '*.c' '*.h')
+fi
+
+awk -v max="$MAX_FN" -v ok="$LONG_OK" '
+BEGIN {
+	n = split(ok, lines, "\n")
+	for (i = 1; i <= n; i++) if (split(lines[i], w, " ") >= 1) allowed[w[1]] = 1
+	bad = 0
+}
+function report(msg) { printf "%s:%d: %s\n", FILENAME, FNR, msg; bad = 1 }
+FNR == 1 { prev = ""; infn = 0; cand = "" }
+{
+	line = $0
+	if (line ~ /\r$/) report("carriage return")
+	if (line ~ /[ \t]+$/) report("trailing white space")
+	if (line ~ /\t/) report("tab (indent with 4 spaces)")
+	# The line after an opening brace is indented one level (4) deeper.
+	if (prev ~ /\{[ \t]*$/ && prev !~ /^[ \t]*(\/\/|\*|\/\*)/ && line !~ /^[ \t]*$/ && line !~ /^#/ &&
+	    line !~ /^[ \t]*\}/) {
+		match(prev, /^ */); p = RLENGTH
+		match(line, /^ */); c = RLENGTH
+		if (c != p + 4 && line !~ /^[ \t]*[a-z_]+:$/) report("indented " c - p " after \"{\" (4 per level)")
+	}
+	if (line !~ /^[ \t]*$/) prev = line
+}
+# Function bodies: a definition starts at column 0 and its body is the
+# block from a "{" to a "}" both at column 0.
+!infn && /^[A-Za-z_][A-Za-z0-9_ \*\(\),]*\(/ && !/;[ \t]*$/ { cand = $0; candline = FNR; next }
+!infn && /^\{/ && cand != "" {
+	infn = 1; start = candline; name = cand
+	sub(/\(.*/, "", name); k = split(name, w, /[ \*]+/); name = w[k]
+	next
+}
+infn && /^\}/ {
+	len = FNR - start + 1
+	if (len > max && !((FILENAME ":" name) in allowed) && FILENAME !~ /^tests\/(host|fuzz)\//)
+		{ printf "%s:%d: function %s is %d lines (at most %d)\n", FILENAME, start, name, len, max; bad = 1 }
+	infn = 0; cand = ""; next
+}
+!infn && !/^[ \t]/ && !/^$/ && !/\)[ \t]*$/ && !/,[ \t]*$/ { cand = "" }
+END { exit bad }
+' "${files[@]}"
