@@ -64,6 +64,7 @@ int smm_local_validate(uint32_t op, uint64_t arg, const struct smm_cmd_limits *l
         return SMM_OK;
     }
     case SMM_LOCAL_HOLD:
+        arg &= ~SMM_HOLD_UNTIL_SCANNED;
         return arg > 0 && arg <= 10000000 ? SMM_OK : SMM_E_BAD_ARG;
     default:
         return SMM_E_UNKNOWN_CMD;

@@ -83,11 +83,17 @@ enum smm_local_op {
     SMM_LOCAL_SYNCH_SET = 1,    /* arg = value: leave SMM with this synchbyte */
     SMM_LOCAL_SET_RAX = 2,      /* arg = new saved RAX */
     SMM_LOCAL_SET_SMBASE = 3,   /* arg = new SMBASE (applies from the next SMI) */
-    SMM_LOCAL_HOLD = 4,         /* spin in SMM until comm->hold_release or arg us */
+    SMM_LOCAL_HOLD = 4,         /* spin in SMM until comm->hold_release or arg us (see SMM_HOLD_UNTIL_SCANNED) */
     SMM_LOCAL_READ_MSR = 5,     /* arg = MSR_SMI_COUNT, IA32_APIC_BASE or TSC -> result */
     SMM_LOCAL_SYNCH_RAW = 6,    /* test-only: leave SMM with this raw byte (corruption tests) */
     SMM_LOCAL_COUNT
 };
+
+/* SMM_LOCAL_HOLD: with this bit in arg, the hold also ends as soon as the
+ * monarch of a new rendezvous event has read this CPU's synchbyte (from the
+ * monarch's record), so the held CPU is seen in SMM and then joins, however
+ * long the opener took to come (no race with the host's load). */
+#define SMM_HOLD_UNTIL_SCANNED (1ull << 63)
 
 enum smm_status {
     SMM_OK = 0,

@@ -308,7 +308,10 @@ TEST("21", "smm.rdv.wait", test_wait, .needs = FEAT_SMM, .min_cpus = 2, .timeout
 
 /* ---- case (c): a peer already in SMM takes part, without a pull-in SMI ---- */
 
-#define HOLD_US 50000
+/* The hold ends once cpu0, monarch of the new event, has read k's byte
+ * (bounded by 2 s): a fixed 50 ms hold raced with cpu0's way into SMM on a
+ * loaded host, and k then opened the event itself. */
+#define HOLD_ARG (2000000 | SMM_HOLD_UNTIL_SCANNED)
 
 /* cpu k is held in SMM by a service call (its byte reads "in SMM"); cpu0
  * opens an event with a self SMI. The monarch must read k in SMM, wait for
@@ -326,7 +329,7 @@ static void case_in_smm(enum synch_backend b)
         smm_snapshot(base);
         smm_comm.hold_release = 0;
         uint64_t spins0 = smm_comm.cpu[k].spins;
-        uint32_t seq = smm_local_start(k, SMM_LOCAL_HOLD, HOLD_US);
+        uint32_t seq = smm_local_start(k, SMM_LOCAL_HOLD, HOLD_ARG);
         uint64_t end = deadline_after_us(1000000);
         while (smm_comm.cpu[k].spins == spins0 && !deadline_passed(end))
             cpu_relax();                           /* k is in its hold loop */

@@ -191,6 +191,25 @@ int smm_run_command(unsigned cpu, const struct smm_cmd *c, volatile uint64_t *re
 
 /* ---- per-CPU service calls ---- */
 
+/* The monarch of an event opened after 'ev0' has read this CPU's byte as
+ * "in SMM" (its record, in the communication area, says so). */
+static bool scanned_by_monarch(unsigned me, uint32_t ev0)
+{
+    uint32_t ev = __atomic_load_n(&comm()->events, __ATOMIC_ACQUIRE);
+    if (ev == ev0)
+        return false;
+    for (unsigned p = 0; p < smm_config.ncpus; p++) {
+        const struct smm_cpu_comm *cc = &comm()->cpu[p];
+        uint64_t n = cc->entries;
+        if (p == me || !n)
+            continue;
+        const volatile struct smm_rec *r = &cc->ring[(n - 1) % SMM_RING];
+        if (r->event == ev && r->role == ROLE_MONARCH && r->peer[me] == SYNCH_IN_SMM)
+            return true;
+    }
+    return false;
+}
+
 static uint8_t local_service(unsigned cpu, uint8_t *ss, uint8_t exit_val, struct smm_rec *r)
 {
     volatile struct smm_local_req *q = &comm()->cpu[cpu].req;
@@ -219,8 +238,10 @@ static uint8_t local_service(unsigned cpu, uint8_t *ss, uint8_t exit_val, struct
             break;
         }
         case SMM_LOCAL_HOLD: {
-            uint64_t end = rdtsc() + smm_us_to_tsc(arg);
-            while (!comm()->hold_release && rdtsc() < end)
+            uint64_t end = rdtsc() + smm_us_to_tsc(arg & ~SMM_HOLD_UNTIL_SCANNED);
+            uint32_t ev0 = comm()->events;
+            bool until_scanned = arg & SMM_HOLD_UNTIL_SCANNED;
+            while (!comm()->hold_release && rdtsc() < end && !(until_scanned && scanned_by_monarch(cpu, ev0)))
                 comm()->cpu[cpu].spins++;
             result = comm()->hold_release ? 1 : 0;
             break;
