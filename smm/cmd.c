@@ -63,9 +63,12 @@ int smm_local_validate(uint32_t op, uint64_t arg, const struct smm_cmd_limits *l
             return SMM_E_BAD_PTR;
         return SMM_OK;
     }
-    case SMM_LOCAL_HOLD:
-        arg &= ~SMM_HOLD_UNTIL_SCANNED;
-        return arg > 0 && arg <= 10000000 ? SMM_OK : SMM_E_BAD_ARG;
+    case SMM_LOCAL_HOLD: {
+        uint64_t us = SMM_HOLD_US_OF(arg), linger = SMM_HOLD_LINGER_OF(arg);
+        if (linger && !(arg & SMM_HOLD_UNTIL_SCANNED))
+            return SMM_E_BAD_ARG;            /* a linger only after a scan */
+        return us > 0 && us <= 10000000 && linger <= us ? SMM_OK : SMM_E_BAD_ARG;
+    }
     default:
         return SMM_E_UNKNOWN_CMD;
     }

@@ -89,11 +89,15 @@ enum smm_local_op {
     SMM_LOCAL_COUNT
 };
 
-/* SMM_LOCAL_HOLD: with this bit in arg, the hold also ends as soon as the
+/* SMM_LOCAL_HOLD's arg: bits 31:0 the bound in us. With
+ * SMM_HOLD_UNTIL_SCANNED the hold also ends SMM_HOLD_LINGER(us) after the
  * monarch of a new rendezvous event has read this CPU's synchbyte (from the
- * monarch's record), so the held CPU is seen in SMM and then joins, however
- * long the opener took to come (no race with the host's load). */
+ * monarch's record): the held CPU is then seen in SMM and joins late,
+ * however long the opener took to come (no race with the host's load). */
 #define SMM_HOLD_UNTIL_SCANNED (1ull << 63)
+#define SMM_HOLD_LINGER(us)    ((uint64_t)(us) << 32)     /* at most 0x7FFFFFFF us */
+#define SMM_HOLD_US_OF(arg)    ((arg) & 0xFFFFFFFFu)
+#define SMM_HOLD_LINGER_OF(arg) (((arg) >> 32) & 0x7FFFFFFFu)
 
 enum smm_status {
     SMM_OK = 0,

@@ -308,10 +308,11 @@ TEST("21", "smm.rdv.wait", test_wait, .needs = FEAT_SMM, .min_cpus = 2, .timeout
 
 /* ---- case (c): a peer already in SMM takes part, without a pull-in SMI ---- */
 
-/* The hold ends once cpu0, monarch of the new event, has read k's byte
- * (bounded by 2 s): a fixed 50 ms hold raced with cpu0's way into SMM on a
- * loaded host, and k then opened the event itself. */
-#define HOLD_ARG (2000000 | SMM_HOLD_UNTIL_SCANNED)
+/* The hold ends 20 ms after cpu0, monarch of the new event, has read k's
+ * byte (bounded by 2 s): longer than the pull-in's first wait, so the
+ * monarch has to wait for k in SMM. A fixed 50 ms hold raced with cpu0's
+ * way into SMM on a loaded host, and k then opened the event itself. */
+#define HOLD_ARG (2000000 | SMM_HOLD_UNTIL_SCANNED | SMM_HOLD_LINGER(20000))
 
 /* cpu k is held in SMM by a service call (its byte reads "in SMM"); cpu0
  * opens an event with a self SMI. The monarch must read k in SMM, wait for
@@ -321,7 +322,7 @@ static void case_in_smm(enum synch_backend b)
 {
     (void)b;
     unsigned k = 1;
-    char m1[64], m2[64];
+    char m1[64], m2[64], m3[64];
     uint64_t parked = park_aps_hlt_but(k);        /* only cpu0 and k are active */
     for (enum rdv_policy p = RDV_PULLIN; p <= RDV_PATENT; p++) {
         uint64_t base[SMMSYNC_MAX_CPUS];
@@ -352,7 +353,7 @@ static void case_in_smm(enum synch_backend b)
         if (!report(r && !(r->pulled & bit_of(k)) && (r->waited & bit_of(k)) && !r->missing,
                     "%s: it waited for cpu%u to join and sent it no SMI", pn, k))
             report_info("pulled {%s}, waited {%s}, missing {%s}", r ? mask_str(r->pulled, m1, sizeof(m1)) : "-",
-                        r ? mask_str(r->waited, m2, sizeof(m2)) : "-", r ? mask_str(r->missing, m1, sizeof(m1)) : "-");
+                        r ? mask_str(r->waited, m2, sizeof(m2)) : "-", r ? mask_str(r->missing, m3, sizeof(m3)) : "-");
         if (!report(kr && kr->role == ROLE_MEMBER && kr->cmd_seq == c.seq && (v.members & bit_of(k)),
                     "%s: cpu%u took part in the event when its hold ended", pn, k)) {
             report_info("cpu%u's entry: role %s, command %u (wanted %u)", k,

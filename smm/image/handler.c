@@ -210,6 +210,25 @@ static bool scanned_by_monarch(unsigned me, uint32_t ev0)
     return false;
 }
 
+/* SMM_LOCAL_HOLD: spin in SMM (counting spins) until released, until the
+ * bound, or (SMM_HOLD_UNTIL_SCANNED) until the linger after a monarch has
+ * read this CPU's byte. */
+static void hold(unsigned cpu, uint64_t arg)
+{
+    uint64_t end = rdtsc() + smm_us_to_tsc(SMM_HOLD_US_OF(arg));
+    uint32_t ev0 = comm()->events;
+    bool until_scanned = arg & SMM_HOLD_UNTIL_SCANNED, scanned = false;
+    while (!comm()->hold_release && rdtsc() < end) {
+        if (until_scanned && !scanned && scanned_by_monarch(cpu, ev0)) {
+            scanned = true;
+            uint64_t linger_end = rdtsc() + smm_us_to_tsc(SMM_HOLD_LINGER_OF(arg));
+            if (linger_end < end)
+                end = linger_end;
+        }
+        comm()->cpu[cpu].spins++;
+    }
+}
+
 static uint8_t local_service(unsigned cpu, uint8_t *ss, uint8_t exit_val, struct smm_rec *r)
 {
     volatile struct smm_local_req *q = &comm()->cpu[cpu].req;
@@ -237,15 +256,10 @@ static uint8_t local_service(unsigned cpu, uint8_t *ss, uint8_t exit_val, struct
                 st = SMM_E_BAD_PTR;
             break;
         }
-        case SMM_LOCAL_HOLD: {
-            uint64_t end = rdtsc() + smm_us_to_tsc(arg & ~SMM_HOLD_UNTIL_SCANNED);
-            uint32_t ev0 = comm()->events;
-            bool until_scanned = arg & SMM_HOLD_UNTIL_SCANNED;
-            while (!comm()->hold_release && rdtsc() < end && !(until_scanned && scanned_by_monarch(cpu, ev0)))
-                comm()->cpu[cpu].spins++;
+        case SMM_LOCAL_HOLD:
+            hold(cpu, arg);
             result = comm()->hold_release ? 1 : 0;
             break;
-        }
         case SMM_LOCAL_READ_MSR:
             result = arg == 0x10 ? rdtsc() : rdmsr((uint32_t)arg);
             break;

@@ -406,9 +406,13 @@ static void test_local_hold(void **state)
 	assert_int_equal(smm_local_validate(SMM_LOCAL_HOLD, TEN_S + 1, &L), SMM_E_BAD_ARG);
 	assert_int_equal(smm_local_validate(SMM_LOCAL_HOLD, 0x100000001ull, &L), SMM_E_BAD_ARG);
 	assert_int_equal(smm_local_validate(SMM_LOCAL_HOLD, UINT64_MAX, &L), SMM_E_BAD_ARG);
-	/* The until-event flag does not count as microseconds. */
+	/* Until scanned: the flag and the linger do not count as microseconds;
+	 * a linger needs the flag and may not exceed the bound. */
 	assert_int_equal(smm_local_validate(SMM_LOCAL_HOLD, SMM_HOLD_UNTIL_SCANNED | TEN_S, &L), SMM_OK);
 	assert_int_equal(smm_local_validate(SMM_LOCAL_HOLD, SMM_HOLD_UNTIL_SCANNED, &L), SMM_E_BAD_ARG);
+	assert_int_equal(smm_local_validate(SMM_LOCAL_HOLD, SMM_HOLD_UNTIL_SCANNED | SMM_HOLD_LINGER(20000) | 2000000, &L), SMM_OK);
+	assert_int_equal(smm_local_validate(SMM_LOCAL_HOLD, SMM_HOLD_UNTIL_SCANNED | SMM_HOLD_LINGER(3000) | 2000, &L), SMM_E_BAD_ARG);
+	assert_int_equal(smm_local_validate(SMM_LOCAL_HOLD, SMM_HOLD_LINGER(1000) | 2000, &L), SMM_E_BAD_ARG);
 }
 
 static void test_local_set_rax_and_unknown(void **state)
