@@ -34,31 +34,49 @@ BLOBS := $(B)/lowmem.bin $(B)/smm_stub.bin $(B)/smm_reloc.bin $(B)/smm.bin
 .PHONY: all run test debug clean deps host-test model gdb-check bench bench-smoke stress mutants
 all: $(B)/kernel.elf $(B)/smmsync.iso
 
+# The assembler's view of the C headers (tools/asm-offsets.c): compiled to
+# assembly only, its "->NAME value" markers become %define lines. Every NASM
+# source includes it through boot/layout.inc, so every one depends on both
+# (named here: NASM 2.16's -MD leaves included files out of its list).
+GEN_INC := $(B)/gen/asm-offsets.inc
+NASMFLAGS := -I./ -I$(B)/gen/
+ASM_DEPS := $(GEN_INC) boot/layout.inc
+
+$(B)/gen/asm-offsets.s: tools/asm-offsets.c
+	@mkdir -p $(@D)
+	$(CC) $(KCFLAGS) -S $< -o $@
+$(GEN_INC): $(B)/gen/asm-offsets.s
+	{ echo "; generated from tools/asm-offsets.c by the Makefile: do not edit"; \
+	  sed -n 's/^[[:space:]]*\.ascii[[:space:]]*"->\([A-Za-z0-9_]*\) \$$\{0,1\}\(-\{0,1\}[0-9][0-9]*\)"$$/%define \1 \2/p' $<; \
+	} >$@.tmp
+	@test "$$(grep -c '^%define' $@.tmp)" = "$$(grep -c '\->' $<)" || { echo "$@: a marker was not converted" >&2; exit 1; }
+	mv -f $@.tmp $@
+
 $(B)/k/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(KCFLAGS) -c $< -o $@
 $(B)/s/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(SCFLAGS) -c $< -o $@
-$(B)/s/%.o: %.asm
+$(B)/s/%.o: %.asm $(ASM_DEPS)
 	@mkdir -p $(@D)
-	$(NASM) -f elf64 -I./ $< -o $@
+	$(NASM) -f elf64 $(NASMFLAGS) $< -o $@
 $(B)/k/kernel/blobs.o: kernel/blobs.asm $(BLOBS) tests/deviations.cfg
 	@mkdir -p $(@D)
 	$(NASM) -f elf64 -I./ $< -o $@
-$(B)/k/%.o: %.asm boot/layout.inc
+$(B)/k/%.o: %.asm $(ASM_DEPS)
 	@mkdir -p $(@D)
-	$(NASM) -f elf64 -I./ $< -o $@
+	$(NASM) -f elf64 $(NASMFLAGS) $< -o $@
 
-$(B)/lowmem.bin: smp/lowmem.asm boot/layout.inc
+$(B)/lowmem.bin: smp/lowmem.asm $(ASM_DEPS)
 	@mkdir -p $(@D)
-	$(NASM) -f bin -I./ $< -o $@
-$(B)/smm_stub.bin: smm/stub.asm
+	$(NASM) -f bin $(NASMFLAGS) $< -o $@
+$(B)/smm_stub.bin: smm/stub.asm $(ASM_DEPS)
 	@mkdir -p $(@D)
-	$(NASM) -f bin $< -o $@
-$(B)/smm_reloc.bin: smm/reloc.asm boot/layout.inc
+	$(NASM) -f bin $(NASMFLAGS) $< -o $@
+$(B)/smm_reloc.bin: smm/reloc.asm $(ASM_DEPS)
 	@mkdir -p $(@D)
-	$(NASM) -f bin -I./ $< -o $@
+	$(NASM) -f bin $(NASMFLAGS) $< -o $@
 
 $(B)/smm.elf: $(SOBJ) smm/image/smm.ld
 	$(LD) -nostdlib -static -T smm/image/smm.ld -z noexecstack --no-warn-rwx-segments -o $@ $(SOBJ)

@@ -26,7 +26,8 @@ Machine:
   --accel tcg|kvm|auto    accelerator (default auto: KVM only if /dev/kvm is
                           usable and KVM can run SMM, else TCG; the answer of
                           the KVM probe is cached in build/.kvm-smm)
-  --mem MIB               guest RAM in MiB (default 512)
+  --mem SIZE              guest RAM: MiB, or a number with a suffix K, M, G or T
+                          as QEMU's -m takes it (96M, 2G; default 512 MiB)
   --smm on|off            -machine smm=on|off (default on)
   --vga TYPE              std|cirrus|vmware|qxl|virtio|none (default std;
                           note: without a VGA device a closed A-segment SMRAM
@@ -83,6 +84,18 @@ die() {
 }
 is_pos() { [[ $1 =~ ^[1-9][0-9]*$ ]]; }
 is_uint() { [[ $1 =~ ^(0|[1-9][0-9]*)$ ]]; }
+# mem_mib SIZE: prints SIZE in MiB (what -m gets); SIZE is MiB or has a
+# suffix K, M, G or T (either case), and must come to a whole number of MiB.
+mem_mib() {
+	[[ $1 =~ ^([1-9][0-9]{0,9})([kKmMgGtT]?)$ ]] || return 1
+	local n=${BASH_REMATCH[1]} unit=${BASH_REMATCH[2]}
+	case $unit in
+	k | K) ((n % 1024 == 0)) || return 1; echo $((n / 1024)) ;;
+	g | G) echo $((n * 1024)) ;;
+	t | T) echo $((n * 1024 * 1024)) ;;
+	*) echo "$n" ;;
+	esac
+}
 
 # ---------------------------------------------------------------- options
 machine=q35 smp='' sockets='' cores='' threads='' maxcpus='' accel=auto mem=512
@@ -125,7 +138,8 @@ while (($#)); do
 	--cores) is_pos "$val" || die_usage "--cores: expected a positive number, got '$val'"; cores=$val ;;
 	--threads) is_pos "$val" || die_usage "--threads: expected a positive number, got '$val'"; threads=$val ;;
 	--maxcpus) is_pos "$val" || die_usage "--maxcpus: expected a positive number, got '$val'"; maxcpus=$val ;;
-	--mem) is_pos "$val" || die_usage "--mem: expected MiB as a positive number, got '$val'"; mem=$val ;;
+	--mem) mem=$(mem_mib "$val") ||
+		die_usage "--mem: expected a size in MiB or with a suffix K, M, G or T (512, 96M, 2G), a whole number of MiB, got '$val'" ;;
 	--timeout) is_uint "$val" || die_usage "--timeout: expected seconds, got '$val'"; timeout=$val ;;
 	--gdb-port)
 		if ! is_pos "$val" || ((val > 65535)); then die_usage "--gdb-port: expected a TCP port, got '$val'"; fi

@@ -87,7 +87,10 @@ _start:
     jmp .halt
 
 ; 4 page directories of 2 MiB pages, identity. The 3-4 GiB window (MMIO:
-; local APIC, I/O APIC, TSEG black hole) is mapped uncached.
+; local APIC, I/O APIC, TSEG black hole) is mapped uncached. This runs before
+; any C, so it builds its own; the entries are those of kernel/x86.h
+; idmap_large_pde() (the names are generated from it), which builds SMRAM's
+; map (smm/smm.c) and the mode tests' 32-bit directory (smp/lowmem.c).
 build_page_tables:
     mov edi, boot_pd
     xor ecx, ecx
@@ -95,7 +98,7 @@ build_page_tables:
     mov eax, ecx
     shl eax, 21
     or eax, PTE_P | PTE_W | PTE_PS
-    cmp ecx, 3 * 512
+    cmp ecx, IDMAP_UC_BASE >> 21
     jb .cached
     or eax, PTE_PCD | PTE_PWT
 .cached:
@@ -141,21 +144,15 @@ section .rodata
 msg_no_lm: db "smmsync: FATAL: this CPU has no long mode (CPUID 80000001h EDX.LM=0)", 13, 10
            db "not ok 1 - boot.long_mode", 13, 10, "1..1", 13, 10, 0
 
-; The GDT shared by the BSP, the AP trampoline's 64-bit half and the
-; mode-switching test code. Selector values are in boot/layout.inc.
+; The GDT of the BSP and, once they run C, the APs (smp/smp.c loads it);
+; selectors and descriptors: kernel/x86.h, laid out by boot/layout.inc.
 align 16
 global boot_gdt, boot_gdtr
 boot_gdt:
-    dq 0                          ; 0x00 null
-    dq 0x00AF9A000000FFFF         ; 0x08 64-bit code
-    dq 0x00CF92000000FFFF         ; 0x10 flat data (32/64)
-    dq 0x00CF9A000000FFFF         ; 0x18 32-bit flat code
-    dq 0x00009A000000FFFF         ; 0x20 16-bit code, base 0, limit 64K
-    dq 0x000092000000FFFF         ; 0x28 16-bit data, base 0, limit 64K
-boot_gdt_end:
+    GDT_TABLE
 boot_gdtr:
-    dw boot_gdt_end - boot_gdt - 1
-    dq boot_gdt
+    dw gdt_table_end - gdt_table_start - 1
+    dq gdt_table_start
 
 section .bss
 alignb 4096

@@ -3,8 +3,9 @@
 #include <stdint.h>
 #include <stdbool.h>
 
-/* The timebase is the TSC, calibrated against PIT channel 2 at boot; the
- * ACPI PM timer is the independent second clock used to check it. */
+/* The timebase is the TSC, calibrated at boot against the ACPI PM timer
+ * (timer_init; PIT channel 2 only when there is no PM timer). The PIT is
+ * the independent second clock the boot test (tests/boot.c) checks it with. */
 bool timer_init(void);
 uint64_t tsc_hz(void);
 uint64_t tsc_to_ns(uint64_t ticks);

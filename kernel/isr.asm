@@ -1,11 +1,12 @@
 ; Interrupt entry stubs: one per vector, all funnel into isr_common, which
 ; saves a struct regs (kernel/idt.h) and calls isr_dispatch(regs).
+%include "boot/layout.inc"
 bits 64
 section .text
 
 %macro VEC 1
 isr_%1:
-%if (%1 = 8) || (%1 = 10) || (%1 = 11) || (%1 = 12) || (%1 = 13) || (%1 = 14) || (%1 = 17) || (%1 = 21) || (%1 = 29) || (%1 = 30)
+%if HAS_ERRCODE(%1)
     push qword %1           ; the CPU pushed an error code
 %else
     push qword 0            ; no error code: keep one frame layout

@@ -6,21 +6,68 @@
 #include <stdint.h>
 #include <stdbool.h>
 
+/* The GDT layout every table of ours shares: the kernel's (boot/multiboot2.asm),
+ * the AP trampoline's (smp/lowmem.asm) and the SMM image's (the first four,
+ * smm/image/handler.c). Selectors and descriptors (SDM vol. 3A 3.4.5, figure
+ * 3-8): base 0, limit 4 GiB (G=1) or 64 KiB (16-bit), present, DPL 0. The
+ * NASM sources get these through build/gen/asm-offsets.inc (tools/asm-offsets.c). */
 #define GDT_CODE64 0x08
 #define GDT_DATA   0x10
 #define GDT_CODE32 0x18
 #define GDT_CODE16 0x20
 #define GDT_DATA16 0x28
+#define GDT_ENTRIES 6                  /* null + the five above */
+#define GDT_DESC_CODE64 0x00AF9A000000FFFFull   /* L=1, execute/read */
+#define GDT_DESC_DATA   0x00CF92000000FFFFull   /* D/B=1, read/write */
+#define GDT_DESC_CODE32 0x00CF9A000000FFFFull   /* D=1, execute/read */
+#define GDT_DESC_CODE16 0x00009A000000FFFFull   /* D=0, G=0 */
+#define GDT_DESC_DATA16 0x000092000000FFFFull
 
+/* Control register and EFER bits: SDM vol. 3A 2.5 (figure 2-7), 2.2.1. */
 #define CR0_PE (1u << 0)
+#define CR0_MP (1u << 1)
+#define CR0_EM (1u << 2)
+#define CR0_TS (1u << 3)
+#define CR0_NE (1u << 5)
+#define CR0_WP (1u << 16)
 #define CR0_PG (1u << 31)
+#define CR4_PSE (1u << 4)
 #define CR4_PAE (1u << 5)
+
+/* Paging-structure entry bits: SDM vol. 3A 4.3 (table 4-4, 32-bit paging)
+ * and 4.5 (tables 4-15 to 4-20, 4-level paging): the same low bits. */
+#define PTE_P   (1u << 0)
+#define PTE_W   (1u << 1)
+#define PTE_PWT (1u << 3)
+#define PTE_PCD (1u << 4)
+#define PTE_A   (1u << 5)
+#define PTE_D   (1u << 6)
+#define PTE_PS  (1u << 7)              /* in a PDE: a 4 MiB / 2 MiB page */
+
+/* Every identity map of ours (the boot page tables, SMRAM's, the 32-bit
+ * directory of the mode tests) maps 3-4 GiB (local APIC, I/O APIC, the TSEG
+ * black hole) uncached. One large-page entry for 'addr' (the page's base). */
+#define IDMAP_UC_BASE 0xC0000000ull
+static inline uint64_t idmap_large_pde(uint64_t addr)
+{
+    return addr | PTE_P | PTE_W | PTE_PS | (addr >= IDMAP_UC_BASE ? PTE_PCD | PTE_PWT : 0);
+}
+
+/* The exceptions for which the CPU pushes an error code: SDM vol. 3A 6.13
+ * and table 6-1 (#DF 8, #TS 10, #NP 11, #SS 12, #GP 13, #PF 14, #AC 17,
+ * #CP 21, #VC 29, #SX 30). Both IDT stubs (kernel/isr.asm, smm/image/idt.asm)
+ * test this mask (boot/layout.inc HAS_ERRCODE). */
+#define EXC_ERRCODE_MASK ((1u << 8) | (1u << 10) | (1u << 11) | (1u << 12) | (1u << 13) | \
+                          (1u << 14) | (1u << 17) | (1u << 21) | (1u << 29) | (1u << 30))
 
 #define MSR_IA32_APIC_BASE 0x1B
 #define   APIC_BASE_BSP    (1u << 8)
 #define   APIC_BASE_X2APIC (1u << 10)
 #define   APIC_BASE_ENABLE (1u << 11)
-#define MSR_SMI_COUNT      0x34        /* SDM vol. 4, table 2-? "MSR_SMI_COUNT" */
+#define MSR_X2APIC_APICID  0x802       /* x2APIC ID register (SDM vol. 3A, "x2APIC Register Address Space") */
+#define MSR_SMI_COUNT      0x34        /* SDM vol. 4 ch. 2, table "MSRs in Processors Based on Intel
+                                          Microarchitecture Code Name Nehalem" (and its successors':
+                                          table 35-13 in the 2015 vol. 3C), "MSR_SMI_COUNT" */
 #define MSR_EFER           0xC0000080
 #define   EFER_LME         (1u << 8)
 #define   EFER_LMA         (1u << 10)

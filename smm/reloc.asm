@@ -12,102 +12,79 @@
 bits 16
 org 0
 
-MBOX        equ 0x8100
-M_RIP       equ MBOX + 0x28
-M_DONE      equ MBOX + 0x30
-M_NEW       equ MBOX + 0xA8
-M_OLD       equ MBOX + 0xAC
-M_REV       equ MBOX + 0xB0
-M_APIC      equ MBOX + 0xB4
-M_ACK       equ MBOX + 0xB8
-M_HOOK32    equ MBOX + 0xBC
-M_HOOK64    equ MBOX + 0xC0
-M_HOOK16    equ MBOX + 0xC4
-M_FROM      equ MBOX + 0xC8
-
-; save-state offsets from CS base (= SMBASE)
-SS_REV      equ 0xFEFC
-SS64_SMBASE equ 0xFF00
-SS64_EFER   equ 0xFED0
-SS64_CR0    equ 0xFF58
-SS64_RIP    equ 0xFF78
-SS64_CS_SEL equ 0xFE10
-SS64_CS_BASE equ 0xFE18
-SS32_SMBASE equ 0xFEF8
-SS32_EIP    equ 0xFFF0
-SS32_CR0    equ 0xFFFC
-SS32_CS_SEL equ 0xFFAC
-SS32_CS_BASE equ 0xFF98
+; The mailbox is struct lowmem_params (smp/lowmem.h), reached by absolute
+; address: PARAM(FIELD) (boot/layout.inc). The save-state offsets SS_REV,
+; SS64_*, SS32_* (from SMBASE = CS base) are generated from smm/savestate.h.
 
     mov eax, [cs:SS_REV]
-    mov [dword M_REV], eax
-    mov ecx, 0x1B                   ; IA32_APIC_BASE: x2APIC mode?
+    mov [dword PARAM(RELOC_REV)], eax
+    mov ecx, MSR_IA32_APIC_BASE     ; x2APIC mode?
     rdmsr
-    test eax, 1 << 10
+    test eax, APIC_BASE_X2APIC
     jz .xapic
-    mov ecx, 0x802
+    mov ecx, MSR_X2APIC_APICID
     rdmsr
     jmp .have_id
 .xapic:
-    mov eax, [dword 0xFEE00020]
+    mov eax, [dword XAPIC_ID_REG]
     shr eax, 24
 .have_id:
-    mov [dword M_APIC], eax
-    mov edx, [dword M_NEW]
-    mov eax, [dword M_REV]
-    cmp ax, 0x0064
+    mov [dword PARAM(RELOC_APIC)], eax
+    mov edx, [dword PARAM(RELOC_NEW)]
+    mov eax, [dword PARAM(RELOC_REV)]
+    cmp ax, SS_REV_AMD64_LOW
     jne .ia32
 
     mov ecx, [cs:SS64_SMBASE]
-    mov [dword M_OLD], ecx
+    mov [dword PARAM(RELOC_OLD)], ecx
     mov [cs:SS64_SMBASE], edx
-    test dword [cs:SS64_EFER], 1 << 10        ; LMA: interrupted 64-bit code
+    test dword [cs:SS64_EFER], EFER_LMA       ; interrupted 64-bit code
     jnz .hook64
-    test dword [cs:SS64_CR0], 1               ; PE: interrupted 32-bit code
+    test dword [cs:SS64_CR0], CR0_PE          ; interrupted 32-bit code
     jz .real64
-    mov dword [dword M_FROM], 32
+    mov dword [dword PARAM(RELOC_FROM)], RELOC_DONE32
     mov ecx, [cs:SS64_RIP]
-    mov [dword M_RIP], ecx
-    mov dword [dword M_RIP + 4], 0
-    mov ecx, [dword M_HOOK32]
+    mov [dword PARAM(RELOC_RIP)], ecx
+    mov dword [dword PARAM(RELOC_RIP) + 4], 0
+    mov ecx, [dword PARAM(RELOC_HOOK32)]
     mov [cs:SS64_RIP], ecx
     mov dword [cs:SS64_RIP + 4], 0
     jmp .ack
 .hook64:
-    mov dword [dword M_FROM], 64
+    mov dword [dword PARAM(RELOC_FROM)], RELOC_DONE64
     mov ecx, [cs:SS64_RIP]
-    mov [dword M_RIP], ecx
+    mov [dword PARAM(RELOC_RIP)], ecx
     mov ecx, [cs:SS64_RIP + 4]
-    mov [dword M_RIP + 4], ecx
-    mov ecx, [dword M_HOOK64]
+    mov [dword PARAM(RELOC_RIP) + 4], ecx
+    mov ecx, [dword PARAM(RELOC_HOOK64)]
     mov [cs:SS64_RIP], ecx
     mov dword [cs:SS64_RIP + 4], 0
     jmp .ack
 
 .ia32:
     mov ecx, [cs:SS32_SMBASE]
-    mov [dword M_OLD], ecx
+    mov [dword PARAM(RELOC_OLD)], ecx
     mov [cs:SS32_SMBASE], edx
-    test dword [cs:SS32_CR0], 1
+    test dword [cs:SS32_CR0], CR0_PE
     jz .real32
-    mov dword [dword M_FROM], 32
+    mov dword [dword PARAM(RELOC_FROM)], RELOC_DONE32
     mov ecx, [cs:SS32_EIP]
-    mov [dword M_RIP], ecx
-    mov dword [dword M_RIP + 4], 0
-    mov ecx, [dword M_HOOK32]
+    mov [dword PARAM(RELOC_RIP)], ecx
+    mov dword [dword PARAM(RELOC_RIP) + 4], 0
+    mov ecx, [dword PARAM(RELOC_HOOK32)]
     mov [cs:SS32_EIP], ecx
     jmp .ack
 
 ; Real mode: resume at the 16-bit hook (CS = LOWMEM_BASE >> 4), which
-; far-jumps back to the IP:CS kept in M_RIP. %1 RIP, %2 CS selector, %3 CS
-; base field of the map; %4 = 1 for the 64-bit map, whose fields are wider
-; (and whose selector word is followed by the attributes).
+; far-jumps back to the IP:CS kept in PARAM(RELOC_RIP). %1 RIP, %2 CS
+; selector, %3 CS base field of the map; %4 = 1 for the 64-bit map, whose
+; fields are wider (and whose selector word is followed by the attributes).
 %macro REAL_TO_HOOK16 4
-    mov dword [dword M_FROM], 16
+    mov dword [dword PARAM(RELOC_FROM)], RELOC_DONE16
     mov cx, [cs:%1]
-    mov [dword M_RIP], cx
+    mov [dword PARAM(RELOC_RIP)], cx
     mov cx, [cs:%2]
-    mov [dword M_RIP + 2], cx
+    mov [dword PARAM(RELOC_RIP) + 2], cx
 %if %4
     mov word [cs:%2], LOWMEM_BASE >> 4
     mov dword [cs:%3 + 4], 0
@@ -116,7 +93,7 @@ SS32_CS_BASE equ 0xFF98
     mov dword [cs:%2], LOWMEM_BASE >> 4
 %endif
     mov dword [cs:%3], LOWMEM_BASE
-    mov ecx, [dword M_HOOK16]
+    mov ecx, [dword PARAM(RELOC_HOOK16)]
     sub ecx, LOWMEM_BASE
     mov [cs:%1], ecx
 %endmacro
@@ -126,5 +103,5 @@ SS32_CS_BASE equ 0xFF98
 .real32:
     REAL_TO_HOOK16 SS32_EIP, SS32_CS_SEL, SS32_CS_BASE, 0
 .ack:
-    mov dword [dword M_ACK], 1
+    mov dword [dword PARAM(RELOC_ACK)], 1
     rsm

@@ -13,34 +13,34 @@ static const struct loc amd64[SS_FIELD_COUNT] = {
     [SS_R8] = { 0x1B8, 8 }, [SS_R9] = { 0x1B0, 8 }, [SS_R10] = { 0x1A8, 8 },
     [SS_R11] = { 0x1A0, 8 }, [SS_R12] = { 0x198, 8 }, [SS_R13] = { 0x190, 8 },
     [SS_R14] = { 0x188, 8 }, [SS_R15] = { 0x180, 8 },
-    [SS_RIP] = { 0x178, 8 }, [SS_RFLAGS] = { 0x170, 8 },
-    [SS_CR0] = { 0x158, 8 }, [SS_CR3] = { 0x150, 8 }, [SS_CR4] = { 0x148, 8 },
-    [SS_EFER] = { 0x0D0, 8 }, [SS_DR6] = { 0x168, 8 }, [SS_DR7] = { 0x160, 8 },
-    [SS_ES_SEL] = { 0x000, 2 }, [SS_CS_SEL] = { 0x010, 2 }, [SS_SS_SEL] = { 0x020, 2 },
+    [SS_RIP] = { SS64_OFF_RIP, 8 }, [SS_RFLAGS] = { 0x170, 8 },
+    [SS_CR0] = { SS64_OFF_CR0, 8 }, [SS_CR3] = { 0x150, 8 }, [SS_CR4] = { 0x148, 8 },
+    [SS_EFER] = { SS64_OFF_EFER, 8 }, [SS_DR6] = { 0x168, 8 }, [SS_DR7] = { 0x160, 8 },
+    [SS_ES_SEL] = { 0x000, 2 }, [SS_CS_SEL] = { SS64_OFF_CS_SEL, 2 }, [SS_SS_SEL] = { 0x020, 2 },
     [SS_DS_SEL] = { 0x030, 2 }, [SS_FS_SEL] = { 0x040, 2 }, [SS_GS_SEL] = { 0x050, 2 },
-    [SS_ES_BASE] = { 0x008, 8 }, [SS_CS_BASE] = { 0x018, 8 }, [SS_SS_BASE] = { 0x028, 8 },
+    [SS_ES_BASE] = { 0x008, 8 }, [SS_CS_BASE] = { SS64_OFF_CS_BASE, 8 }, [SS_SS_BASE] = { 0x028, 8 },
     [SS_DS_BASE] = { 0x038, 8 }, [SS_FS_BASE] = { 0x048, 8 }, [SS_GS_BASE] = { 0x058, 8 },
     [SS_CS_LIMIT] = { 0x014, 4 }, [SS_CS_ATTR] = { 0x012, 2 },
     [SS_GDTR_BASE] = { 0x068, 8 }, [SS_GDTR_LIMIT] = { 0x064, 4 },
     [SS_IDTR_BASE] = { 0x088, 8 }, [SS_IDTR_LIMIT] = { 0x084, 4 },
-    [SS_SMBASE] = { 0x100, 4 }, [SS_REVISION] = { 0x0FC, 4 },
+    [SS_SMBASE] = { SS64_OFF_SMBASE, 4 }, [SS_REVISION] = { SS_OFF_REVISION, 4 },
 };
 
 static const struct loc ia32[SS_FIELD_COUNT] = {
     [SS_RAX] = { 0x1D0, 4 }, [SS_RCX] = { 0x1D4, 4 }, [SS_RDX] = { 0x1D8, 4 },
     [SS_RBX] = { 0x1DC, 4 }, [SS_RSP] = { 0x1E0, 4 }, [SS_RBP] = { 0x1E4, 4 },
     [SS_RSI] = { 0x1E8, 4 }, [SS_RDI] = { 0x1EC, 4 },
-    [SS_RIP] = { 0x1F0, 4 }, [SS_RFLAGS] = { 0x1F4, 4 },
-    [SS_CR0] = { 0x1FC, 4 }, [SS_CR3] = { 0x1F8, 4 }, [SS_CR4] = { 0x114, 4 },
+    [SS_RIP] = { SS32_OFF_EIP, 4 }, [SS_RFLAGS] = { 0x1F4, 4 },
+    [SS_CR0] = { SS32_OFF_CR0, 4 }, [SS_CR3] = { 0x1F8, 4 }, [SS_CR4] = { 0x114, 4 },
     [SS_DR6] = { 0x1CC, 4 }, [SS_DR7] = { 0x1C8, 4 },
-    [SS_ES_SEL] = { 0x1A8, 4 }, [SS_CS_SEL] = { 0x1AC, 4 }, [SS_SS_SEL] = { 0x1B0, 4 },
+    [SS_ES_SEL] = { 0x1A8, 4 }, [SS_CS_SEL] = { SS32_OFF_CS_SEL, 4 }, [SS_SS_SEL] = { 0x1B0, 4 },
     [SS_DS_SEL] = { 0x1B4, 4 }, [SS_FS_SEL] = { 0x1B8, 4 }, [SS_GS_SEL] = { 0x1BC, 4 },
-    [SS_ES_BASE] = { 0x18C, 4 }, [SS_CS_BASE] = { 0x198, 4 }, [SS_SS_BASE] = { 0x1A4, 4 },
+    [SS_ES_BASE] = { 0x18C, 4 }, [SS_CS_BASE] = { SS32_OFF_CS_BASE, 4 }, [SS_SS_BASE] = { 0x1A4, 4 },
     [SS_DS_BASE] = { 0x134, 4 }, [SS_FS_BASE] = { 0x140, 4 }, [SS_GS_BASE] = { 0x14C, 4 },
     [SS_CS_LIMIT] = { 0x194, 4 }, [SS_CS_ATTR] = { 0x190, 4 },
     [SS_GDTR_BASE] = { 0x174, 4 }, [SS_GDTR_LIMIT] = { 0x170, 4 },
     [SS_IDTR_BASE] = { 0x158, 4 }, [SS_IDTR_LIMIT] = { 0x154, 4 },
-    [SS_SMBASE] = { 0x0F8, 4 }, [SS_REVISION] = { 0x0FC, 4 },
+    [SS_SMBASE] = { SS32_OFF_SMBASE, 4 }, [SS_REVISION] = { SS_OFF_REVISION, 4 },
 };
 
 static const char *const names[SS_FIELD_COUNT] = {
@@ -56,7 +56,7 @@ static const char *const names[SS_FIELD_COUNT] = {
 uint32_t ss_revision(const uint8_t *ss)
 {
     uint32_t r;
-    memcpy(&r, ss + 0xFC, 4);
+    memcpy(&r, ss + SS_OFF_REVISION, 4);
     return r;
 }
 

@@ -11,6 +11,24 @@
 #define SS_REV_IA32       0x00020000u
 #define SS_REV_SMBASE_RELOC (1u << 17)   /* SDM 34.5.1: SMBASE relocation supported */
 
+/* Offsets from SMBASE + 0xFE00 of the fields the relocation handler
+ * (smm/reloc.asm) uses as well: savestate.c's tables and the generated
+ * build/gen/asm-offsets.inc (tools/asm-offsets.c: SS_REV, SS64_*, SS32_*,
+ * from SMBASE) both take them from here. */
+#define SS_OFF_REVISION   0x0FCu       /* both maps */
+#define SS64_OFF_SMBASE   0x100u
+#define SS64_OFF_EFER     0x0D0u
+#define SS64_OFF_CR0      0x158u
+#define SS64_OFF_RIP      0x178u
+#define SS64_OFF_CS_SEL   0x010u
+#define SS64_OFF_CS_BASE  0x018u
+#define SS32_OFF_SMBASE   0x0F8u
+#define SS32_OFF_EIP      0x1F0u
+#define SS32_OFF_CR0      0x1FCu
+#define SS32_OFF_CS_SEL   0x1ACu
+#define SS32_OFF_CS_BASE  0x198u
+#define SS_REV_AMD64_LOW  (SS_REV_AMD64 & 0xFFFFu)   /* the map, without the feature bits */
+
 enum ss_field {
     SS_RAX, SS_RCX, SS_RDX, SS_RBX, SS_RSP, SS_RBP, SS_RSI, SS_RDI,
     SS_R8, SS_R9, SS_R10, SS_R11, SS_R12, SS_R13, SS_R14, SS_R15,

@@ -2,6 +2,7 @@
  * side of SMM; the SMM side is smm/image/). */
 #include "smm/smm.h"
 #include "smm/savestate.h"
+#include "smm/stub.h"
 #include "smp/smp.h"
 #include "smp/lowmem.h"
 #include "drivers/chipset.h"
@@ -33,19 +34,6 @@ extern char __kernel_start[], __kernel_end[];
 #define RELOC_AT_AP  (SMM_DEFAULT_SMBASE + SMM_ENTRY_OFFSET)   /* 0x38000 */
 #define RELOC_AT_BSP (ASEG_BASE + SMM_ENTRY_OFFSET)            /* 0xA8000 */
 #define CMOS_SYNCH_INDEX 0x60     /* CMOS NVRAM bytes 0x60-0x7F: unused by SeaBIOS/QEMU */
-
-struct smm_stub_params {          /* smm/stub.asm 'params' */
-    uint32_t magic, cpu, base, cr3;
-    uint16_t gdt_limit;
-    uint32_t gdt_base;
-    uint16_t pad0;
-    uint32_t jmp32_off;
-    uint16_t jmp32_sel, pad1;
-    uint32_t jmp64_off;
-    uint16_t jmp64_sel, pad2;
-    uint64_t stack, handler;
-} __attribute__((packed));
-_Static_assert(sizeof(struct smm_stub_params) == 56, "stub params");
 
 static const struct smm_image_header *image_header(void)
 {
@@ -216,7 +204,8 @@ static void relocate_all(void)
 
 /* Accessed and dirty set in advance: the page walker then never writes
  * SMRAM's page tables, so they hash the same after every SMI. */
-#define PTE_AD 0x60ull
+#define PTE_AD (PTE_A | PTE_D)
+#define PTE_TABLE (PTE_P | PTE_W | PTE_AD)   /* a table or a 4 KiB page */
 
 static void build_page_tables(uint64_t pt, uint64_t image, uint32_t image_mem)
 {
@@ -225,16 +214,16 @@ static void build_page_tables(uint64_t pt, uint64_t image, uint32_t image_mem)
     uint64_t *pdpt_hi = pml4 + 3072, *pd_hi = pml4 + 3584, *ptab = pml4 + 4096;
     memset(pml4, 0, SMM_PT_SIZE);
     for (unsigned i = 0; i < 4 * 512; i++)            /* 4 GiB identity, 2 MiB pages */
-        pd[i] = ((uint64_t)i << 21) | 0x83 | PTE_AD | (i >= 3 * 512 ? 0x18 : 0);
+        pd[i] = idmap_large_pde((uint64_t)i << 21) | PTE_AD;
     for (unsigned i = 0; i < 4; i++)
-        pdpt_lo[i] = (pt + 8192 + 4096ull * i) | 3 | PTE_AD;
-    pml4[0] = (pt + 4096) | 3 | PTE_AD;
+        pdpt_lo[i] = (pt + 8192 + 4096ull * i) | PTE_TABLE;
+    pml4[0] = (pt + 4096) | PTE_TABLE;
     /* SMM_IMAGE_VBASE -> the image in SMRAM, 4 KiB pages. */
-    pml4[511] = (pt + 6 * 4096) | 3 | PTE_AD;
-    pdpt_hi[511] = (pt + 7 * 4096) | 3 | PTE_AD;
-    pd_hi[0] = (pt + 8 * 4096) | 3 | PTE_AD;
+    pml4[511] = (pt + 6 * 4096) | PTE_TABLE;
+    pdpt_hi[511] = (pt + 7 * 4096) | PTE_TABLE;
+    pd_hi[0] = (pt + 8 * 4096) | PTE_TABLE;
     for (uint32_t off = 0; off < image_mem && off / 4096 < 512; off += 4096)
-        ptab[off / 4096] = (image + off) | 3 | PTE_AD;
+        ptab[off / 4096] = (image + off) | PTE_TABLE;
 }
 
 static void install_stub(unsigned i, uint64_t cr3, uint64_t gdt_phys, uint32_t gdt_size,
@@ -243,7 +232,7 @@ static void install_stub(unsigned i, uint64_t cr3, uint64_t gdt_phys, uint32_t g
     size_t n = (size_t)(smm_stub_blob_end - smm_stub_blob);
     uint8_t *at = (uint8_t *)(uintptr_t)smm.layout.stub[i];
     memcpy(at, smm_stub_blob, n);
-    struct smm_stub_params *sp = (struct smm_stub_params *)(at + 8);
+    struct smm_stub_params *sp = (struct smm_stub_params *)(at + SMM_STUB_PARAMS_OFF);
     uint32_t base = (uint32_t)smm.layout.stub[i];
     sp->cpu = i;
     sp->base = base;

@@ -5,50 +5,13 @@
 ;    mode for 32-bit protected mode (paging off or on) or real mode, load
 ;    known patterns into every GPR, wait for an SMI, store what the GPRs hold
 ;    afterwards, and come back.
-; The parameter block at LOWMEM_BASE + 0x100 is shared with C
-; (smp/lowmem.h; keep both in step). SDM vol. 3A 9.9 (mode switching).
+; The parameter block at LOWMEM_PARAMS is struct lowmem_params (smp/lowmem.h):
+; PARAM(FIELD) (boot/layout.inc) is each field's address, generated from the
+; C struct. SDM vol. 3A 9.9 (mode switching).
 
 %include "boot/layout.inc"
 
 org LOWMEM_BASE
-
-; ---- parameter block offsets (smp/lowmem.h: struct lowmem_params) ----
-P               equ LOWMEM_BASE + 0x100
-P_CR3           equ P + 0x00        ; u32 kernel PML4
-P_CR4           equ P + 0x04        ; u32 kernel CR4
-P_AP_ENTRY      equ P + 0x08        ; u64 64-bit C entry
-P_AP_STACK      equ P + 0x10        ; u64
-P_AP_ARG        equ P + 0x18        ; u64 logical CPU number
-P_AP_ALIVE      equ P + 0x20        ; u32 incremented in 32-bit mode
-P_RELOC_RIP     equ P + 0x28        ; u64 where the relocated CPU resumes
-P_RELOC_DONE    equ P + 0x30        ; u32 set after RSM by the hook
-P_MODE          equ P + 0x34        ; u32 1 real, 2 prot32, 3 prot32+paging
-P_SAVED_RSP     equ P + 0x38        ; u64
-P_SAVED_IDTR    equ P + 0x40        ; 10 bytes
-P_PD32          equ P + 0x4C        ; u32 4-MiB-page directory for mode 3
-P_READY         equ P + 0x50        ; u32 set when the patterns are loaded
-P_GO            equ P + 0x54        ; u32 set by the BSP once the SMI was seen
-P_SPINS         equ P + 0x58        ; u32 bounded wait counter
-P_TIMEDOUT      equ P + 0x5C        ; u32
-P_PAT           equ P + 0x60        ; u32[8]: eax ebx ecx edx esi edi ebp esp
-P_OUT           equ P + 0x80        ; u32[8]
-P_SAVED_ESP     equ P + 0xA0        ; u32
-P_WAIT_RIP      equ P + 0xA4        ; u32 address of the wait loop (for checks)
-P_RELOC_NEW     equ P + 0xA8        ; u32 relocation mailbox (smm/reloc.asm)
-P_RELOC_OLD     equ P + 0xAC
-P_RELOC_REV     equ P + 0xB0
-P_RELOC_APIC    equ P + 0xB4
-P_RELOC_ACK     equ P + 0xB8
-P_RELOC_HOOK32  equ P + 0xBC
-P_RELOC_HOOK64  equ P + 0xC0
-P_RELOC_HOOK16  equ P + 0xC4
-P_RELOC_FROM    equ P + 0xC8        ; u32 16/32/64: the mode the relocation handler found
-P_END           equ P + 0xCC
-
-; What each completion hook writes to P_RELOC_DONE: the mode it resumes.
-RELOC_DONE16    equ 16
-RELOC_DONE32    equ 32
-RELOC_DONE64    equ 64
 
 REAL_STACK      equ LOWMEM_BASE + 0x1000   ; top of a 3.5 KiB real-mode stack
 SPIN_LIMIT      equ 400000000
@@ -68,21 +31,14 @@ ap_entry16:                         ; 0x8000: SIPI vector 0x08 lands here
     jmp dword GDT_CODE32:ap_entry32
 
     align 8
-gdt:                                ; same selectors as boot/multiboot2.asm
-    dq 0
-    dq 0x00AF9A000000FFFF           ; 0x08 64-bit code
-    dq 0x00CF92000000FFFF           ; 0x10 flat data
-    dq 0x00CF9A000000FFFF           ; 0x18 32-bit code
-    dq 0x00009A000000FFFF           ; 0x20 16-bit code
-    dq 0x000092000000FFFF           ; 0x28 16-bit data
-gdt_end:
+    GDT_TABLE                       ; the kernel's GDT (boot/layout.inc), below 1 MiB
 gdtr:
-    dw gdt_end - gdt - 1
-    dd gdt
+    dw gdt_table_end - gdt_table_start - 1
+    dd gdt_table_start
 
-    times 0x100 - ($ - $$) db 0xCC  ; parameter block follows at +0x100
+    times LOWMEM_PARAMS_OFF - ($ - $$) db 0xCC   ; the parameter block follows
 params:
-    times (P_END - P) db 0
+    times LMP_SIZE db 0
 
 bits 32
 ap_entry32:
@@ -90,11 +46,11 @@ ap_entry32:
     mov ds, ax
     mov es, ax
     mov ss, ax
-    lock inc dword [P_AP_ALIVE]
-    mov eax, [P_CR4]
+    lock inc dword [PARAM(AP_ALIVE)]
+    mov eax, [PARAM(CR4)]
     or eax, CR4_PAE
     mov cr4, eax
-    mov eax, [P_CR3]
+    mov eax, [PARAM(CR3)]
     mov cr3, eax
     mov ecx, MSR_EFER
     rdmsr
@@ -111,9 +67,9 @@ ap_entry64:
     mov ds, ax
     mov es, ax
     mov ss, ax
-    mov rsp, [abs P_AP_STACK]
-    mov rdi, [abs P_AP_ARG]
-    mov rax, [abs P_AP_ENTRY]
+    mov rsp, [abs PARAM(AP_STACK)]
+    mov rdi, [abs PARAM(AP_ARG)]
+    mov rax, [abs PARAM(AP_ENTRY)]
     xor ebp, ebp
     call rax
 .dead:
@@ -126,16 +82,16 @@ ap_entry64:
 ; is free again, and resumes where the SMI came.
 bits 32
 global_reloc_hook32:                ; a CPU SeaBIOS left in flat 32-bit mode
-    mov dword [P_RELOC_DONE], RELOC_DONE32
-    jmp dword [P_RELOC_RIP]
+    mov dword [PARAM(RELOC_DONE)], RELOC_DONE32
+    jmp dword [PARAM(RELOC_RIP)]
 bits 64
 global_reloc_hook64:                ; our own 64-bit code
-    mov dword [abs P_RELOC_DONE], RELOC_DONE64
-    jmp qword [abs P_RELOC_RIP]
+    mov dword [abs PARAM(RELOC_DONE)], RELOC_DONE64
+    jmp qword [abs PARAM(RELOC_RIP)]
 bits 16
 global_reloc_hook16:                ; a CPU halted in real mode: CS = LOWMEM_BASE >> 4
-    mov dword [cs:P_RELOC_DONE - LOWMEM_BASE], RELOC_DONE16
-    jmp far [cs:P_RELOC_RIP - LOWMEM_BASE]   ; IP:CS saved by smm/reloc.asm
+    mov dword [cs:PARAM(RELOC_DONE) - LOWMEM_BASE], RELOC_DONE16
+    jmp far [cs:PARAM(RELOC_RIP) - LOWMEM_BASE]   ; IP:CS saved by smm/reloc.asm
 
 ; ---- park loop for a CPU the SMM handler took out of a bogus reset-state
 ; entry (TCG's SMI in wait-for-SIPI): real mode, interrupts off.
@@ -145,7 +101,7 @@ park_real16:
     hlt
     jmp park_real16
 
-; ---- mode test: called from 64-bit C as mode_test(void) with P_MODE set ----
+; ---- mode test: called from 64-bit C as mode_test(void) with PARAM(MODE) set ----
 bits 64
 mode_test64:
     push rbx
@@ -156,8 +112,8 @@ mode_test64:
     push r15
     pushfq
     cli
-    mov [abs P_SAVED_RSP], rsp
-    sidt [abs P_SAVED_IDTR]
+    mov [abs PARAM(SAVED_RSP)], rsp
+    sidt [abs PARAM(SAVED_IDTR)]
     push qword GDT_CODE32
     push qword compat32
     retfq
@@ -178,11 +134,11 @@ compat32:
     mov eax, cr4
     and eax, ~CR4_PAE
     mov cr4, eax
-    cmp dword [P_MODE], 1
+    cmp dword [PARAM(MODE)], LM_MODE_REAL
     je .to_real
-    cmp dword [P_MODE], 3
+    cmp dword [PARAM(MODE)], LM_MODE_PROT32_PG
     jne .test
-    mov eax, [P_PD32]               ; 32-bit paging, 4 MiB pages
+    mov eax, [PARAM(PD32)]               ; 32-bit paging, 4 MiB pages
     mov cr3, eax
     mov eax, cr4
     or eax, CR4_PSE
@@ -225,41 +181,42 @@ bits 32
     mov ss, ax
     jmp back_to_long
 
-; Loads every GPR (ESP last) with P_PAT, flags P_READY, spins on P_GO using
-; memory operands only, then stores every GPR to P_OUT. The same text serves
+; Loads every GPR (ESP last) with PARAM(PAT), flags PARAM(READY), spins on
+; PARAM(GO) using memory operands only, then stores every GPR to PARAM(OUT).
+; The same text serves
 ; 32-bit protected mode and real mode (where it runs with 32-bit operands).
 %macro PATTERN_TEST 1
 pattern_test%1:
-    mov [P_SAVED_ESP], esp
-    mov dword [P_SPINS], 0
-    mov eax, [P_PAT + 0]
-    mov ebx, [P_PAT + 4]
-    mov ecx, [P_PAT + 8]
-    mov edx, [P_PAT + 12]
-    mov esi, [P_PAT + 16]
-    mov edi, [P_PAT + 20]
-    mov ebp, [P_PAT + 24]
-    mov esp, [P_PAT + 28]
-    mov dword [P_READY], 1
+    mov [PARAM(SAVED_ESP)], esp
+    mov dword [PARAM(SPINS)], 0
+    mov eax, [PARAM(PAT) + 0]
+    mov ebx, [PARAM(PAT) + 4]
+    mov ecx, [PARAM(PAT) + 8]
+    mov edx, [PARAM(PAT) + 12]
+    mov esi, [PARAM(PAT) + 16]
+    mov edi, [PARAM(PAT) + 20]
+    mov ebp, [PARAM(PAT) + 24]
+    mov esp, [PARAM(PAT) + 28]
+    mov dword [PARAM(READY)], 1
 .wait%1:
-    inc dword [P_SPINS]
-    cmp dword [P_SPINS], SPIN_LIMIT
+    inc dword [PARAM(SPINS)]
+    cmp dword [PARAM(SPINS)], SPIN_LIMIT
     jae .timeout%1
-    cmp dword [P_GO], 0
+    cmp dword [PARAM(GO)], 0
     je .wait%1
     jmp .store%1
 .timeout%1:
-    mov dword [P_TIMEDOUT], 1
+    mov dword [PARAM(TIMEDOUT)], 1
 .store%1:
-    mov [P_OUT + 0], eax
-    mov [P_OUT + 4], ebx
-    mov [P_OUT + 8], ecx
-    mov [P_OUT + 12], edx
-    mov [P_OUT + 16], esi
-    mov [P_OUT + 20], edi
-    mov [P_OUT + 24], ebp
-    mov [P_OUT + 28], esp
-    mov esp, [P_SAVED_ESP]
+    mov [PARAM(OUT) + 0], eax
+    mov [PARAM(OUT) + 4], ebx
+    mov [PARAM(OUT) + 8], ecx
+    mov [PARAM(OUT) + 12], edx
+    mov [PARAM(OUT) + 16], esi
+    mov [PARAM(OUT) + 20], edi
+    mov [PARAM(OUT) + 24], ebp
+    mov [PARAM(OUT) + 28], esp
+    mov esp, [PARAM(SAVED_ESP)]
     ret
 %endmacro
 
@@ -273,11 +230,11 @@ back_to_long:
     mov eax, cr0
     and eax, ~CR0_PG
     mov cr0, eax
-    mov esp, [P_SAVED_RSP]
-    mov eax, [P_CR4]
+    mov esp, [PARAM(SAVED_RSP)]
+    mov eax, [PARAM(CR4)]
     or eax, CR4_PAE
     mov cr4, eax
-    mov eax, [P_CR3]
+    mov eax, [PARAM(CR3)]
     mov cr3, eax
     mov ecx, MSR_EFER
     rdmsr
@@ -293,8 +250,8 @@ bits 64
     mov ds, ax
     mov es, ax
     mov ss, ax
-    mov rsp, [abs P_SAVED_RSP]
-    lidt [abs P_SAVED_IDTR]
+    mov rsp, [abs PARAM(SAVED_RSP)]
+    lidt [abs PARAM(SAVED_IDTR)]
     popfq
     pop r15
     pop r14

@@ -20,10 +20,11 @@ void lowmem_install(void)
     struct lowmem_params *p = LOWMEM_PARAMS;
     p->cr3 = (uint32_t)read_cr3();
     p->cr4 = (uint32_t)read_cr4();
-    /* Identity map of 4 GiB with 4 MiB pages (P, W, PS) for mode 3. */
+    /* Identity map of 4 GiB with 4 MiB pages for mode 3 (32-bit paging:
+     * the same low bits as the 64-bit entries, 32 bits wide). */
     uint32_t *pd = (uint32_t *)(uintptr_t)LOWMEM_PD32;
     for (uint32_t i = 0; i < 1024; i++)
-        pd[i] = (i << 22) | 0x83 | (i >= 768 ? 0x18 : 0);
+        pd[i] = (uint32_t)idmap_large_pde((uint64_t)i << 22);
     p->pd32 = LOWMEM_PD32;
 }
 

@@ -1,4 +1,7 @@
-/* The low-memory blob (smp/lowmem.asm) and its parameter block. */
+/* The low-memory blob (smp/lowmem.asm) and its parameter block. The NASM
+ * sources (smp/lowmem.asm, smm/reloc.asm) see this header through
+ * build/gen/asm-offsets.inc (tools/asm-offsets.c): LMP_<FIELD> is the offset
+ * of every field they use, LOWMEM_PARAMS the block's address. */
 #ifndef SMMSYNC_LOWMEM_H
 #define SMMSYNC_LOWMEM_H
 #include <stdint.h>
@@ -9,7 +12,9 @@
 #define LOWMEM_PD32   0xB000u          /* 4-MiB-page directory for mode tests */
 #define SIPI_VECTOR   (LOWMEM_BASE >> 12)
 
-struct lowmem_params {                 /* at LOWMEM_BASE + 0x100 */
+#define LOWMEM_PARAMS_OFF 0x100u       /* the block, from LOWMEM_BASE */
+
+struct lowmem_params {                 /* at LOWMEM_BASE + LOWMEM_PARAMS_OFF */
     uint32_t cr3, cr4;
     uint64_t ap_entry, ap_stack, ap_arg;
     volatile uint32_t ap_alive, pad0;
@@ -32,16 +37,8 @@ struct lowmem_params {                 /* at LOWMEM_BASE + 0x100 */
 };
 /* reloc_done: written by the completion hook of that mode, after RSM. */
 enum { RELOC_DONE16 = 16, RELOC_DONE32 = 32, RELOC_DONE64 = 64 };
-_Static_assert(__builtin_offsetof(struct lowmem_params, reloc_new) == 0xA8, "lowmem layout");
-_Static_assert(__builtin_offsetof(struct lowmem_params, reloc_hook64) == 0xC0, "lowmem layout");
-_Static_assert(__builtin_offsetof(struct lowmem_params, reloc_hook16) == 0xC4, "lowmem layout");
-_Static_assert(__builtin_offsetof(struct lowmem_params, reloc_from) == 0xC8, "lowmem layout");
-_Static_assert(__builtin_offsetof(struct lowmem_params, reloc_rip) == 0x28, "lowmem layout");
-_Static_assert(__builtin_offsetof(struct lowmem_params, pd32) == 0x4C, "lowmem layout");
-_Static_assert(__builtin_offsetof(struct lowmem_params, pat) == 0x60, "lowmem layout");
-_Static_assert(__builtin_offsetof(struct lowmem_params, saved_esp) == 0xA0, "lowmem layout");
 
-#define LOWMEM_PARAMS ((struct lowmem_params *)(uintptr_t)(LOWMEM_BASE + 0x100))
+#define LOWMEM_PARAMS ((struct lowmem_params *)(uintptr_t)(LOWMEM_BASE + LOWMEM_PARAMS_OFF))
 
 enum lowmem_entry {
     LM_MODE_TEST64, LM_RELOC_HOOK32, LM_RELOC_HOOK64, LM_PARK_REAL16,

@@ -10,11 +10,14 @@
 
 struct smm_config smm_config __attribute__((aligned(64)));
 
-/* The GDT the stubs load by physical address: 0x08 64-bit code, 0x10 flat
- * data, 0x18 32-bit code (the same selectors as the kernel's). */
-uint64_t smm_gdt[4] __attribute__((aligned(16))) = {
-    0, 0x00AF9A000000FFFFull, 0x00CF92000000FFFFull, 0x00CF9A000000FFFFull,
+/* The GDT the stubs load by physical address: the kernel's selectors and
+ * descriptors (kernel/x86.h), the first four of them. */
+uint64_t smm_gdt[GDT_CODE32 / 8 + 1] __attribute__((aligned(16))) = {
+    [GDT_CODE64 / 8] = GDT_DESC_CODE64,
+    [GDT_DATA / 8] = GDT_DESC_DATA,
+    [GDT_CODE32 / 8] = GDT_DESC_CODE32,
 };
+_Static_assert(sizeof(smm_gdt) == 32, "smm_gdt_end below");
 extern char smm_gdt_end[];
 __asm__(".pushsection .data\n.global smm_gdt_end\nsmm_gdt_end = smm_gdt + 32\n.popsection");
 

@@ -1,5 +1,6 @@
 ; The SMM image's IDT: every exception records itself (smm_fault) and
 ; stops the CPU. Built at run time because the gate format splits addresses.
+%include "boot/layout.inc"
 bits 64
 default rel
 section .text
@@ -8,7 +9,7 @@ extern smm_fault
 
 %macro FAULT 1
 fault_%1:
-%if (%1 = 8) || (%1 = 10) || (%1 = 11) || (%1 = 12) || (%1 = 13) || (%1 = 14) || (%1 = 17)
+%if HAS_ERRCODE(%1)
     pop rsi                  ; error code
 %else
     xor esi, esi
@@ -63,7 +64,7 @@ smm_idt_load:
 .gate:
     mov rax, [rsi]
     mov word [rdi], ax              ; offset 15:0
-    mov word [rdi + 2], 0x08        ; selector
+    mov word [rdi + 2], GDT_CODE64  ; selector
     mov word [rdi + 4], 0x8E00      ; present, interrupt gate
     shr rax, 16
     mov word [rdi + 6], ax          ; offset 31:16

@@ -2,8 +2,8 @@
 # tests/host/test_run_qemu.sh - run-qemu.sh's KVM probe and its cache, with
 # a stub QEMU (no KVM needed): the cache is keyed on the QEMU binary, the
 # host kernel and the KVM parameters; a cached "yes" that QEMU then refuses
-# is probed again and the run falls back to TCG. Prints TAP; exit 1 on a
-# failure.
+# is probed again and the run falls back to TCG. Then its --mem sizes.
+# Prints TAP; exit 1 on a failure.
 set -uo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 work=$(mktemp -d "${TMPDIR:-/tmp}/smmsync-rq.XXXXXX")
@@ -75,6 +75,23 @@ STUB_YES=1 run || st=$?
 check "QEMU refused the cached KVM: probed again, ran on TCG, verdict pass (status $st)" \
 	bash -c '[ "$0" = 0 ] && grep -q "probing again" "$1" && grep -q -- "-accel tcg" "$STUB_LOG"' "$st" "$work/out"
 check "the new answer (no) replaced the stale one" grep -q '^no' "$work/build/.kvm-smm"
+
+# 5. --mem takes what QEMU's -m takes: MiB, or a suffix K, M, G, T.
+mem_of() { grep -o -- "-m [0-9]*" "$work/out"; }
+run --dry-run --mem 96M
+check "--mem 96M: QEMU gets -m 96" [ "$(mem_of)" = "-m 96" ]
+run --dry-run --mem 2G
+check "--mem 2G: QEMU gets -m 2048" [ "$(mem_of)" = "-m 2048" ]
+run --dry-run --mem=512
+check "--mem=512 (MiB): QEMU gets -m 512" [ "$(mem_of)" = "-m 512" ]
+run --dry-run --mem 98304k
+check "--mem 98304k: QEMU gets -m 96" [ "$(mem_of)" = "-m 96" ]
+for bad in 2X -1 0 1.5G 1000k ''; do
+	st=0
+	run --dry-run --mem "$bad" || st=$?
+	check "--mem '$bad' is refused (status 2) with a message naming it (status $st)" \
+		bash -c '[ "$0" = 2 ] && grep -q -- "--mem: expected a size .*got '\''$1'\''" "$2"' "$st" "$bad" "$work/out"
+done
 
 echo "1..$n"
 echo "# run-qemu.sh probe: $((n - failed)) passed, $failed failed"
