@@ -20,12 +20,12 @@ KCFLAGS := $(FREESTANDING) -mcmodel=small
 SCFLAGS := $(FREESTANDING) -mcmodel=kernel -DSMMSYNC_SMM_IMAGE
 
 # The kernel: everything in these folders except the SMM image.
-KSRC := $(wildcard kernel/*.c drivers/*.c smp/*.c smm/*.c tests/*.c)
+KSRC := $(wildcard lib/*.c arch/*.c drivers/*.c kernel/*.c smp/*.c smm/*.c tests/*.c main/*.c)
 KASM := boot/multiboot2.asm kernel/isr.asm kernel/ctx.asm kernel/blobs.asm smp/modetest.asm
 KOBJ := $(KSRC:%.c=$(B)/k/%.o) $(KASM:%.asm=$(B)/k/%.o)
 
 # The SMM image: its own binary; it shares only pure code with the kernel.
-SSRC := $(wildcard smm/image/*.c) smm/savestate.c smm/cmd.c kernel/string.c
+SSRC := $(wildcard smm/image/*.c) smm/savestate.c smm/cmd.c lib/string.c
 SASM := $(wildcard smm/image/*.asm)
 SOBJ := $(SSRC:%.c=$(B)/s/%.o) $(SASM:%.asm=$(B)/s/%.o)
 
@@ -88,10 +88,10 @@ debug: deps
 
 include tests/host/rules.mk
 HOST_TESTS += test_layout test_savestate test_cmd test_deviations
-test_layout_SRCS = smm/layout.c kernel/printf.c
+test_layout_SRCS = smm/layout.c lib/printf.c
 test_savestate_SRCS = smm/savestate.c
 test_cmd_SRCS = smm/cmd.c
-test_deviations_SRCS = kernel/deviations.c
+test_deviations_SRCS = lib/deviations.c
 
 model:
 	tools/model-check.sh

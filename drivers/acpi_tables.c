@@ -7,8 +7,8 @@
  * are only 4-byte aligned).  Section numbers refer to ACPI 6.x.
  */
 #include "drivers/acpi_tables.h"
-#include "kernel/kstring.h"
-#include "kernel/printf.h"
+#include "lib/kstring.h"
+#include "lib/printf.h"
 
 /* §5.2.5.3 RSDP field offsets. */
 #define RSDP_CHECKSUM   8

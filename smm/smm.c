@@ -8,13 +8,13 @@
 #include "drivers/lapic.h"
 #include "drivers/timer.h"
 #include "drivers/fwcfg.h"
-#include "kernel/mb2.h"
-#include "kernel/cmdline.h"
+#include "lib/mb2.h"
+#include "lib/cmdline.h"
 #include "kernel/console.h"
-#include "kernel/printf.h"
-#include "kernel/kstring.h"
+#include "lib/printf.h"
+#include "lib/kstring.h"
 #include "kernel/test.h"
-#include "kernel/x86.h"
+#include "arch/x86.h"
 
 struct smm_state smm;
 struct smm_comm smm_comm __attribute__((aligned(4096)));

@@ -5,7 +5,7 @@
  * is a per-CPU SMM service call. */
 #include "smm/synch.h"
 #include "smm/smm.h"
-#include "kernel/percpu.h"
+#include "arch/percpu.h"
 
 const char *synch_name(uint8_t v)
 {

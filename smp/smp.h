@@ -2,7 +2,7 @@
 #define SMMSYNC_SMP_H
 #include <stdint.h>
 #include <stdbool.h>
-#include "kernel/percpu.h"
+#include "arch/percpu.h"
 
 enum cpu_state {
     CPU_ABSENT = 0,      /* not in the MADT (or disabled there) */

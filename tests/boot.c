@@ -2,9 +2,9 @@
  * malformed input (fed corrupted copies of the real tables). */
 #include "kernel/test.h"
 #include "kernel/report.h"
-#include "kernel/mb2.h"
-#include "kernel/cmdline.h"
-#include "kernel/kstring.h"
+#include "lib/mb2.h"
+#include "lib/cmdline.h"
+#include "lib/kstring.h"
 #include "drivers/acpi.h"
 #include "drivers/timer.h"
 #include "smp/smp.h"

@@ -4,9 +4,9 @@
  * (a hash taken inside SMM). */
 #include "kernel/test.h"
 #include "kernel/report.h"
-#include "kernel/kstring.h"
-#include "kernel/percpu.h"
-#include "kernel/x86.h"
+#include "lib/kstring.h"
+#include "arch/percpu.h"
+#include "arch/x86.h"
 #include "drivers/timer.h"
 #include "smp/smp.h"
 #include "smm/smm.h"

@@ -6,9 +6,9 @@
  * seed=N reproduces a run. */
 #include "kernel/test.h"
 #include "kernel/report.h"
-#include "kernel/cmdline.h"
-#include "kernel/percpu.h"
-#include "kernel/x86.h"
+#include "lib/cmdline.h"
+#include "arch/percpu.h"
+#include "arch/x86.h"
 #include "drivers/lapic.h"
 #include "drivers/timer.h"
 #include "drivers/chipset.h"

@@ -1,9 +1,9 @@
 /* SMP bring-up, on_cpu, and the park/wake paths. */
 #include "kernel/test.h"
 #include "kernel/report.h"
-#include "kernel/cmdline.h"
-#include "kernel/x86.h"
-#include "kernel/percpu.h"
+#include "lib/cmdline.h"
+#include "arch/x86.h"
+#include "arch/percpu.h"
 #include "drivers/lapic.h"
 #include "drivers/timer.h"
 #include "smp/smp.h"

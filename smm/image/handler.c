@@ -6,7 +6,7 @@
 #include "smm/image/smm.h"
 #include "smm/savestate.h"
 #include "smm/cmd.h"
-#include "kernel/kstring.h"
+#include "lib/kstring.h"
 
 struct smm_config smm_config __attribute__((aligned(64)));
 

@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <stdbool.h>
 #include "smm/smm_abi.h"
-#include "kernel/x86.h"
+#include "arch/x86.h"
 
 extern struct smm_config smm_config;
 

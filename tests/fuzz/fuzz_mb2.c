@@ -1,5 +1,5 @@
 /*
- * fuzz_mb2.c - libFuzzer target for the Multiboot2 info parser (kernel/mb2.c).
+ * fuzz_mb2.c - libFuzzer target for the Multiboot2 info parser (lib/mb2.c).
  *
  * The input is the boot-information blob itself.  Every parse runs on an
  * exactly sized heap copy of the bytes it is told it may read, so ASan
@@ -10,7 +10,7 @@
  *   - avail = exactly total_size when the input holds more: bytes after
  *     total_size must not change the outcome,
  * and with error buffers of assorted sizes (including none), which also
- * exercises kernel/printf.c.  Checked properties (abort() on violation):
+ * exercises lib/printf.c.  Checked properties (abort() on violation):
  * the return code is 0 or a known enum mb2_err, the error message is empty
  * on success and a NUL-terminated non-empty string on failure, a
  * successful parse leaves struct mb2_info self-consistent, and the result
@@ -24,7 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kernel/mb2.h"
+#include "lib/mb2.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kernel/deviations.h"
+#include "lib/deviations.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kernel/printf.h"
+#include "lib/printf.h"
 
 static unsigned long n_compared;
 

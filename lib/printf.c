@@ -9,8 +9,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "kernel/kstring.h"
-#include "kernel/printf.h"
+#include "lib/kstring.h"
+#include "lib/printf.h"
 
 /* %zd / %tu reinterpret between size_t and ptrdiff_t; they must match. */
 _Static_assert(sizeof(size_t) == sizeof(ptrdiff_t), "size_t/ptrdiff_t width");

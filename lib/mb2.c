@@ -7,9 +7,9 @@
  * the code has no alignment or aliasing assumptions and works on
  * arbitrary host test buffers too.
  */
-#include "kernel/mb2.h"
-#include "kernel/kstring.h"
-#include "kernel/printf.h"
+#include "lib/mb2.h"
+#include "lib/kstring.h"
+#include "lib/printf.h"
 
 /* §3.6.2: fixed part is u32 total_size + u32 reserved; tags follow. */
 #define MB2_FIXED_SIZE   8u
