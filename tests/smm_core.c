@@ -2,11 +2,11 @@
  * non-reentrancy, SMRAM protection, and the SDM ch. 34 corner cases. Every
  * verdict comes from what the handler recorded in SMM (struct smm_rec, the
  * raw save state, the per-CPU entry counters). */
+#include "kernel/config.h"
 #include "kernel/test.h"
 #include "kernel/report.h"
 #include "lib/kstring.h"
 #include "lib/printf.h"
-#include "lib/cmdline.h"
 #include "arch/x86.h"
 #include "arch/percpu.h"
 #include "kernel/idt.h"
@@ -61,8 +61,7 @@ static void test_reloc(void)
         if (!report(smm.reloc_from[i] && smm.reloc_done_by[i] == smm.reloc_from[i],
                     "cpu%u said done after RSM, from its %u-bit completion hook", i, smm.reloc_from[i]))
             report_info("interrupted mode %u-bit, done written as %u", smm.reloc_from[i], smm.reloc_done_by[i]);
-        uint64_t real_ap;
-        if (cmdline_get_u64(kernel_cmdline, "ap_real_mode", &real_ap) && real_ap == i)
+        if (config.ap_real_mode.set && config.ap_real_mode.v == i)
             report(smm.reloc_from[i] == 16, "cpu%u was relocated from real mode (ap_real_mode=%u): %u-bit", i, i,
                    smm.reloc_from[i]);
         /* A later SMI must enter at the new SMBASE. */

@@ -4,9 +4,9 @@
  * reconcile with MSR_SMI_COUNT, and every CPU's registers survived.
  * storm_smis=N sets the size (make test: a short run; make stress: 100000);
  * seed=N reproduces a run. */
+#include "kernel/config.h"
 #include "kernel/test.h"
 #include "kernel/report.h"
-#include "lib/cmdline.h"
 #include "arch/percpu.h"
 #include "arch/x86.h"
 #include "drivers/lapic.h"
@@ -51,10 +51,11 @@ static bool smi_count_of(unsigned cpu, uint64_t *entries, uint64_t *msr)
 static void test_storm(void)
 {
     uint64_t total = 300, sent = 0, cmds = 0, failed_cmds = 0, churn = 0;
-    cmdline_get_u64(kernel_cmdline, "storm_smis", &total);
-    rng = test_seed() | 1;
-    report_info("seed=%lu smis=%lu (reproduce with seed=%lu storm_smis=%lu)", test_seed(), total,
-                test_seed(), total);
+    if (config.storm_smis.set)
+        total = config.storm_smis.v;
+    rng = config.seed.v | 1;
+    report_info("seed=%lu smis=%lu (reproduce with seed=%lu storm_smis=%lu)", config.seed.v, total,
+                config.seed.v, total);
     uint64_t e0[SMMSYNC_MAX_CPUS] = { 0 }, m0[SMMSYNC_MAX_CPUS] = { 0 }, run0 = 0;
     uint64_t ok = smm_ok_mask();
     for (unsigned i = 0; i < ncpus; i++) {

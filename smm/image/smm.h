@@ -43,8 +43,16 @@ void smm_unlock(volatile uint32_t *l);
 /* rendezvous.c */
 void rendezvous(unsigned cpu, struct smm_rec *r, uint8_t exit_val);
 void rendezvous_reset(void);
-/* handler.c: the command body, run by the monarch. */
+/* commands.c: the command body, run by the monarch. */
 int smm_run_command(unsigned cpu, const struct smm_cmd *c, volatile uint64_t *result);
+/* service.c: serves this CPU's per-CPU request; returns its exit byte. */
+uint8_t smm_local_service(unsigned cpu, uint8_t *ss, uint8_t exit_val, struct smm_rec *r);
+/* config.c: what commands are checked against (struct smm_cmd_limits, smm/cmd.h). */
+struct smm_cmd_limits smm_limits(void);
+/* hash.c */
+uint64_t smm_fnv1a(uint64_t h, const volatile uint8_t *p, uint64_t n);
+uint64_t smm_hash_smram(volatile uint64_t *result);   /* result[1], [2]: bytes hashed, left out */
+/* tco.c */
 uint32_t tco_status(void);           /* q35 TCO1_STS SMI causes, 0 elsewhere */
 uint32_t tco_pending_clear(void);   /* reads and clears them */
 #endif

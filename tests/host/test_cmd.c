@@ -383,7 +383,7 @@ static void test_local_set_smbase(void **state)
  * arg + 0x10000 in 64 bits without an overflow check, so every 16-aligned
  * arg in [2^64 - 0x10000, 2^64 - 0x8000) passes: arg + 0x8000 >= SMRAM
  * base, and arg + 0x10000 wraps to a small number <= SMRAM end. SMBASE is
- * 32 bits: the handler would store 0xFFFF0010. (smm/image/handler.c only
+ * 32 bits: the handler would store 0xFFFF0010. (smm/image/service.c only
  * applies an SMBASE equal to a configured one, so this is not reachable
  * from the OS today.) Expected SMM_E_BAD_PTR; flip once fixed.
  */
