@@ -10,19 +10,9 @@ CC=${HOST_CC:-cc}
 work=$(mktemp -d "${TMPDIR:-/tmp}/smmsync-layers.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
-n=0 failed=0
-check() {                                    # check NAME CONDITION...
-	local name=$1
-	shift
-	n=$((n + 1))
-	if "$@"; then
-		echo "ok $n - $name"
-	else
-		echo "not ok $n - $name"
-		failed=$((failed + 1))
-		sed 's/^/# /' "$work/out"
-	fi
-}
+CHECK_SHOW=$work/out
+# shellcheck source=tests/host/check.sh
+source "$HERE/tests/host/check.sh"
 
 # tree DIR: the clean fake tree (lib <- drivers <- kernel, and an image file).
 tree() {
