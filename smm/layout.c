@@ -38,11 +38,8 @@ static bool take(struct range *r, unsigned nr, uint64_t size, uint64_t align, ui
     return false;
 }
 
-int smm_layout_compute(const struct smm_layout_req *q, struct smm_layout *l,
-                       char *err, size_t errlen)
+static int check_request(const struct smm_layout_req *q, uint32_t s, char *err, size_t errlen)
 {
-    memset(l, 0, sizeof(*l));
-    uint32_t s = stride_for(q);
     unsigned n = q->ncpus;
     if (!n || !q->save_size || !q->stub_size || !q->stack_size || !q->image_size ||
         !q->pt_size || !q->sync_stride || q->save_size > SMM_ENTRY_OFFSET ||
@@ -56,7 +53,14 @@ int smm_layout_compute(const struct smm_layout_req *q, struct smm_layout *l,
                   "CPU 0's save state (max %u)", n, n, s, smm_layout_max_cpus(q));
         return LAYOUT_E_TOO_MANY;
     }
-    uint64_t R = q->smram_base, E = R + q->smram_size;
+    return 0;
+}
+
+/* The sizes, and every CPU's window: SMBASE, stub and save state. */
+static void place_windows(const struct smm_layout_req *q, struct smm_layout *l, uint32_t s)
+{
+    unsigned n = q->ncpus;
+    uint64_t R = q->smram_base;
     l->ncpus = n;
     l->stride = s;
     l->smram_base = R;
@@ -75,6 +79,37 @@ int smm_layout_compute(const struct smm_layout_req *q, struct smm_layout *l,
     }
     l->overlap_lo = l->smbase[n - 1];
     l->overlap_hi = l->smbase[0] + SMM_WINDOW_SIZE;
+}
+
+/* Page tables, image and stacks: first fit, trying every order of the
+ * three, so a small region is not lost to a bad first choice. */
+static bool place_blocks(const struct smm_layout_req *q, struct smm_layout *l, const struct range free[2])
+{
+    static const uint8_t orders[6][3] = { {0,1,2}, {0,2,1}, {1,0,2}, {1,2,0}, {2,0,1}, {2,1,0} };
+    const uint64_t size[3] = { q->pt_size, q->image_size, (uint64_t)q->ncpus * q->stack_size };
+    uint64_t at[3];
+    bool placed = false;
+    for (unsigned o = 0; o < 6 && !placed; o++) {
+        struct range f[2] = { free[0], free[1] };
+        placed = true;
+        for (unsigned k = 0; k < 3 && placed; k++)
+            placed = take(f, 2, size[orders[o][k]], PAGE, &at[orders[o][k]]);
+    }
+    if (!placed)
+        return false;
+    l->pt = at[0];
+    l->image = at[1];
+    l->stack[0] = at[2];
+    for (unsigned i = 1; i < q->ncpus; i++)
+        l->stack[i] = l->stack[0] + (uint64_t)i * q->stack_size;
+    return true;
+}
+
+/* Everything else inside SMRAM: the smram sync area, then the blocks. */
+static int place_in_smram(const struct smm_layout_req *q, struct smm_layout *l, char *err, size_t errlen)
+{
+    unsigned n = q->ncpus;
+    uint64_t R = q->smram_base, E = R + q->smram_size;
     if (l->save[n - 1] + q->save_size > E) {
         ksnprintf(err, errlen, "layout: SMRAM [0x%lx, 0x%lx) too small for %u save states",
                   (unsigned long)R, (unsigned long)E, n);
@@ -82,35 +117,19 @@ int smm_layout_compute(const struct smm_layout_req *q, struct smm_layout *l,
     }
     /* Free SMRAM: above the last save state, and between the stubs and CPU
      * 0's save state (that one is inside every window). */
-    const struct range free0[2] = {
+    struct range free[2] = {
         { l->save[n - 1] + q->save_size, E },
-        { R + (uint64_t)n * s, l->save[0] },
+        { R + (uint64_t)n * l->stride, l->save[0] },
     };
-    struct range free[2] = { free0[0], free0[1] };
-    uint64_t at[3];
     /* The SMRAM sync area must be in the overlap: the lower range, or else
      * the unused tail of CPU 0's stub slot (also in every window). */
     uint64_t tail = R + ((q->stub_size + 63) & ~63u);
-    if (!take(&free[1], 1, l->sync_size, 64, &l->sync_smram)) {
-        if (tail + l->sync_size <= R + s)
-            l->sync_smram = tail;
-        else
-            goto no_space;
+    bool synced = take(&free[1], 1, l->sync_size, 64, &l->sync_smram);
+    if (!synced && tail + l->sync_size <= R + l->stride) {
+        l->sync_smram = tail;
+        synced = true;
     }
-    /* Page tables, image and stacks: first fit, trying every order of the
-     * three, so a small region is not lost to a bad first choice. */
-    static const uint8_t orders[6][3] = { {0,1,2}, {0,2,1}, {1,0,2}, {1,2,0}, {2,0,1}, {2,1,0} };
-    const uint64_t size[3] = { q->pt_size, q->image_size, (uint64_t)n * q->stack_size };
-    struct range base_free[2] = { free[0], free[1] };
-    bool placed = false;
-    for (unsigned o = 0; o < 6 && !placed; o++) {
-        struct range f[2] = { base_free[0], base_free[1] };
-        placed = true;
-        for (unsigned k = 0; k < 3 && placed; k++)
-            placed = take(f, 2, size[orders[o][k]], PAGE, &at[orders[o][k]]);
-    }
-    if (!placed) {
-    no_space:
+    if (!synced || !place_blocks(q, l, free)) {
         ksnprintf(err, errlen,
                   "layout: SMRAM [0x%lx, 0x%lx) has no room for %u CPUs' sync area, page "
                   "tables (0x%x), image (0x%x) and stacks (%u x 0x%x)",
@@ -118,11 +137,13 @@ int smm_layout_compute(const struct smm_layout_req *q, struct smm_layout *l,
                   q->stack_size);
         return LAYOUT_E_NO_SPACE;
     }
-    l->pt = at[0];
-    l->image = at[1];
-    l->stack[0] = at[2];
-    for (unsigned i = 1; i < n; i++)
-        l->stack[i] = l->stack[0] + (uint64_t)i * q->stack_size;
+    return 0;
+}
+
+/* The mem sync area: the top of the usable RAM below SMRAM, in the overlap. */
+static int place_sync_mem(const struct smm_layout_req *q, struct smm_layout *l, char *err, size_t errlen)
+{
+    uint64_t R = q->smram_base;
     uint64_t top = q->shared_hi < R ? q->shared_hi : R;
     uint64_t bottom = q->shared_lo > l->overlap_lo ? q->shared_lo : l->overlap_lo;
     uint64_t sm = top >= l->sync_size ? align_down(top - l->sync_size, 64) : 0;
@@ -135,6 +156,20 @@ int smm_layout_compute(const struct smm_layout_req *q, struct smm_layout *l,
         return LAYOUT_E_NO_SHARED;
     }
     l->sync_mem = sm;
+    return 0;
+}
+
+int smm_layout_compute(const struct smm_layout_req *q, struct smm_layout *l,
+                       char *err, size_t errlen)
+{
+    memset(l, 0, sizeof(*l));
+    uint32_t s = stride_for(q);
+    int e = check_request(q, s, err, errlen);
+    if (e)
+        return e;
+    place_windows(q, l, s);
+    if ((e = place_in_smram(q, l, err, errlen)) || (e = place_sync_mem(q, l, err, errlen)))
+        return e;
     return smm_layout_check(q, l, err, errlen);
 }
 
@@ -152,16 +187,13 @@ static bool overlaps(uint64_t a, uint64_t an, uint64_t b, uint64_t bn)
 
 struct region { const char *what; unsigned cpu; uint64_t at, size; };
 
-int smm_layout_check(const struct smm_layout_req *q, const struct smm_layout *l,
-                     char *err, size_t errlen)
+/* Claims 20-24: every window where its SMBASE puts it, inside SMRAM, and
+ * each pair overlapping partially. */
+static int check_windows(const struct smm_layout_req *q, const struct smm_layout *l, char *err, size_t errlen)
 {
     unsigned n = l->ncpus;
     uint64_t R = q->smram_base, E = q->smram_base + q->smram_size;
     uint32_t unique_min = q->save_size > q->stub_size ? q->save_size : q->stub_size;
-    if (n != q->ncpus || !n || n > SMMSYNC_MAX_CPUS) {
-        ksnprintf(err, errlen, "check: layout has %u CPUs, request %u", n, q->ncpus);
-        return -1;
-    }
     for (unsigned i = 0; i < n; i++) {
         uint64_t w = l->smbase[i];
         if (l->stub[i] != w + SMM_ENTRY_OFFSET || l->save[i] != w + SMM_WINDOW_SIZE - q->save_size) {
@@ -185,7 +217,14 @@ int smm_layout_check(const struct smm_layout_req *q, const struct smm_layout *l,
             }
         }
     }
-    /* Every SMRAM-resident region against every other. */
+    return 0;
+}
+
+/* Every SMRAM-resident region inside SMRAM and against every other. */
+static int check_regions(const struct smm_layout_req *q, const struct smm_layout *l, char *err, size_t errlen)
+{
+    unsigned n = l->ncpus;
+    uint64_t R = q->smram_base, E = q->smram_base + q->smram_size;
     struct region r[2 * SMMSYNC_MAX_CPUS + 4];
     unsigned nr = 0;
     for (unsigned i = 0; i < n; i++) {
@@ -209,16 +248,15 @@ int smm_layout_check(const struct smm_layout_req *q, const struct smm_layout *l,
                 return -1;
             }
     }
-    for (unsigned i = 1; i < n; i++)
-        if (l->stack[i] != l->stack[0] + (uint64_t)i * q->stack_size) {
-            ksnprintf(err, errlen, "check: stacks are not contiguous at CPU %u", i);
-            return -1;
-        }
-    if ((l->pt | l->image) & (PAGE - 1)) {
-        ksnprintf(err, errlen, "check: page tables or image not page-aligned");
-        return -1;
-    }
-    /* Claims 25, 40: the sync areas lie where all windows overlap. */
+    return 0;
+}
+
+/* Claims 25, 40: the sync areas lie where all windows overlap; the mem one
+ * in usable RAM outside SMRAM. */
+static int check_sync_areas(const struct smm_layout_req *q, const struct smm_layout *l, char *err, size_t errlen)
+{
+    unsigned n = l->ncpus;
+    uint64_t R = q->smram_base;
     uint64_t lo = 0, hi = ~0ull;
     for (unsigned i = 0; i < n; i++) {
         if (l->smbase[i] > lo) lo = l->smbase[i];
@@ -238,6 +276,28 @@ int smm_layout_check(const struct smm_layout_req *q, const struct smm_layout *l,
         return -1;
     }
     return 0;
+}
+
+int smm_layout_check(const struct smm_layout_req *q, const struct smm_layout *l,
+                     char *err, size_t errlen)
+{
+    unsigned n = l->ncpus;
+    if (n != q->ncpus || !n || n > SMMSYNC_MAX_CPUS) {
+        ksnprintf(err, errlen, "check: layout has %u CPUs, request %u", n, q->ncpus);
+        return -1;
+    }
+    if (check_windows(q, l, err, errlen) || check_regions(q, l, err, errlen))
+        return -1;
+    for (unsigned i = 1; i < n; i++)
+        if (l->stack[i] != l->stack[0] + (uint64_t)i * q->stack_size) {
+            ksnprintf(err, errlen, "check: stacks are not contiguous at CPU %u", i);
+            return -1;
+        }
+    if ((l->pt | l->image) & (PAGE - 1)) {
+        ksnprintf(err, errlen, "check: page tables or image not page-aligned");
+        return -1;
+    }
+    return check_sync_areas(q, l, err, errlen);
 }
 
 void smm_layout_print(const struct smm_layout *l, void (*line)(void *ctx, const char *s),
