@@ -1,7 +1,8 @@
 # smmsync - build the kernel, the SMM image and the ISO; run and test them.
 #   make          build/kernel.elf + build/smmsync.iso
 #   make run      boot the default configuration (q35, 4 vCPUs, SMM on)
-#   make test     host unit tests, model check, gdb check, fuzzers (bounded), every QEMU configuration
+#   make test     host unit tests, layer check, model check, gdb check, fuzzers (bounded), every QEMU configuration
+#   make layers   the folders are layers: no include or call goes up (tools/layers.sh)
 #   make debug    QEMU halted with a gdb stub + gdb with symbols (tools/gdbinit)
 #   make bench    the benchmarks, build/bench/results.json and plots (several minutes)
 #   make mutants  the mutation suite: every mutant of tests/mutants/ must be killed
@@ -20,18 +21,18 @@ KCFLAGS := $(FREESTANDING) -mcmodel=small
 SCFLAGS := $(FREESTANDING) -mcmodel=kernel -DSMMSYNC_SMM_IMAGE
 
 # The kernel: everything in these folders except the SMM image.
-KSRC := $(wildcard kernel/*.c drivers/*.c smp/*.c smm/*.c tests/*.c)
+KSRC := $(wildcard lib/*.c arch/*.c drivers/*.c kernel/*.c smp/*.c smm/*.c tests/*.c main/*.c)
 KASM := boot/multiboot2.asm kernel/isr.asm kernel/ctx.asm kernel/blobs.asm smp/modetest.asm
 KOBJ := $(KSRC:%.c=$(B)/k/%.o) $(KASM:%.asm=$(B)/k/%.o)
 
 # The SMM image: its own binary; it shares only pure code with the kernel.
-SSRC := $(wildcard smm/image/*.c) smm/savestate.c smm/cmd.c kernel/string.c
+SSRC := $(wildcard smm/image/*.c) smm/savestate.c smm/cmd.c lib/string.c
 SASM := $(wildcard smm/image/*.asm)
 SOBJ := $(SSRC:%.c=$(B)/s/%.o) $(SASM:%.asm=$(B)/s/%.o)
 
 BLOBS := $(B)/lowmem.bin $(B)/smm_stub.bin $(B)/smm_reloc.bin $(B)/smm.bin
 
-.PHONY: all run test debug clean deps host-test model gdb-check bench bench-smoke stress mutants
+.PHONY: all run test debug clean deps host-test layers model gdb-check bench bench-smoke stress mutants
 all: $(B)/kernel.elf $(B)/smmsync.iso
 
 # The assembler's view of the C headers (tools/asm-offsets.c): compiled to
@@ -106,10 +107,15 @@ debug: deps
 
 include tests/host/rules.mk
 HOST_TESTS += test_layout test_savestate test_cmd test_deviations
-test_layout_SRCS = smm/layout.c kernel/printf.c
+test_layout_SRCS = smm/layout.c lib/printf.c
 test_savestate_SRCS = smm/savestate.c
 test_cmd_SRCS = smm/cmd.c
-test_deviations_SRCS = kernel/deviations.c
+test_deviations_SRCS = lib/deviations.c
+
+# The folders are layers (README.md, "Layout of the tree"): no include and no
+# call may go up the order; the checker reads the built objects.
+layers: all
+	tools/layers.sh
 
 model:
 	tools/model-check.sh
@@ -132,7 +138,8 @@ stress: deps
 test: deps
 	@$(MAKE) --no-print-directory host-test
 	tests/host/test_run_qemu.sh
-	@$(MAKE) --no-print-directory all
+	tests/host/test_layers.sh
+	@$(MAKE) --no-print-directory layers
 	@$(MAKE) --no-print-directory model
 	@$(MAKE) --no-print-directory gdb-check
 	@$(MAKE) --no-print-directory bench-smoke

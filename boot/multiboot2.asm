@@ -88,7 +88,7 @@ _start:
 
 ; 4 page directories of 2 MiB pages, identity. The 3-4 GiB window (MMIO:
 ; local APIC, I/O APIC, TSEG black hole) is mapped uncached. This runs before
-; any C, so it builds its own; the entries are those of kernel/x86.h
+; any C, so it builds its own; the entries are those of arch/x86.h
 ; idmap_large_pde() (the names are generated from it), which builds SMRAM's
 ; map (smm/smm.c) and the mode tests' 32-bit directory (smp/lowmem.c).
 build_page_tables:
@@ -145,7 +145,7 @@ msg_no_lm: db "smmsync: FATAL: this CPU has no long mode (CPUID 80000001h EDX.LM
            db "not ok 1 - boot.long_mode", 13, 10, "1..1", 13, 10, 0
 
 ; The GDT of the BSP and, once they run C, the APs (smp/smp.c loads it);
-; selectors and descriptors: kernel/x86.h, laid out by boot/layout.inc.
+; selectors and descriptors: arch/x86.h, laid out by boot/layout.inc.
 align 16
 global boot_gdt, boot_gdtr
 boot_gdt:

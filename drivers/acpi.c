@@ -1,9 +1,9 @@
 /* Kernel glue for the pure ACPI parser: physical memory below 4 GiB is
  * identity-mapped, so mapping is a range check. */
 #include "drivers/acpi.h"
-#include "kernel/mb2.h"
-#include "kernel/printf.h"
-#include "kernel/kstring.h"
+#include "lib/mb2.h"
+#include "lib/printf.h"
+#include "lib/kstring.h"
 
 struct acpi_madt_info acpi_madt;
 /* A copy of the raw MADT: once TSEG covers the top of RAM (where SeaBIOS

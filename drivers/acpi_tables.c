@@ -7,8 +7,8 @@
  * are only 4-byte aligned).  Section numbers refer to ACPI 6.x.
  */
 #include "drivers/acpi_tables.h"
-#include "kernel/kstring.h"
-#include "kernel/printf.h"
+#include "lib/kstring.h"
+#include "lib/printf.h"
 
 /* §5.2.5.3 RSDP field offsets. */
 #define RSDP_CHECKSUM   8
@@ -361,6 +361,93 @@ static int add_cpu(struct acpi_madt_info *out, const struct acpi_cpu *c,
 	return 0;
 }
 
+/* The structure header at off (§5.2.12: Type and Length bytes), within
+ * the table and long enough to move on. */
+static int madt_header(const uint8_t *t, uint32_t off, uint32_t length, unsigned idx,
+		       uint8_t *type, uint8_t *elen, char *err, size_t errlen)
+{
+	if (length - off < 2)
+		return fail(err, errlen, ACPI_ERR_ENTRY,
+			    "acpi: MADT entry %u at offset 0x%x truncated (1 byte left)",
+			    idx, off);
+	*type = rd8(t + off);
+	*elen = rd8(t + off + 1);
+	/* A length below 2 would never advance: reject, don't loop. */
+	if (*elen < 2)
+		return fail(err, errlen, ACPI_ERR_ENTRY,
+			    "acpi: MADT entry %u (type %u) at offset 0x%x has length %u",
+			    idx, *type, off, *elen);
+	if (*elen > length - off)
+		return fail(err, errlen, ACPI_ERR_ENTRY,
+			    "acpi: MADT entry %u (type %u) at offset 0x%x overruns the table (length %u, table 0x%x)",
+			    idx, *type, off, *elen, length);
+	return 0;
+}
+
+/* The least length of the structure types we read; 0 for the others. */
+static unsigned madt_min_len(uint8_t type)
+{
+	switch (type) {
+	case MADT_TYPE_LAPIC: return MADT_LAPIC_LEN;
+	case MADT_TYPE_X2APIC: return MADT_X2APIC_LEN;
+	case MADT_TYPE_IOAPIC: return MADT_IOAPIC_LEN;
+	case MADT_TYPE_LAPIC_OVERRIDE: return MADT_OVERRIDE_LEN;
+	default: return 0;
+	}
+}
+
+/* A local APIC (type 0) or local x2APIC (type 9) structure at e. */
+static void madt_cpu(const uint8_t *e, uint8_t type, struct acpi_cpu *c)
+{
+	uint32_t flags;
+
+	if (type == MADT_TYPE_LAPIC) {
+		flags = rd32(e + 4);
+		c->uid = rd8(e + 2);
+		c->apic_id = rd8(e + 3);
+	} else {
+		c->apic_id = rd32(e + 4);
+		flags = rd32(e + 8);
+		c->uid = rd32(e + 12);
+	}
+	c->enabled = flags & MADT_CPU_ENABLED;
+	c->online_capable = flags & MADT_CPU_ONLINE_CAPABLE;
+	c->x2apic = type == MADT_TYPE_X2APIC;
+}
+
+static int madt_entry(const uint8_t *t, uint32_t off, uint8_t type, uint8_t elen, unsigned idx,
+		      struct acpi_madt_info *out, char *err, size_t errlen)
+{
+	struct acpi_cpu c;
+	uint64_t a;
+
+	if (elen < madt_min_len(type))
+		return fail(err, errlen, ACPI_ERR_ENTRY,
+			    "acpi: MADT entry %u (type %u) at offset 0x%x has length %u, too short for its type",
+			    idx, type, off, elen);
+	switch (type) {
+	case MADT_TYPE_LAPIC:
+	case MADT_TYPE_X2APIC:
+		madt_cpu(t + off, type, &c);
+		return add_cpu(out, &c, idx, off, err, errlen);
+	case MADT_TYPE_IOAPIC:
+		out->n_ioapic++;
+		return 0;
+	case MADT_TYPE_LAPIC_OVERRIDE:
+		/* The 64-bit address replaces the 32-bit header field. */
+		a = rd64(t + off + 4);
+		if (a > UINT32_MAX)
+			return fail(err, errlen, ACPI_ERR_ENTRY,
+				    "acpi: MADT entry %u at offset 0x%x: local APIC address override 0x%llx is above 4 GiB",
+				    idx, off, (unsigned long long)a);
+		out->lapic_addr = (uint32_t)a;
+		return 0;
+	default:
+		/* Other controller types do not concern us. */
+		return 0;
+	}
+}
+
 int acpi_parse_madt(const void *madt, size_t len, struct acpi_madt_info *out,
 		    char *err, size_t errlen)
 {
@@ -382,85 +469,16 @@ int acpi_parse_madt(const void *madt, size_t len, struct acpi_madt_info *out,
 	out->flags = rd32(t + MADT_FLAGS);
 
 	for (off = MADT_ENTRIES, idx = 0; off < length; idx++) {
-		uint8_t type, elen;
-		struct acpi_cpu c;
-		uint32_t flags;
+		uint8_t type = 0, elen = 0;
 
-		/* §5.2.12: every structure starts with Type and Length bytes. */
-		if (length - off < 2)
-			return fail(err, errlen, ACPI_ERR_ENTRY,
-				    "acpi: MADT entry %u at offset 0x%x truncated (1 byte left)",
-				    idx, off);
-		type = rd8(t + off);
-		elen = rd8(t + off + 1);
-		/* A length below 2 would never advance: reject, don't loop. */
-		if (elen < 2)
-			return fail(err, errlen, ACPI_ERR_ENTRY,
-				    "acpi: MADT entry %u (type %u) at offset 0x%x has length %u",
-				    idx, type, off, elen);
-		if (elen > length - off)
-			return fail(err, errlen, ACPI_ERR_ENTRY,
-				    "acpi: MADT entry %u (type %u) at offset 0x%x overruns the table (length %u, table 0x%x)",
-				    idx, type, off, elen, length);
+		rc = madt_header(t, off, length, idx, &type, &elen, err, errlen);
+		if (rc)
+			return rc;
 		out->n_entries++;
-
-		switch (type) {
-		case MADT_TYPE_LAPIC:
-			if (elen < MADT_LAPIC_LEN)
-				goto short_entry;
-			flags = rd32(t + off + 4);
-			c.uid = rd8(t + off + 2);
-			c.apic_id = rd8(t + off + 3);
-			c.enabled = flags & MADT_CPU_ENABLED;
-			c.online_capable = flags & MADT_CPU_ONLINE_CAPABLE;
-			c.x2apic = false;
-			rc = add_cpu(out, &c, idx, off, err, errlen);
-			if (rc)
-				return rc;
-			break;
-		case MADT_TYPE_X2APIC:
-			if (elen < MADT_X2APIC_LEN)
-				goto short_entry;
-			c.apic_id = rd32(t + off + 4);
-			flags = rd32(t + off + 8);
-			c.uid = rd32(t + off + 12);
-			c.enabled = flags & MADT_CPU_ENABLED;
-			c.online_capable = flags & MADT_CPU_ONLINE_CAPABLE;
-			c.x2apic = true;
-			rc = add_cpu(out, &c, idx, off, err, errlen);
-			if (rc)
-				return rc;
-			break;
-		case MADT_TYPE_IOAPIC:
-			if (elen < MADT_IOAPIC_LEN)
-				goto short_entry;
-			out->n_ioapic++;
-			break;
-		case MADT_TYPE_LAPIC_OVERRIDE: {
-			uint64_t a;
-
-			/* The 64-bit address replaces the 32-bit header field. */
-			if (elen < MADT_OVERRIDE_LEN)
-				goto short_entry;
-			a = rd64(t + off + 4);
-			if (a > UINT32_MAX)
-				return fail(err, errlen, ACPI_ERR_ENTRY,
-					    "acpi: MADT entry %u at offset 0x%x: local APIC address override 0x%llx is above 4 GiB",
-					    idx, off, (unsigned long long)a);
-			out->lapic_addr = (uint32_t)a;
-			break;
-		}
-		default:
-			/* Other controller types do not concern us. */
-			break;
-		}
+		rc = madt_entry(t, off, type, elen, idx, out, err, errlen);
+		if (rc)
+			return rc;
 		off += elen;
-		continue;
-
-short_entry:
-		return fail(err, errlen, ACPI_ERR_ENTRY,
-			    "acpi: MADT entry %u (type %u) at offset 0x%x has length %u, too short for its type",
-			    idx, type, off, elen);
 	}
 	return 0;
 }

@@ -2,7 +2,7 @@
 #include "drivers/chipset.h"
 #include "drivers/pci.h"
 #include "drivers/fwcfg.h"
-#include "kernel/x86.h"
+#include "arch/x86.h"
 
 #define HB_BDF          PCI_BDF(0, 0, 0)
 #define Q35_MCH_DID     0x29C0

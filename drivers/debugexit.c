@@ -1,6 +1,6 @@
 /* QEMU isa-debug-exit at port 0xF4 (run-qemu.sh: iobase=0xf4,iosize=0x04). */
 #include "drivers/debugexit.h"
-#include "kernel/x86.h"
+#include "arch/x86.h"
 
 #define DEBUG_EXIT_PORT 0xF4
 

@@ -1,6 +1,6 @@
 #include "drivers/fwcfg.h"
-#include "kernel/x86.h"
-#include "kernel/kstring.h"
+#include "arch/x86.h"
+#include "lib/kstring.h"
 
 #define FW_CFG_PORT_SEL   0x510
 #define FW_CFG_PORT_DATA  0x511

@@ -2,8 +2,8 @@
  * (SDM vol. 3A ch. 11). QEMU 7.2's TCG has no x2APIC (docs/PLATFORM.md Q4);
  * KVM has. Every ICR wait is bounded. */
 #include "drivers/lapic.h"
-#include "kernel/x86.h"
-#include "kernel/percpu.h"
+#include "arch/x86.h"
+#include "arch/percpu.h"
 
 #define SVR_ENABLE (1u << 8)
 

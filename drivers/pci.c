@@ -1,6 +1,6 @@
 #include "drivers/pci.h"
-#include "kernel/x86.h"
-#include "kernel/spinlock.h"
+#include "arch/x86.h"
+#include "arch/spinlock.h"
 
 #define PCI_CONFIG_ADDRESS 0xCF8
 #define PCI_CONFIG_DATA    0xCFC

@@ -5,7 +5,7 @@
  * raised towards the BSP (an unmasked-then-masked LINT0 otherwise leaves a
  * stale request that faults at the first STI). 8259A datasheet, ICW1-4. */
 #include "drivers/pic.h"
-#include "kernel/x86.h"
+#include "arch/x86.h"
 
 #define PIC1_CMD  0x20
 #define PIC1_DATA 0x21

@@ -2,7 +2,7 @@
  * PIIX4 DEVACTB.APMC_EN. */
 #include "drivers/chipset.h"
 #include "drivers/pci.h"
-#include "kernel/x86.h"
+#include "arch/x86.h"
 
 #define ICH9_LPC_BDF        PCI_BDF(0, 0x1F, 0)
 #define ICH9_PMBASE         0x40

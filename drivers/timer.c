@@ -1,7 +1,7 @@
 /* TSC calibration. PIT: Intel 8254 datasheet (channel 2 gated through
  * port 0x61, mode 0 "interrupt on terminal count"); 1.193182 MHz input. */
 #include "drivers/timer.h"
-#include "kernel/x86.h"
+#include "arch/x86.h"
 
 #define PIT_HZ        1193182u
 #define PIT_CH2       0x42

@@ -1,6 +1,6 @@
 /* 16550 UART on COM1, polled. Register names as in the NS16550A datasheet. */
 #include "drivers/uart.h"
-#include "kernel/x86.h"
+#include "arch/x86.h"
 
 #define COM1      0x3F8
 #define UART_THR  0     /* transmit holding (DLAB=0) */

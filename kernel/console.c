@@ -1,8 +1,8 @@
 /* The serial console: every line a CPU prints comes out whole. */
 #include "kernel/console.h"
-#include "kernel/printf.h"
-#include "kernel/spinlock.h"
-#include "kernel/percpu.h"
+#include "lib/printf.h"
+#include "arch/spinlock.h"
+#include "arch/percpu.h"
 #include "drivers/uart.h"
 
 static struct spinlock console_lock = SPINLOCK_INIT;

@@ -2,8 +2,8 @@
  * handlers installed by the drivers and tests. SDM vol. 3A 6.14. */
 #include "kernel/idt.h"
 #include "kernel/panic.h"
-#include "kernel/x86.h"
-#include "kernel/percpu.h"
+#include "arch/x86.h"
+#include "arch/percpu.h"
 #include "drivers/pic.h"
 
 struct idt_gate {

@@ -4,10 +4,10 @@
 #include "kernel/panic.h"
 #include "kernel/idt.h"
 #include "kernel/console.h"
-#include "kernel/printf.h"
-#include "kernel/percpu.h"
+#include "lib/printf.h"
+#include "arch/percpu.h"
 #include "kernel/report.h"
-#include "kernel/x86.h"
+#include "arch/x86.h"
 #include "drivers/debugexit.h"
 
 static volatile int panicking = -1;

@@ -1,13 +1,13 @@
-/* Test results: prefix stack + TAP formatting (kernel/tap.c) + the
+/* Test results: prefix stack + TAP formatting (lib/tap.c) + the
  * known-deviation list. SMP-safe behind one lock. */
 #include <stdarg.h>
 #include "kernel/report.h"
-#include "kernel/tap.h"
+#include "lib/tap.h"
 #include "kernel/console.h"
-#include "kernel/printf.h"
-#include "kernel/spinlock.h"
-#include "kernel/kstring.h"
-#include "kernel/deviations.h"
+#include "lib/printf.h"
+#include "arch/spinlock.h"
+#include "lib/kstring.h"
+#include "lib/deviations.h"
 #include "kernel/test.h"
 #include "drivers/debugexit.h"
 

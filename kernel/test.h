@@ -5,22 +5,14 @@
 #define SMMSYNC_TEST_H
 #include <stdint.h>
 #include <stdbool.h>
+#include "kernel/platform.h"
 
-enum feature {
-    FEAT_SMM       = 1u << 0,   /* SMM usable: known chipset, smm=on, image installed */
-    FEAT_Q35       = 1u << 1,
-    FEAT_PC        = 1u << 2,
-    FEAT_TCG       = 1u << 3,
-    FEAT_KVM       = 1u << 4,
-    FEAT_TSEG      = 1u << 5,
-    FEAT_SELFTEST  = 1u << 30,  /* runs only when named explicitly in tests= */
-};
 
 struct test {
     const char *name;
     void (*fn)(void);
     unsigned min_cpus;
-    uint32_t needs;             /* enum feature bits */
+    uint32_t needs;             /* enum feature bits (kernel/platform.h) */
     uint32_t timeout_ms;        /* 0: TEST_DEFAULT_TIMEOUT_MS */
 };
 
@@ -49,21 +41,4 @@ static inline const struct test *tests_end(void)
     return p;
 }
 
-/* Machine facts the test runner and the tests consult. */
-struct platform {
-    bool q35, pc, tcg, kvm, smm, vga;
-    const char *machine_name, *accel_name;
-    uint32_t features;          /* enum feature bits that hold */
-    uint32_t expected;          /* feature bits the configuration says must hold:
-                                   a test skipped for lack of one of them fails */
-};
-extern struct platform platform;
-
-/* The kernel command line (multiboot2 + fw_cfg opt/smmsync/cmdline). */
-extern char kernel_cmdline[];
-
-uint64_t test_seed(void);
-/* Why the features in 'missing' are absent (for SKIP lines). */
-const char *platform_missing(uint32_t missing, char *buf, unsigned len);
-void run_tests(void);
 #endif

@@ -1,6 +1,6 @@
 #include "smm/layout.h"
-#include "kernel/printf.h"
-#include "kernel/kstring.h"
+#include "lib/printf.h"
+#include "lib/kstring.h"
 
 #define PAGE 0x1000u
 

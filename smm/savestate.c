@@ -2,7 +2,7 @@
  * QEMU target/i386/tcg/sysemu/smm_helper.c (64-bit branch); the 32-bit map:
  * SDM vol. 3C table 34-1 and the same file's 32-bit branch. */
 #include "smm/savestate.h"
-#include "kernel/kstring.h"
+#include "lib/kstring.h"
 
 struct loc { uint16_t off; uint8_t size; };   /* size 0: absent */
 

@@ -1,5 +1,6 @@
-/* The kernel's side of SMM: SMRAM setup, SMBASE relocation, installing the
- * SMM image, SMI triggers and the command interface. */
+/* The kernel's side of SMM: SMRAM setup (smm/setup.c, region.c,
+ * relocate.c, install.c), SMI triggers (trigger.c), the records the handler
+ * wrote (records.c) and the command interface (call.c). */
 #ifndef SMMSYNC_SMM_H
 #define SMMSYNC_SMM_H
 #include <stdint.h>
@@ -36,6 +37,10 @@ extern struct smm_state smm;
 extern struct smm_comm smm_comm;
 
 bool smm_setup(void);               /* before the APs start */
+/* smm/synch.c: keeps the synchbyte in step with smp's park/wake paths;
+ * smm_setup() registers them (smp/power.h). */
+struct power_hooks;
+extern const struct power_hooks synch_power_hooks;
 void smm_print_layout(void);
 
 enum smi_source {

@@ -1,11 +1,13 @@
 /* The kernel's side of the synchbyte: each CPU writes only its own byte,
- * only from the park/wake paths (and SMM, on entry and exit). With the
+ * only from the park/wake paths (smp/power.c, through the hooks at the end
+ * of this file) and SMM, on entry and exit. With the
  * mem backend it is a plain store into the sync area below SMRAM; the
  * smram and cmos backends are reachable only from SMM, so the transition
  * is a per-CPU SMM service call. */
 #include "smm/synch.h"
 #include "smm/smm.h"
-#include "kernel/percpu.h"
+#include "smp/power.h"
+#include "arch/percpu.h"
 
 const char *synch_name(uint8_t v)
 {
@@ -48,3 +50,16 @@ bool synch_peek(unsigned cpu, uint8_t *v)
     *v = *mem_byte(cpu);
     return true;
 }
+
+/* What the power transitions of smp/power.c mean here (claims 11-14). */
+static void power_changed(enum power_state s)
+{
+    synch_self_set(s == POWER_ACTIVE ? SYNCH_ACTIVE : SYNCH_INACTIVE);
+}
+
+static bool cpu_in_smm(unsigned cpu)
+{
+    return smm_comm.cpu[cpu].in_smm;
+}
+
+const struct power_hooks synch_power_hooks = { .self = power_changed, .busy = cpu_in_smm };

@@ -1,7 +1,7 @@
 /* The synchbyte (patent claims 2-7, 10): one per CPU, three values; the zero
  * default means inactive, so CPUs never started read inactive without anyone
  * writing it. Non-SMM code changes only its own byte, only on the park and
- * wake paths (smp/smp.c). */
+ * wake paths (smp/power.c). */
 #ifndef SMMSYNC_SYNCH_H
 #define SMMSYNC_SYNCH_H
 #include <stdint.h>

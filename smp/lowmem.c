@@ -1,6 +1,6 @@
 #include "smp/lowmem.h"
-#include "kernel/kstring.h"
-#include "kernel/x86.h"
+#include "lib/kstring.h"
+#include "arch/x86.h"
 #include "kernel/panic.h"
 
 extern const uint8_t lowmem_blob[], lowmem_blob_end[];   /* kernel/blobs.asm */

@@ -1,20 +1,20 @@
 /* CPU enumeration (ACPI MADT), bring-up with INIT-SIPI-SIPI (SDM vol. 3A
  * 9.4.4.1 "Typical BSP initialization sequence"; MP spec 1.4 B.4), the idle
- * loop with on_cpu work, and the park/wake paths. Every wait is bounded. */
+ * loop with on_cpu work. Every wait is bounded. The park/wake paths are in
+ * smp/power.c. */
 #include "smp/smp.h"
 #include "smp/lowmem.h"
+#include "smp/power.h"
 #include "drivers/acpi.h"
 #include "drivers/lapic.h"
 #include "drivers/timer.h"
 #include "kernel/console.h"
 #include "kernel/idt.h"
-#include "kernel/cmdline.h"
+#include "kernel/config.h"
 #include "kernel/test.h"
-#include "kernel/printf.h"
-#include "kernel/kstring.h"
-#include "kernel/x86.h"
-#include "smm/synch.h"
-#include "smm/smm.h"
+#include "lib/printf.h"
+#include "lib/kstring.h"
+#include "arch/x86.h"
 
 struct cpu cpus[MAX_CPUS];
 unsigned ncpus;
@@ -144,7 +144,7 @@ void ap_main(uint64_t idx)
     percpu_init_this((unsigned)idx, c->apic_id);
     lapic_init();
     c->starts++;
-    synch_self_set(SYNCH_ACTIVE);              /* claim 13: waking up */
+    power_self(POWER_ACTIVE);                  /* claim 13: waking up */
     c->done_seq = c->work_seq;                 /* work cut short by INIT is over */
     this_percpu()->where = "idle loop";
     c->state = CPU_IDLE;
@@ -164,7 +164,7 @@ void ap_main(uint64_t idx)
 
 static uint64_t init_udelay = 10000, sipi_udelay = 200, ap_timeout_ms = 1000;
 
-static bool wait_state(unsigned cpu, enum cpu_state s, uint64_t us)
+bool cpu_wait_state(unsigned cpu, enum cpu_state s, uint64_t us)
 {
     uint64_t end = deadline_after_us(us);
     while (cpus[cpu].state != s)
@@ -193,20 +193,19 @@ static bool send_sipis(unsigned cpu)
             udelay(sipi_udelay);
             continue;
         }
-        wait_state(cpu, CPU_IDLE, 10000);
+        cpu_wait_state(cpu, CPU_IDLE, 10000);
     }
     return true;
 }
 
 static bool fault_no_sipi(unsigned cpu)
 {
-    char v[32];
-    uint64_t n;
-    return cmdline_get(kernel_cmdline, "fault", v, sizeof(v)) && !strncmp(v, "no-sipi:", 8) &&
-           parse_u64(v + 8, &n) && n == cpu;
+    unsigned n;
+    return config_fault("no-sipi", &n) && n == cpu;
 }
 
-bool cpu_start(unsigned cpu)
+/* The AP trampoline's parameters: enter ap_main on cpu's own stack. */
+static void trampoline_to(unsigned cpu)
 {
     struct cpu *c = &cpus[cpu];
     struct lowmem_params *p = LOWMEM_PARAMS;
@@ -214,12 +213,18 @@ bool cpu_start(unsigned cpu)
     p->ap_entry = (uint64_t)(uintptr_t)ap_main;
     p->ap_stack = (uint64_t)(uintptr_t)c->stack_top;
     p->ap_arg = cpu;
+}
+
+bool cpu_start(unsigned cpu)
+{
+    struct cpu *c = &cpus[cpu];
+    trampoline_to(cpu);
     lapic_esr();
     lapic_send_ipi(c->apic_id, ICR_DM_INIT | ICR_LEVEL_ASSERT | ICR_TRIGGER_LEVEL);
     udelay(init_udelay);
     lapic_send_ipi(c->apic_id, ICR_DM_INIT | ICR_TRIGGER_LEVEL);   /* de-assert */
     if (fault_no_sipi(cpu)) {
-        wait_state(cpu, CPU_IDLE, ap_timeout_ms * 1000);
+        cpu_wait_state(cpu, CPU_IDLE, ap_timeout_ms * 1000);
         c->state = CPU_FAILED;
         return false;
     }
@@ -228,15 +233,17 @@ bool cpu_start(unsigned cpu)
 
 void smp_boot_aps(void)
 {
-    cmdline_get_u64(kernel_cmdline, "init_udelay", &init_udelay);
-    cmdline_get_u64(kernel_cmdline, "sipi_udelay", &sipi_udelay);
-    cmdline_get_u64(kernel_cmdline, "ap_timeout_ms", &ap_timeout_ms);
+    if (config.init_udelay.set)
+        init_udelay = config.init_udelay.v;
+    if (config.sipi_udelay.set)
+        sipi_udelay = config.sipi_udelay.v;
+    if (config.ap_timeout_ms.set)
+        ap_timeout_ms = config.ap_timeout_ms.v;
     idt_set_handler(VEC_NMI, nmi_handler);
     idt_set_handler(VEC_IPI_TEST, intr_handler);
     /* start_cpus=N: leave the rest of the MADT's CPUs never started (their
      * synchbytes keep the zero default: inactive, claim 10). */
-    uint64_t start = ncpus;
-    cmdline_get_u64(kernel_cmdline, "start_cpus", &start);
+    uint64_t start = config.start_cpus.set ? config.start_cpus.v : ncpus;
     for (unsigned i = 1; i < ncpus; i++)
         if (i >= start)
             kprintf("# smp: CPU %u (APIC ID %u) left unstarted (start_cpus=%lu)\n", i,
@@ -280,106 +287,8 @@ bool on_cpu(unsigned cpu, cpu_fn fn, void *arg)
     return on_cpu_async(cpu, fn, arg) && (cpu == cpu_index() || on_cpu_wait(cpu, 10000000));
 }
 
-/* ---- park / wake ---- */
-
-static void park_hlt_fn(void *arg)
+bool cpu_restart(unsigned cpu)
 {
-    (void)arg;
-    struct cpu *c = &cpus[cpu_index()];
-    cli();
-    synch_self_set(SYNCH_INACTIVE);            /* claim 12: low-power state */
-    c->state = CPU_PARKED_HLT;
-    this_percpu()->where = "parked (hlt)";
-    while (!READ_ONCE(c->wake_req))
-        hlt();                                 /* NMI or SMI wakes it */
-    c->wake_req = 0;
-    synch_self_set(SYNCH_ACTIVE);              /* claim 13: waking up */
-}
-
-bool cpu_park_hlt(unsigned cpu)
-{
-    if (cpu == 0 || !on_cpu_async(cpu, park_hlt_fn, 0))
-        return false;
-    return wait_state(cpu, CPU_PARKED_HLT, 1000000);
-}
-
-bool cpu_wake_hlt(unsigned cpu)
-{
-    struct cpu *c = &cpus[cpu];
-    if (c->state != CPU_PARKED_HLT)
-        return false;
-    c->wake_req = 1;
-    /* The NMI may land between the check and the hlt: resend until it wakes
-     * (bounded; a vCPU thread on a loaded host can be slow to run). */
-    uint64_t end = deadline_after_us(5000000);
-    while (c->state == CPU_PARKED_HLT) {
-        lapic_send_ipi(c->apic_id, ICR_DM_NMI);
-        if (deadline_passed(end))
-            return false;
-        udelay(100);
-    }
-    return on_cpu_wait(cpu, 5000000);
-}
-
-static void park_init_fn(void *arg)
-{
-    (void)arg;
-    struct cpu *c = &cpus[cpu_index()];
-    cli();
-    synch_self_set(SYNCH_INACTIVE);            /* claim 12: before the INIT */
-    c->state = CPU_PARKING_INIT;
-    this_percpu()->where = "waiting for the parking INIT";
-    /* The INIT ends this loop; if it never comes, give up and stay active. */
-    uint64_t end = deadline_after_us(5000000);
-    while (!deadline_passed(end)) {
-        c->park_spins++;
-        cpu_relax();
-    }
-    synch_self_set(SYNCH_ACTIVE);
-}
-
-bool cpu_park_init(unsigned cpu)
-{
-    if (cpu == 0 || !on_cpu_async(cpu, park_init_fn, 0) ||
-        !wait_state(cpu, CPU_PARKING_INIT, 1000000))
-        return false;
-    /* Not while it is in SMM: TCG would reset it mid-handler and leave its
-     * byte "in SMM" (found by the model: regress-tcg-init-*). A window remains
-     * between this check and the INIT (docs/model: residual-tcg-init-*). */
-    uint64_t quiet = deadline_after_us(100000);
-    while (smm_comm.cpu[cpu].in_smm && !deadline_passed(quiet))
-        cpu_relax();
-    lapic_send_ipi(cpus[cpu].apic_id, ICR_DM_INIT | ICR_LEVEL_ASSERT | ICR_TRIGGER_LEVEL);
-    lapic_send_ipi(cpus[cpu].apic_id, ICR_DM_INIT | ICR_TRIGGER_LEVEL);
-    /* TCG takes the INIT at the next branch of the target's vCPU thread,
-     * which may not be running: wait until its loop has stopped counting
-     * for 5 ms (at least 10 ms in all, at most 1 s). An SMI sent while the
-     * INIT is still pending would be dropped with it (docs/PLATFORM.md Q3). */
-    uint64_t t_end = deadline_after_us(1000000), quiet_from = rdtsc(), last = cpus[cpu].park_spins;
-    uint64_t start = rdtsc();
-    while (!deadline_passed(t_end)) {
-        udelay(500);
-        uint64_t now = cpus[cpu].park_spins;
-        if (now != last) {
-            last = now;
-            quiet_from = rdtsc();
-        } else if (rdtsc() - quiet_from >= us_to_tsc(5000) && rdtsc() - start >= us_to_tsc(10000)) {
-            break;
-        }
-    }
-    cpus[cpu].state = CPU_PARKED_INIT;
-    return true;
-}
-
-bool cpu_wake_sipi(unsigned cpu)
-{
-    struct cpu *c = &cpus[cpu];
-    if (c->state != CPU_PARKED_INIT)
-        return false;
-    struct lowmem_params *p = LOWMEM_PARAMS;
-    c->state = CPU_STARTING;
-    p->ap_entry = (uint64_t)(uintptr_t)ap_main;
-    p->ap_stack = (uint64_t)(uintptr_t)c->stack_top;
-    p->ap_arg = cpu;
+    trampoline_to(cpu);
     return send_sipis(cpu);
 }

@@ -2,7 +2,8 @@
 #define SMMSYNC_SMP_H
 #include <stdint.h>
 #include <stdbool.h>
-#include "kernel/percpu.h"
+#include "arch/percpu.h"
+#include "smp/power.h"
 
 enum cpu_state {
     CPU_ABSENT = 0,      /* not in the MADT (or disabled there) */
@@ -47,13 +48,11 @@ bool on_cpu(unsigned cpu, cpu_fn fn, void *arg);        /* waits (bounded, 10 s)
 bool on_cpu_async(unsigned cpu, cpu_fn fn, void *arg);
 bool on_cpu_wait(unsigned cpu, uint64_t timeout_us);
 
-/* Power-state changes: the only paths that change them, and they keep the
- * synchbyte in step (claims 11-14). */
-bool cpu_park_hlt(unsigned cpu);
-bool cpu_wake_hlt(unsigned cpu);
-bool cpu_park_init(unsigned cpu);
-bool cpu_wake_sipi(unsigned cpu);
+/* Waits (bounded) until cpu is in state s. */
+bool cpu_wait_state(unsigned cpu, enum cpu_state s, uint64_t us);
+/* The park/wake paths: smp/power.h. */
 bool cpu_start(unsigned cpu);                /* INIT-SIPI-SIPI, bounded */
+bool cpu_restart(unsigned cpu);              /* SIPIs to a CPU in wait-for-SIPI, bounded */
 
 void ap_main(uint64_t idx);
 #endif

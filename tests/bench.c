@@ -3,14 +3,14 @@
  * them) with medians, spread, CPU count, topology, machine, accelerator,
  * backend and policy; tools/bench.sh collects and plots them. The only TAP
  * results here check that the numbers are well-formed, never a time. */
+#include "kernel/config.h"
 #include "kernel/test.h"
 #include "kernel/report.h"
 #include "kernel/console.h"
-#include "kernel/cmdline.h"
-#include "kernel/kstring.h"
-#include "kernel/printf.h"
-#include "kernel/percpu.h"
-#include "kernel/x86.h"
+#include "lib/kstring.h"
+#include "lib/printf.h"
+#include "arch/percpu.h"
+#include "arch/x86.h"
 #include "drivers/lapic.h"
 #include "drivers/timer.h"
 #include "drivers/chipset.h"
@@ -82,8 +82,7 @@ static bool emit(const char *bench, const char *what, const char *policy, unsign
 
 static unsigned iterations(unsigned dflt)
 {
-    uint64_t n = dflt;
-    cmdline_get_u64(kernel_cmdline, "bench_n", &n);
+    uint64_t n = config.bench_n.set ? config.bench_n.v : dflt;
     return n > MAX_SAMPLES ? MAX_SAMPLES : (unsigned)n;
 }
 

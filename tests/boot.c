@@ -1,15 +1,15 @@
 /* Boot information, ACPI, the timebase, and the parsers' handling of
  * malformed input (fed corrupted copies of the real tables). */
+#include "kernel/config.h"
 #include "kernel/test.h"
 #include "kernel/report.h"
-#include "kernel/mb2.h"
-#include "kernel/cmdline.h"
-#include "kernel/kstring.h"
+#include "lib/mb2.h"
+#include "lib/cmdline.h"
+#include "lib/kstring.h"
 #include "drivers/acpi.h"
 #include "drivers/timer.h"
 #include "smp/smp.h"
 
-extern struct mb2_info boot_info;
 extern char __kernel_start[], __kernel_end[];
 
 static void test_multiboot2(void)
@@ -32,11 +32,10 @@ TEST("00", "boot.multiboot2", test_multiboot2);
 
 static void test_acpi(void)
 {
-    uint64_t want;
     report(ncpus > 0 && acpi_madt.lapic_addr == 0xFEE00000u, "MADT: %u enabled CPUs, LAPIC at 0x%x",
            ncpus, acpi_madt.lapic_addr);
-    if (cmdline_get_u64(kernel_cmdline, "cpus", &want))
-        report(ncpus == want, "MADT CPU count %u matches the configuration (%lu)", ncpus, want);
+    if (config.cpus.set)
+        report(ncpus == config.cpus.v, "MADT CPU count %u matches the configuration (%lu)", ncpus, config.cpus.v);
     report(acpi_have_fadt && acpi_fadt.pm_tmr_blk, "FADT: PM timer at port 0x%x",
            acpi_fadt.pm_tmr_blk);
 }

@@ -4,9 +4,9 @@
  * (a hash taken inside SMM). */
 #include "kernel/test.h"
 #include "kernel/report.h"
-#include "kernel/kstring.h"
-#include "kernel/percpu.h"
-#include "kernel/x86.h"
+#include "lib/kstring.h"
+#include "arch/percpu.h"
+#include "arch/x86.h"
 #include "drivers/timer.h"
 #include "smp/smp.h"
 #include "smm/smm.h"
@@ -43,7 +43,7 @@ static void test_hostile(void)
     bool hashed = smram_hash(&h0);
     uint64_t covered = smm_comm.result[1], left = smm_comm.result[2];
     /* Left out: the save-state maps, the SMM stacks, the smram synchbytes
-     * and the handler's mutable variables; nothing else (handler.c). */
+     * and the handler's mutable variables; nothing else (smm/image/hash.c). */
     uint64_t stacks = (uint64_t)ncpus * smm.layout.stack_size;
     report(hashed && covered + left == ss && left <= (uint64_t)ncpus * (SMM_SAVE_SIZE + 64) + stacks + 0x2000,
            "SMRAM hashed inside SMM (0x%016lx): %lu of %lu bytes, the rest changes in SMM", h0, covered, ss);

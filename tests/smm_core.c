@@ -2,13 +2,13 @@
  * non-reentrancy, SMRAM protection, and the SDM ch. 34 corner cases. Every
  * verdict comes from what the handler recorded in SMM (struct smm_rec, the
  * raw save state, the per-CPU entry counters). */
+#include "kernel/config.h"
 #include "kernel/test.h"
 #include "kernel/report.h"
-#include "kernel/kstring.h"
-#include "kernel/printf.h"
-#include "kernel/cmdline.h"
-#include "kernel/x86.h"
-#include "kernel/percpu.h"
+#include "lib/kstring.h"
+#include "lib/printf.h"
+#include "arch/x86.h"
+#include "arch/percpu.h"
 #include "kernel/idt.h"
 #include "drivers/lapic.h"
 #include "drivers/timer.h"
@@ -61,8 +61,7 @@ static void test_reloc(void)
         if (!report(smm.reloc_from[i] && smm.reloc_done_by[i] == smm.reloc_from[i],
                     "cpu%u said done after RSM, from its %u-bit completion hook", i, smm.reloc_from[i]))
             report_info("interrupted mode %u-bit, done written as %u", smm.reloc_from[i], smm.reloc_done_by[i]);
-        uint64_t real_ap;
-        if (cmdline_get_u64(kernel_cmdline, "ap_real_mode", &real_ap) && real_ap == i)
+        if (config.ap_real_mode.set && config.ap_real_mode.v == i)
             report(smm.reloc_from[i] == 16, "cpu%u was relocated from real mode (ap_real_mode=%u): %u-bit", i, i,
                    smm.reloc_from[i]);
         /* A later SMI must enter at the new SMBASE. */
@@ -394,7 +393,8 @@ TEST("13", "smm.nonreentrant", test_nonreentrant, .needs = FEAT_SMM, .min_cpus =
 
 extern const uint8_t smm_stub_blob[];
 
-static void test_smram(void)
+/* The probe: SMRAM content that non-SMM code must neither read nor write. */
+static void check_smram_probe(void)
 {
     const uint64_t secret = 0x5AFE5AFE0BADC0DEull, outside = 0x1111111111111111ull;
     volatile uint64_t *probe = (volatile uint64_t *)(uintptr_t)smm.probe_phys;
@@ -426,7 +426,37 @@ static void test_smram(void)
         smm_call(&w);
     }
 
-    /* The lock. */
+}
+
+/* q35: ESMRAMC frozen, the default-SMBASE window locked, SMI_LOCK set. */
+static void check_q35_locks(void)
+{
+    uint8_t e = esmramc_read();
+    esmramc_write((uint8_t)(e & ~ESMRAMC_T_EN));
+    report(esmramc_read() == e, "after D_LCK, ESMRAMC (TSEG enable and size) is frozen (0x%02x)", e);
+    if (esmramc_read() != e)
+        esmramc_write(e);
+    report(fsmbase_read() == MCH_F_SMBASE_LCK, "default-SMBASE window 0x30000-0x4FFFF locked (0x9C = 0x%02x)",
+           fsmbase_read());
+    if (report(smm.smi_locked && smi_lock_is_set(), "SMI_LOCK set in GEN_PMCON_1 by the harness"))
+        report_info("SMI_LOCK: %s", smm.smi_lock_by_fw ? "the firmware had set it already" : "the firmware had left it clear");
+    else
+        report_info("SMI_LOCK %s now; the harness %s", smi_lock_is_set() ? "set" : "clear",
+                    smm.smi_locked ? "set it" : "did not set it");
+    /* What the lock is for: GBL_SMI_EN can no longer be cleared. */
+    uint32_t en = ich9_smi_en_read();
+    ich9_smi_en_write(en & ~SMI_EN_GBL_SMI_EN);
+    uint32_t after = ich9_smi_en_read();
+    if (after != en)
+        ich9_smi_en_write(en);
+    report((en & SMI_EN_GBL_SMI_EN) && after == en,
+           "after SMI_LOCK, GBL_SMI_EN cannot be cleared (SMI_EN 0x%x, after writing 0x%x: 0x%x)", en,
+           en & ~SMI_EN_GBL_SMI_EN, after);
+}
+
+/* D_LCK: D_OPEN can no longer be set (the i440FX ignores it). */
+static void check_smram_lock(void)
+{
     uint8_t before = smram_read();
     report(smram_is_locked(), "SMRAM is locked (D_LCK set: 0x%02x)", before);
     smram_write((uint8_t)(before | SMRAM_D_OPEN));
@@ -440,29 +470,14 @@ static void test_smram(void)
     }
     if (reopened)
         smram_close_aseg();
-    if (platform.q35) {
-        uint8_t e = esmramc_read();
-        esmramc_write((uint8_t)(e & ~ESMRAMC_T_EN));
-        report(esmramc_read() == e, "after D_LCK, ESMRAMC (TSEG enable and size) is frozen (0x%02x)", e);
-        if (esmramc_read() != e)
-            esmramc_write(e);
-        report(fsmbase_read() == MCH_F_SMBASE_LCK, "default-SMBASE window 0x30000-0x4FFFF locked (0x9C = 0x%02x)",
-               fsmbase_read());
-        if (report(smm.smi_locked && smi_lock_is_set(), "SMI_LOCK set in GEN_PMCON_1 by the harness"))
-            report_info("SMI_LOCK: %s", smm.smi_lock_by_fw ? "the firmware had set it already" : "the firmware had left it clear");
-        else
-            report_info("SMI_LOCK %s now; the harness %s", smi_lock_is_set() ? "set" : "clear",
-                        smm.smi_locked ? "set it" : "did not set it");
-        /* What the lock is for: GBL_SMI_EN can no longer be cleared. */
-        uint32_t en = ich9_smi_en_read();
-        ich9_smi_en_write(en & ~SMI_EN_GBL_SMI_EN);
-        uint32_t after = ich9_smi_en_read();
-        if (after != en)
-            ich9_smi_en_write(en);
-        report((en & SMI_EN_GBL_SMI_EN) && after == en,
-               "after SMI_LOCK, GBL_SMI_EN cannot be cleared (SMI_EN 0x%x, after writing 0x%x: 0x%x)", en,
-               en & ~SMI_EN_GBL_SMI_EN, after);
-    }
+}
+
+static void test_smram(void)
+{
+    check_smram_probe();
+    check_smram_lock();
+    if (platform.q35)
+        check_q35_locks();
 }
 TEST("13", "smm.smram", test_smram, .needs = FEAT_SMM);
 
@@ -508,38 +523,86 @@ static void test_wfs(void)
 }
 TEST("14", "smm.wfs", test_wfs, .needs = FEAT_SMM, .min_cpus = 2);
 
-static void test_init_sipi_in_smm(void)
+/* Holds cpu k in SMM (a service call); true when its hold loop runs. */
+static bool hold_in_smm(unsigned k, uint32_t *seq)
 {
-    unsigned k = 1;
-    /* INIT while in SMM. */
     smm_comm.hold_release = 0;
     uint64_t spins0 = smm_comm.cpu[k].spins;
-    uint32_t seq = smm_local_start(k, SMM_LOCAL_HOLD, 3000000);
+    *seq = smm_local_start(k, SMM_LOCAL_HOLD, 3000000);
     bool held = wait_in_smm(k, true, 1000000);
     uint64_t end = deadline_after_us(1000000);
     while (held && smm_comm.cpu[k].spins == spins0 && !deadline_passed(end))
         cpu_relax();                     /* the hold loop is running */
-    held = held && smm_comm.cpu[k].spins != spins0;
+    return held && smm_comm.cpu[k].spins != spins0;
+}
+
+/* After the INIT: true if the hold loop stopped counting for 30 ms within
+ * 1 s (the target's vCPU thread may take a while to see the INIT); s1, s2:
+ * the spin counts at the start and at the end. */
+static bool hold_aborted(unsigned k, uint64_t *s1, uint64_t *s2)
+{
+    uint64_t quiet_from = rdtsc();
+    uint64_t bound = deadline_after_us(1000000);
+    *s1 = *s2 = smm_comm.cpu[k].spins;
+    while (!deadline_passed(bound)) {
+        mdelay(2);
+        uint64_t now = smm_comm.cpu[k].spins;
+        if (now != *s2) {
+            *s2 = now;
+            quiet_from = rdtsc();
+        } else if (rdtsc() - quiet_from >= us_to_tsc(30000)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* INIT keeps the MSRs (SDM vol. 3A table 9-1); KVM's vCPU reset zeroes
+ * its SMI count on INIT as on RESET. back: cpu k restarted on the SIPI. */
+static void check_after_init(unsigned k, bool back, uint64_t count_before)
+{
+    const struct smm_rec *r = 0;
+    if (back && smm_local(k, SMM_LOCAL_READ_MSR, MSR_SMI_COUNT, 500000, 0, 0))
+        r = smm_last_rec(k);
+    report(back && r && r->smbase == smm.layout.smbase[k],
+           "cpu%u restarts by SIPI and keeps its SMBASE 0x%lx across INIT", k, smm.layout.smbase[k]);
+    if (r) {
+        char ev2[120];
+        ksnprintf(ev2, sizeof(ev2), "MSR_SMI_COUNT %lu on the held entry, %lu on the first entry after INIT and SIPI",
+                  count_before, r->smi_count);
+        report_deviation("smi-count-reset-on-init", r->smi_count <= count_before, ev2,
+                         "MSR_SMI_COUNT survives INIT");
+    }
+}
+
+/* SIPI while in SMM: QEMU drops it (docs/PLATFORM.md Q3); the CPU must carry on. */
+static void check_sipi_in_smm(unsigned k)
+{
+    uint32_t starts = cpus[k].starts;
+    uint32_t seq = smm_local_start(k, SMM_LOCAL_HOLD, 3000000);
+    bool held = wait_in_smm(k, true, 1000000);
+    lapic_send_ipi(cpus[k].apic_id, ICR_DM_STARTUP | SIPI_VECTOR);
+    mdelay(20);
+    smm_comm.hold_release = 1;
+    bool finished = smm_local_finish(k, seq, 1000000, 0, 0);
+    smm_comm.hold_release = 0;
+    mdelay(20);
+    report(held && finished && cpus[k].starts == starts && cpu_usable(k) && on_cpu(k, apm_on_noop, 0),
+           "SIPI to a CPU in SMM is ignored: the handler finished and the CPU carries on");
+}
+
+static void test_init_sipi_in_smm(void)
+{
+    unsigned k = 1;
+    /* INIT while in SMM. */
+    uint32_t seq;
+    bool held = hold_in_smm(k, &seq);
     const struct smm_rec *hr = smm_rec(k, smm_entries(k));
     uint64_t count_before = hr ? hr->smi_count : 0;     /* MSR_SMI_COUNT on the held entry */
     lapic_send_ipi(cpus[k].apic_id, ICR_DM_INIT | ICR_LEVEL_ASSERT | ICR_TRIGGER_LEVEL);
     lapic_send_ipi(cpus[k].apic_id, ICR_DM_INIT | ICR_TRIGGER_LEVEL);
-    /* Aborted if the hold loop stops counting for 30 ms within 1 s (the
-     * target's vCPU thread may take a while to see the INIT). */
-    uint64_t s1 = smm_comm.cpu[k].spins, s2 = s1, quiet_from = rdtsc();
-    uint64_t bound = deadline_after_us(1000000);
-    bool aborted = false;
-    while (!deadline_passed(bound)) {
-        mdelay(2);
-        uint64_t now = smm_comm.cpu[k].spins;
-        if (now != s2) {
-            s2 = now;
-            quiet_from = rdtsc();
-        } else if (rdtsc() - quiet_from >= us_to_tsc(30000)) {
-            aborted = true;
-            break;
-        }
-    }
+    uint64_t s1, s2;
+    bool aborted = hold_aborted(k, &s1, &s2);
     smm_comm.hold_release = 1;
     bool finished = smm_local_finish(k, seq, 300000, 0, 0);
     smm_comm.hold_release = 0;
@@ -563,33 +626,8 @@ static void test_init_sipi_in_smm(void)
         report(false, "INIT to a CPU in SMM: the handler stopped, but the CPU did not restart on a SIPI (%s)", ev);
     else
         report_deviation("init-in-smm-not-latched", reset, ev, "INIT to a CPU in SMM is latched until RSM");
-    const struct smm_rec *r = 0;
-    if (back && smm_local(k, SMM_LOCAL_READ_MSR, MSR_SMI_COUNT, 500000, 0, 0))
-        r = smm_last_rec(k);
-    report(back && r && r->smbase == smm.layout.smbase[k],
-           "cpu%u restarts by SIPI and keeps its SMBASE 0x%lx across INIT", k, smm.layout.smbase[k]);
-    /* INIT keeps the MSRs (SDM vol. 3A table 9-1); KVM's vCPU reset zeroes
-     * its SMI count on INIT as on RESET. */
-    if (r) {
-        char ev2[120];
-        ksnprintf(ev2, sizeof(ev2), "MSR_SMI_COUNT %lu on the held entry, %lu on the first entry after INIT and SIPI",
-                  count_before, r->smi_count);
-        report_deviation("smi-count-reset-on-init", r->smi_count <= count_before, ev2,
-                         "MSR_SMI_COUNT survives INIT");
-    }
-
-    /* SIPI while in SMM: QEMU drops it (docs/PLATFORM.md Q3); the CPU must carry on. */
-    uint32_t starts = cpus[k].starts;
-    seq = smm_local_start(k, SMM_LOCAL_HOLD, 3000000);
-    held = wait_in_smm(k, true, 1000000);
-    lapic_send_ipi(cpus[k].apic_id, ICR_DM_STARTUP | SIPI_VECTOR);
-    mdelay(20);
-    smm_comm.hold_release = 1;
-    finished = smm_local_finish(k, seq, 1000000, 0, 0);
-    smm_comm.hold_release = 0;
-    mdelay(20);
-    report(held && finished && cpus[k].starts == starts && cpu_usable(k) && on_cpu(k, apm_on_noop, 0),
-           "SIPI to a CPU in SMM is ignored: the handler finished and the CPU carries on");
+    check_after_init(k, back, count_before);
+    check_sipi_in_smm(k);
 }
 TEST("14", "smm.init_sipi", test_init_sipi_in_smm, .needs = FEAT_SMM, .min_cpus = 2);
 

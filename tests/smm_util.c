@@ -1,7 +1,7 @@
 #include <stdarg.h>
 #include "tests/smm_util.h"
 #include "kernel/report.h"
-#include "kernel/printf.h"
+#include "lib/printf.h"
 #include "drivers/timer.h"
 #include "smp/smp.h"
 

@@ -1,9 +1,9 @@
 /* SMP bring-up, on_cpu, and the park/wake paths. */
+#include "kernel/config.h"
 #include "kernel/test.h"
 #include "kernel/report.h"
-#include "kernel/cmdline.h"
-#include "kernel/x86.h"
-#include "kernel/percpu.h"
+#include "arch/x86.h"
+#include "arch/percpu.h"
 #include "drivers/lapic.h"
 #include "drivers/timer.h"
 #include "smp/smp.h"
@@ -67,9 +67,8 @@ static void test_topology(void)
     report(unique, "every CPU has its own package/core/thread (%u package(s), %u thread(s) per core)",
            pkgs, threads);
     /* topology=SxCxT (run-qemu.sh passes what -smp said): the counts must match. */
-    char want[32];
     unsigned s = 0, c = 0, t = 0;
-    if (!cmdline_get(kernel_cmdline, "topology", want, sizeof(want)) || !parse_topology(want, &s, &c, &t))
+    if (!config.topology.set || !parse_topology(config.topology.v, &s, &c, &t))
         return;
     unsigned cores = 0;                  /* distinct (package, core) pairs */
     for (unsigned i = 0; i < ncpus; i++) {
@@ -80,7 +79,7 @@ static void test_topology(void)
     }
     unsigned per_pkg = pkgs ? cores / pkgs : 0;
     if (!report(pkgs == s && per_pkg == c && threads == t,
-                "detected %u package(s) x %u core(s) x %u thread(s), as configured (%s)", pkgs, per_pkg, threads, want))
+                "detected %u package(s) x %u core(s) x %u thread(s), as configured (%s)", pkgs, per_pkg, threads, config.topology.v))
         for (unsigned i = 0; i < ncpus; i++)
             report_info("cpu%u: APIC ID %u -> package %u core %u thread %u", i, cpus[i].apic_id, cpus[i].pkg,
                         cpus[i].core, cpus[i].thread);

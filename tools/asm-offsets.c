@@ -6,7 +6,7 @@
  * include through boot/layout.inc. A struct field, bit or selector the
  * assembly uses is thus written once, in C, and cannot drift. */
 #include <stddef.h>
-#include "kernel/x86.h"
+#include "arch/x86.h"
 #include "smp/lowmem.h"
 #include "smm/stub.h"
 #include "smm/savestate.h"
@@ -21,7 +21,7 @@
 void asm_offsets(void);
 void asm_offsets(void)
 {
-    /* GDT: selectors and descriptors (kernel/x86.h). */
+    /* GDT: selectors and descriptors (arch/x86.h). */
     SYM(GDT_CODE64, GDT_CODE64);
     SYM(GDT_DATA, GDT_DATA);
     SYM(GDT_CODE32, GDT_CODE32);
@@ -33,7 +33,7 @@ void asm_offsets(void)
     SYM(GDT_DESC_CODE16, GDT_DESC_CODE16);
     SYM(GDT_DESC_DATA16, GDT_DESC_DATA16);
 
-    /* Control registers, EFER, paging entries, exceptions (kernel/x86.h). */
+    /* Control registers, EFER, paging entries, exceptions (arch/x86.h). */
     SYM(CR0_PE, CR0_PE);
     SYM(CR0_MP, CR0_MP);
     SYM(CR0_EM, CR0_EM);

@@ -35,10 +35,10 @@ ALL_TARGETS=(mb2 acpi cmd cmdline)
 # The code under test of each target, and extra flags: compiler | libFuzzer.
 sources_of() {
 	case $1 in
-	mb2) echo "tests/fuzz/fuzz_mb2.c kernel/mb2.c kernel/printf.c" ;;
-	acpi) echo "tests/fuzz/fuzz_acpi.c drivers/acpi_tables.c kernel/printf.c" ;;
+	mb2) echo "tests/fuzz/fuzz_mb2.c lib/mb2.c lib/printf.c" ;;
+	acpi) echo "tests/fuzz/fuzz_acpi.c drivers/acpi_tables.c lib/printf.c" ;;
 	cmd) echo "tests/fuzz/fuzz_cmd.c smm/cmd.c" ;;
-	cmdline) echo "tests/fuzz/fuzz_cmdline.c kernel/cmdline.c" ;;
+	cmdline) echo "tests/fuzz/fuzz_cmdline.c lib/cmdline.c" ;;
 	*) return 1 ;;
 	esac
 }

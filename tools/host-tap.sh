@@ -6,7 +6,9 @@
 #   RUN_QEMU=tools/host-tap.sh tests/tap-one.sh build/t/NAME.t
 #
 # Result names are BINARY.TEST (test_layout.test_print), and
-# run_qemu.* for tests/host/test_run_qemu.sh. Options are those
+# run_qemu.* for tests/host/test_run_qemu.sh, layers.* for
+# tests/host/test_layers.sh and layers.tree for tools/layers.sh on the
+# tree. Options are those
 # of run-qemu.sh and are ignored (the host tests have no configuration).
 # tools/mutants.sh uses it for mutants whose 'config' is 'host'.
 set -uo pipefail
@@ -16,6 +18,11 @@ out=$(CMOCKA_MESSAGE_OUTPUT=TAP make --no-print-directory host-test 2>&1)
 st=$?
 # The runner's own host test (run-qemu.sh's KVM probe), TAP already.
 out+=$'\n== build/host/run_qemu\n'$(tests/host/test_run_qemu.sh 2>&1)
+# The layer checker on fake trees, and on this tree (one result, layers.tree,
+# whose diagnostics are the violations; it reads build/k, so build first).
+out+=$'\n== build/host/layers\n'$(tests/host/test_layers.sh 2>&1)
+if lt=$(tools/layers.sh 2>&1); then r='ok 1 - tree'; else r='not ok 1 - tree'; fi
+out+=$'\n== build/host/layers\n'"$r"$'\n'$(sed 's/^/# /' <<<"$lt")
 printf '%s\n' "$out" | awk -v st="$st" '
 	BEGIN { print "TAP version 13"; n = 0; fail = 0; bin = "host" }
 	/^== / { bin = $2; sub(/.*\//, "", bin); next }

@@ -1,6 +1,6 @@
 /* rendezvous.pml - Promela model of the smmsync SMM rendezvous
- * (smm/image/rendezvous.c, the SMM entry in smm/image/handler.c, smm_call()
- * in smm/smm.c, and the park/wake paths of smp/smp.c).
+ * (smm/image/rendezvous.c, the SMM entry in smm/image/entry.c, smm_call()
+ * in smm/call.c, and the park/wake paths of smp/power.c).
  *
  * Checked by tools/model-check.sh (make model), for example
  *   spin -a -DPOLICY=1 -DNCPU=3 docs/model/rendezvous.pml

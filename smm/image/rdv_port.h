@@ -8,7 +8,7 @@
  *   SMI        smm_send_smi                  an SMI IPI to one CPU
  *   clock      smm_clock / smm_us_to_tsc     TSC ticks
  *   wait       smm_relax                     one step of a bounded wait
- *   lock       struct spinlock               kernel/spinlock.h (pure atomics)
+ *   lock       struct spinlock               arch/spinlock.h (pure atomics)
  *   work       tco_status / tco_pending_clear / smm_run_command
  *   state      smm_config, comm()            configuration and the OS's page
  *
@@ -18,7 +18,7 @@
 #include <stdint.h>
 #include <stdbool.h>
 #include "smm/smm_abi.h"
-#include "kernel/spinlock.h"
+#include "arch/spinlock.h"
 
 extern struct smm_config smm_config;
 

@@ -42,7 +42,7 @@
  * ThreadSanitizer check it; on x86 these are the same plain moves. */
 #include "smm/image/rdv_port.h"
 #include "smm/cmd.h"
-#include "kernel/kstring.h"
+#include "lib/kstring.h"
 
 #define LOAD(x)      __atomic_load_n(&(x), __ATOMIC_ACQUIRE)
 #define STORE(x, v)  __atomic_store_n(&(x), (v), __ATOMIC_RELEASE)

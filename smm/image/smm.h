@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include "smm/smm_abi.h"
 #include "smm/image/rdv_port.h"
-#include "kernel/x86.h"
+#include "arch/x86.h"
 
 /* synch_smm.c: the backends, seen from SMM (synch_get/put: rdv_port.h). */
 uint8_t synch_enter(unsigned cpu);          /* returns the old byte, writes IN_SMM */
@@ -17,5 +17,13 @@ uint32_t smm_apic_id(void);
 uint32_t smm_apic_id_nofault(void);         /* for smm_fault: decides the mode itself */
 int smm_cpu_of_apic(uint32_t apic_id);
 
-/* rendezvous.c, and handler.c's command body and TCO status: rdv_port.h. */
+/* rdv_port.h: rendezvous.c, and the command body (commands.c) and the TCO
+ * status (tco.c) it runs. */
+/* service.c: serves this CPU's per-CPU request; returns its exit byte. */
+uint8_t smm_local_service(unsigned cpu, uint8_t *ss, uint8_t exit_val, struct smm_rec *r);
+/* config.c: what commands are checked against (struct smm_cmd_limits, smm/cmd.h). */
+struct smm_cmd_limits smm_limits(void);
+/* hash.c */
+uint64_t smm_fnv1a(uint64_t h, const volatile uint8_t *p, uint64_t n);
+uint64_t smm_hash_smram(volatile uint64_t *result);   /* result[1], [2]: bytes hashed, left out */
 #endif

@@ -1,5 +1,5 @@
 /*
- * fuzz_cmdline.c - libFuzzer target for kernel/cmdline.c.
+ * fuzz_cmdline.c - libFuzzer target for lib/cmdline.c.
  *
  * Input: [0] is vallen (the size of cmdline_get's output buffer, 0..255);
  * the rest is split at its first NUL into A and B (B empty if there is no
@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kernel/cmdline.h"
+#include "lib/cmdline.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,5 +1,5 @@
 /*
- * fuzz_mb2.c - libFuzzer target for the Multiboot2 info parser (kernel/mb2.c).
+ * fuzz_mb2.c - libFuzzer target for the Multiboot2 info parser (lib/mb2.c).
  *
  * The input is the boot-information blob itself.  Every parse runs on an
  * exactly sized heap copy of the bytes it is told it may read, so ASan
@@ -10,7 +10,7 @@
  *   - avail = exactly total_size when the input holds more: bytes after
  *     total_size must not change the outcome,
  * and with error buffers of assorted sizes (including none), which also
- * exercises kernel/printf.c.  Checked properties (abort() on violation):
+ * exercises lib/printf.c.  Checked properties (abort() on violation):
  * the return code is 0 or a known enum mb2_err, the error message is empty
  * on success and a NUL-terminated non-empty string on failure, a
  * successful parse leaves struct mb2_info self-consistent, and the result
@@ -24,7 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kernel/mb2.h"
+#include "lib/mb2.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -107,6 +107,49 @@ static int ref_string(char *dst, size_t dstlen, const uint8_t *p, size_t n)
 	return 0;
 }
 
+static int ref_mmap(const uint8_t *pl, size_t plen, struct mb2_info *o)
+{
+	uint32_t esize, n;
+
+	if (o->has_mmap)
+		return MB2_ERR_DUP;
+	if (plen < 8)
+		return MB2_ERR_MMAP;
+	esize = get32(pl);
+	if (esize < 24 || esize % 8)
+		return MB2_ERR_MMAP;
+	n = (uint32_t)((plen - 8) / esize);
+	if (n > MB2_MAX_MMAP)
+		return MB2_ERR_MMAP;
+	for (uint32_t i = 0; i < n; i++) {
+		const uint8_t *e = pl + 8 + (size_t)i * esize;
+
+		o->mmap[i].addr = get64(e);
+		o->mmap[i].len = get64(e + 8);
+		o->mmap[i].type = get32(e + 16);
+	}
+	o->mmap_count = n;
+	o->has_mmap = true;
+	return 0;
+}
+
+static int ref_rsdp(int version, const uint8_t *pl, size_t plen, struct mb2_info *o, bool seen[2])
+{
+	if (seen[version - 1])
+		return MB2_ERR_DUP;
+	seen[version - 1] = true;
+	if (plen < (version == 2 ? 36u : 20u) ||
+	    memcmp(pl, "RSD PTR ", 8) != 0)
+		return MB2_ERR_RSDP;
+	if (o->rsdp_version == 2)
+		return 0;	/* the ACPI 2.0+ copy wins */
+	o->rsdp_len = (unsigned)(plen < 64 ? plen : 64);
+	memcpy(o->rsdp, pl, o->rsdp_len);
+	o->rsdp_version = version;
+	o->has_rsdp = true;
+	return 0;
+}
+
 static int ref_parse(const uint8_t *b, size_t avail, struct mb2_info *o)
 {
 	uint64_t total, off;
@@ -150,48 +193,17 @@ static int ref_parse(const uint8_t *b, size_t avail, struct mb2_info *o)
 			*has = true;
 			break;
 		}
-		case MB2_TAG_MMAP: {
-			uint32_t esize, n;
-
-			if (o->has_mmap)
-				return MB2_ERR_DUP;
-			if (plen < 8)
-				return MB2_ERR_MMAP;
-			esize = get32(pl);
-			if (esize < 24 || esize % 8)
-				return MB2_ERR_MMAP;
-			n = (uint32_t)((plen - 8) / esize);
-			if (n > MB2_MAX_MMAP)
-				return MB2_ERR_MMAP;
-			for (uint32_t i = 0; i < n; i++) {
-				const uint8_t *e = pl + 8 + (size_t)i * esize;
-
-				o->mmap[i].addr = get64(e);
-				o->mmap[i].len = get64(e + 8);
-				o->mmap[i].type = get32(e + 16);
-			}
-			o->mmap_count = n;
-			o->has_mmap = true;
+		case MB2_TAG_MMAP:
+			rc = ref_mmap(pl, plen, o);
+			if (rc)
+				return rc;
 			break;
-		}
 		case MB2_TAG_ACPI_OLD:
-		case MB2_TAG_ACPI_NEW: {
-			int version = type == MB2_TAG_ACPI_NEW ? 2 : 1;
-
-			if (seen[version - 1])
-				return MB2_ERR_DUP;
-			seen[version - 1] = true;
-			if (plen < (version == 2 ? 36u : 20u) ||
-			    memcmp(pl, "RSD PTR ", 8) != 0)
-				return MB2_ERR_RSDP;
-			if (o->rsdp_version == 2)
-				break;	/* the ACPI 2.0+ copy wins */
-			o->rsdp_len = (unsigned)(plen < 64 ? plen : 64);
-			memcpy(o->rsdp, pl, o->rsdp_len);
-			o->rsdp_version = version;
-			o->has_rsdp = true;
+		case MB2_TAG_ACPI_NEW:
+			rc = ref_rsdp(type == MB2_TAG_ACPI_NEW ? 2 : 1, pl, plen, o, seen);
+			if (rc)
+				return rc;
 			break;
-		}
 		default:
 			break;
 		}

@@ -27,7 +27,7 @@ def pad8(b):
     return b + b"\0" * (-len(b) % 8)
 
 
-# ---- multiboot2 (kernel/mb2.c) ----------------------------------------------
+# ---- multiboot2 (lib/mb2.c) ----------------------------------------------
 
 def mb2_tag(ttype, payload, pad=True):
     t = u32(ttype) + u32(8 + len(payload)) + payload
@@ -293,7 +293,7 @@ def cmd_seeds():
     return s
 
 
-# ---- command line (kernel/cmdline.c) -----------------------------------------------
+# ---- command line (lib/cmdline.c) -----------------------------------------------
 
 def cmdline_seeds():
     s = {}

@@ -20,11 +20,11 @@ HOST_LDLIBS  ?= -lcmocka
 HOST_HDRS    ?= $(wildcard */*.h */*/*.h)
 
 HOST_TESTS += test_printf test_mb2 test_acpi test_tap test_cmdline test_string
-test_printf_SRCS  = kernel/printf.c
-test_mb2_SRCS     = kernel/mb2.c kernel/printf.c
-test_acpi_SRCS    = drivers/acpi_tables.c kernel/printf.c
-test_tap_SRCS     = kernel/tap.c kernel/printf.c
-test_cmdline_SRCS = kernel/cmdline.c
+test_printf_SRCS  = lib/printf.c
+test_mb2_SRCS     = lib/mb2.c lib/printf.c
+test_acpi_SRCS    = drivers/acpi_tables.c lib/printf.c
+test_tap_SRCS     = lib/tap.c lib/printf.c
+test_cmdline_SRCS = lib/cmdline.c
 test_string_SRCS  =
 
 # Tests of concurrent code run under ThreadSanitizer instead (it cannot be

@@ -383,7 +383,7 @@ static void test_local_set_smbase(void **state)
  * arg + 0x10000 in 64 bits without an overflow check, so every 16-aligned
  * arg in [2^64 - 0x10000, 2^64 - 0x8000) passes: arg + 0x8000 >= SMRAM
  * base, and arg + 0x10000 wraps to a small number <= SMRAM end. SMBASE is
- * 32 bits: the handler would store 0xFFFF0010. (smm/image/handler.c only
+ * 32 bits: the handler would store 0xFFFF0010. (smm/image/service.c only
  * applies an SMBASE equal to a configured one, so this is not reachable
  * from the OS today.) Expected SMM_E_BAD_PTR; flip once fixed.
  */
@@ -479,6 +479,68 @@ static bool range_disjoint(uint64_t a, uint64_t an, uint64_t b, uint64_t bn)
 	return (a <= b && b - a >= an) || (b <= a && a - b >= bn);
 }
 
+/* Limits: sizes up to 2 MiB, anywhere below 2^63 so that base + size
+ * never wraps; the buffer often near SMRAM. */
+static void random_limits(struct smm_cmd_limits *lim)
+{
+	memset(lim, 0, sizeof(*lim));
+	lim->ncpus = 4;
+	lim->smram_size = 1 + rnd() % (2 * MIB);
+	lim->smram_base = rnd() % 4 == 0 ? rnd() >> 1 : rnd() % (4096 * MIB);
+	lim->buf_len = 1 + rnd() % (64 * KIB);
+	switch (rnd() % 4) {
+	case 0:
+		lim->buf_phys = rnd() >> 1;
+		break;
+	case 1:	/* just below SMRAM, maybe overlapping */
+		lim->buf_phys = lim->smram_base - lim->buf_len + rnd() % 0x100;
+		break;
+	case 2:	/* just above, maybe overlapping */
+		lim->buf_phys = lim->smram_base + lim->smram_size - rnd() % 0x100;
+		break;
+	default:	/* anywhere around SMRAM */
+		lim->buf_phys = lim->smram_base + rnd() % (lim->smram_size + 1) -
+				rnd() % (lim->buf_len + 1);
+		break;
+	}
+	if (lim->buf_phys > (1ull << 63))
+		lim->buf_phys = rnd() % (4096 * MIB);
+}
+
+/* A range [*p, *p + *len) near the edges of the buffer and of SMRAM. */
+static void random_range(const struct smm_cmd_limits *lim, uint64_t *p_out, uint64_t *len_out)
+{
+	uint64_t pts[6], p, len;
+
+	pts[0] = lim->buf_phys;
+	pts[1] = lim->buf_phys + lim->buf_len;
+	pts[2] = lim->smram_base;
+	pts[3] = lim->smram_base + lim->smram_size;
+	pts[4] = 0;
+	pts[5] = lim->buf_phys + lim->buf_len / 2;
+	p = near(pts, 6);
+	switch (rnd() % 5) {
+	case 4:	/* somewhere in the buffer, to at most its end */
+		p = lim->buf_phys + rnd() % lim->buf_len;
+		len = 1 + rnd() % (lim->buf_phys + lim->buf_len - p);
+		break;
+	case 0:
+		len = rnd();
+		break;
+	case 1:
+		len = lim->buf_len + (rnd() % 3) - 1;
+		break;
+	default:
+		len = rnd() % (lim->buf_len + 2);
+		break;
+	}
+	/* Sometimes exactly to the end of the buffer or of SMRAM. */
+	if (rnd() % 8 == 0 && pts[1] > p)
+		len = pts[1] - p;
+	*p_out = p;
+	*len_out = len;
+}
+
 static void test_random_ranges(void **state)
 {
 	unsigned ok = 0, rejected = 0;
@@ -486,59 +548,11 @@ static void test_random_ranges(void **state)
 	(void)state;
 	for (unsigned it = 0; it < 100000; it++) {
 		struct smm_cmd_limits lim;
-		uint64_t pts[6], p, len;
+		uint64_t p, len;
 		int rc;
 
-		/* Limits: sizes up to 2 MiB, anywhere below 2^63 so that
-		 * base + size never wraps; the buffer often near SMRAM. */
-		memset(&lim, 0, sizeof(lim));
-		lim.ncpus = 4;
-		lim.smram_size = 1 + rnd() % (2 * MIB);
-		lim.smram_base = rnd() % 4 == 0 ? rnd() >> 1 : rnd() % (4096 * MIB);
-		lim.buf_len = 1 + rnd() % (64 * KIB);
-		switch (rnd() % 4) {
-		case 0:
-			lim.buf_phys = rnd() >> 1;
-			break;
-		case 1:	/* just below SMRAM, maybe overlapping */
-			lim.buf_phys = lim.smram_base - lim.buf_len + rnd() % 0x100;
-			break;
-		case 2:	/* just above, maybe overlapping */
-			lim.buf_phys = lim.smram_base + lim.smram_size - rnd() % 0x100;
-			break;
-		default:	/* anywhere around SMRAM */
-			lim.buf_phys = lim.smram_base + rnd() % (lim.smram_size + 1) -
-				       rnd() % (lim.buf_len + 1);
-			break;
-		}
-		if (lim.buf_phys > (1ull << 63))
-			lim.buf_phys = rnd() % (4096 * MIB);
-
-		pts[0] = lim.buf_phys;
-		pts[1] = lim.buf_phys + lim.buf_len;
-		pts[2] = lim.smram_base;
-		pts[3] = lim.smram_base + lim.smram_size;
-		pts[4] = 0;
-		pts[5] = lim.buf_phys + lim.buf_len / 2;
-		p = near(pts, 6);
-		switch (rnd() % 5) {
-		case 4:	/* somewhere in the buffer, to at most its end */
-			p = lim.buf_phys + rnd() % lim.buf_len;
-			len = 1 + rnd() % (lim.buf_phys + lim.buf_len - p);
-			break;
-		case 0:
-			len = rnd();
-			break;
-		case 1:
-			len = lim.buf_len + (rnd() % 3) - 1;
-			break;
-		default:
-			len = rnd() % (lim.buf_len + 2);
-			break;
-		}
-		/* Sometimes exactly to the end of the buffer or of SMRAM. */
-		if (rnd() % 8 == 0 && pts[1] > p)
-			len = pts[1] - p;
+		random_limits(&lim);
+		random_range(&lim, &p, &len);
 
 		rc = smm_range_ok(p, len, &lim);
 		bool good = len > 0 && len <= lim.buf_len &&

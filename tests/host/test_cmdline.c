@@ -10,7 +10,7 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include "kernel/cmdline.h"
+#include "lib/cmdline.h"
 
 static void test_get_basic(void **state)
 {

@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kernel/deviations.h"
+#include "lib/deviations.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -386,6 +386,52 @@ static char *read_file(const char *path)
 	return file_buf;
 }
 
+/* The entry id is found, with its description text, for each tag set of
+ * its platform list plats. */
+static void found_for_each_set(const char *cfg, const char *id, const char *plats, const char *text)
+{
+	char setbuf[64], *s2 = NULL;
+
+	snprintf(setbuf, sizeof(setbuf), "%s", plats);
+	for (char *set = strtok_r(setbuf, ",", &s2); set; set = strtok_r(NULL, ",", &s2)) {
+		char tags[64];
+
+		snprintf(tags, sizeof(tags), "%s", set);
+		for (char *c = tags; *c; c++)
+			if (*c == '+')
+				*c = ' ';
+		if (!strcmp(tags, "*"))
+			tags[0] = '\0';
+		if (!listed(cfg, id, tags))
+			fail_msg("%s not listed for \"%s\"", id, set);
+		assert_string_equal(desc, text);
+	}
+}
+
+/* Tags are ones the kernel can have (kernel/report.c's platform_tags:
+ * machine, accelerator, VGA or not), so a typo cannot silently disable an
+ * entry. */
+static void tags_known(const char *id, const char *plats)
+{
+	static const char *const known[] = {
+		"q35", "pc", "tcg", "kvm", "hw", "vga", "novga", "*",
+	};
+
+	for (const char *c = plats; *c;) {
+		size_t n = strcspn(c, "+,");
+		bool ok = false;
+
+		for (unsigned k = 0; k < N(known); k++)
+			if (strlen(known[k]) == n && !strncmp(known[k], c, n))
+				ok = true;
+		if (!ok)
+			fail_msg("%s: unknown tag \"%.*s\"", id, (int)n, c);
+		c += n;
+		if (*c)
+			c++;
+	}
+}
+
 static void test_real_file(void **state)
 {
 	char *cfg = read_file("tests/deviations.cfg");
@@ -420,41 +466,8 @@ static void test_real_file(void **state)
 		assert_true(nids < N(ids));
 		strcpy(ids[nids++], id);
 
-		char setbuf[64], *s2 = NULL;
-
-		snprintf(setbuf, sizeof(setbuf), "%s", plats);
-		for (char *set = strtok_r(setbuf, ",", &s2); set; set = strtok_r(NULL, ",", &s2)) {
-			char tags[64];
-
-			snprintf(tags, sizeof(tags), "%s", set);
-			for (char *c = tags; *c; c++)
-				if (*c == '+')
-					*c = ' ';
-			if (!strcmp(tags, "*"))
-				tags[0] = '\0';
-			if (!listed(cfg, id, tags))
-				fail_msg("%s not listed for \"%s\"", id, set);
-			assert_string_equal(desc, text);
-		}
-		/* Tags are ones the kernel can have (kernel/report.c's
-		 * platform_tags: machine, accelerator, VGA or not), so a
-		 * typo cannot silently disable an entry. */
-		for (char *c = plats; *c;) {
-			size_t n = strcspn(c, "+,");
-			static const char *const known[] = {
-				"q35", "pc", "tcg", "kvm", "hw", "vga", "novga", "*",
-			};
-			bool ok = false;
-
-			for (unsigned k = 0; k < N(known); k++)
-				if (strlen(known[k]) == n && !strncmp(known[k], c, n))
-					ok = true;
-			if (!ok)
-				fail_msg("%s: unknown tag \"%.*s\"", id, (int)n, c);
-			c += n;
-			if (*c)
-				c++;
-		}
+		found_for_each_set(cfg, id, plats, text);
+		tags_known(id, plats);
 		assert_false(listed(cfg, id, "no-such-platform"));
 	}
 	assert_true(nids >= 1);

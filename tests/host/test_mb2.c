@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kernel/mb2.h"
+#include "lib/mb2.h"
 
 /* ---- image builder ---------------------------------------------------- */
 

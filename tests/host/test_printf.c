@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kernel/printf.h"
+#include "lib/printf.h"
 
 static unsigned long n_compared;
 
@@ -269,6 +269,53 @@ static void test_size_zero_and_null(void **state)
 #pragma GCC diagnostic pop
 }
 
+/* One generated conversion, passing exactly the promoted type its length
+ * modifier names (li indexes test_generated's lens). */
+static void compare_typed(const char *fmt, unsigned li, bool is_signed, int64_t v, bool trunc)
+{
+	const char *w = "generated";
+
+	switch (li) {
+	case 0: case 1: case 2:
+		if (is_signed)
+			compare_at(w, 0, trunc, fmt, (int)v);
+		else
+			compare_at(w, 0, trunc, fmt, (unsigned)v);
+		break;
+	case 3:
+		if (is_signed)
+			compare_at(w, 0, trunc, fmt, (long)v);
+		else
+			compare_at(w, 0, trunc, fmt, (unsigned long)v);
+		break;
+	case 4:
+		if (is_signed)
+			compare_at(w, 0, trunc, fmt, (long long)v);
+		else
+			compare_at(w, 0, trunc, fmt, (unsigned long long)v);
+		break;
+	case 5:
+		/* %zd takes the signed type of size_t's width. */
+		if (is_signed)
+			compare_at(w, 0, trunc, fmt, (ptrdiff_t)v);
+		else
+			compare_at(w, 0, trunc, fmt, (size_t)v);
+		break;
+	case 6:
+		if (is_signed)
+			compare_at(w, 0, trunc, fmt, (ptrdiff_t)v);
+		else
+			compare_at(w, 0, trunc, fmt, (size_t)v);
+		break;
+	default:
+		if (is_signed)
+			compare_at(w, 0, trunc, fmt, (intmax_t)v);
+		else
+			compare_at(w, 0, trunc, fmt, (uintmax_t)v);
+		break;
+	}
+}
+
 /*
  * Generated table: every flag subset x widths x precisions x conversions
  * x length modifiers x values, all against libc.  The combinations the
@@ -311,48 +358,7 @@ static void test_generated(void **state)
 			int64_t v = values[vi];
 			/* Truncation sweep on a sample, it is O(n^2). */
 			bool trunc = (k++ % 101) == 0;
-			const char *w = "generated";
-
-			/* Pass exactly the promoted type the modifier names. */
-			switch (li) {
-			case 0: case 1: case 2:
-				if (is_signed)
-					compare_at(w, 0, trunc, fmt, (int)v);
-				else
-					compare_at(w, 0, trunc, fmt, (unsigned)v);
-				break;
-			case 3:
-				if (is_signed)
-					compare_at(w, 0, trunc, fmt, (long)v);
-				else
-					compare_at(w, 0, trunc, fmt, (unsigned long)v);
-				break;
-			case 4:
-				if (is_signed)
-					compare_at(w, 0, trunc, fmt, (long long)v);
-				else
-					compare_at(w, 0, trunc, fmt, (unsigned long long)v);
-				break;
-			case 5:
-				/* %zd takes the signed type of size_t's width. */
-				if (is_signed)
-					compare_at(w, 0, trunc, fmt, (ptrdiff_t)v);
-				else
-					compare_at(w, 0, trunc, fmt, (size_t)v);
-				break;
-			case 6:
-				if (is_signed)
-					compare_at(w, 0, trunc, fmt, (ptrdiff_t)v);
-				else
-					compare_at(w, 0, trunc, fmt, (size_t)v);
-				break;
-			default:
-				if (is_signed)
-					compare_at(w, 0, trunc, fmt, (intmax_t)v);
-				else
-					compare_at(w, 0, trunc, fmt, (uintmax_t)v);
-				break;
-			}
+			compare_typed(fmt, li, is_signed, v, trunc);
 		}
 	}
 }

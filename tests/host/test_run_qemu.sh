@@ -34,19 +34,9 @@ EOF
 chmod +x "$work/qemu"
 export QEMU=$work/qemu
 
-n=0 failed=0
-check() {                                    # check NAME CONDITION...
-	local name=$1
-	shift
-	n=$((n + 1))
-	if "$@"; then
-		echo "ok $n - $name"
-	else
-		echo "not ok $n - $name"
-		failed=$((failed + 1))
-		sed 's/^/#   /' "$work/out" "$STUB_LOG" 2>/dev/null | tail -n 20
-	fi
-}
+CHECK_SHOW="$work/out $STUB_LOG"
+# shellcheck source=tests/host/check.sh
+source "$HERE/tests/host/check.sh"
 run() { : >"$STUB_LOG"; "$work/run-qemu.sh" --timeout 20 "$@" >"$work/out" 2>&1; }
 probes() { grep -c -- '-monitor none' "$STUB_LOG"; }
 

@@ -15,7 +15,7 @@
 #define strcmp  kt_strcmp
 #define strncmp kt_strncmp
 #define strchr  kt_strchr
-#include "kernel/string.c"
+#include "lib/string.c"
 #undef memcpy
 #undef memmove
 #undef memset
@@ -35,7 +35,7 @@
 #include <cmocka.h>
 
 #include <stdlib.h>
-#include "kernel/kstring.h"	/* libc's string.h plus strnlen */
+#include "lib/kstring.h"	/* libc's string.h plus strnlen */
 
 static uint32_t rng = 12345;
 

@@ -17,7 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "kernel/tap.h"
+#include "lib/tap.h"
 
 /* ---- capture ------------------------------------------------------------ */
 

@@ -7,9 +7,9 @@
  * the code has no alignment or aliasing assumptions and works on
  * arbitrary host test buffers too.
  */
-#include "kernel/mb2.h"
-#include "kernel/kstring.h"
-#include "kernel/printf.h"
+#include "lib/mb2.h"
+#include "lib/kstring.h"
+#include "lib/printf.h"
 
 /* §3.6.2: fixed part is u32 total_size + u32 reserved; tags follow. */
 #define MB2_FIXED_SIZE   8u
@@ -171,30 +171,16 @@ static int parse_rsdp(const uint8_t *tag, uint32_t size, uint32_t type,
 	return 0;
 }
 
-int mb2_parse(const void *mbi, size_t avail, struct mb2_info *out,
-	      char *err, size_t errlen)
+/* The fixed part: total_size within what is available, reserved zero. */
+static int check_fixed(const uint8_t *base, size_t avail, uint32_t *total_out,
+		       char *err, size_t errlen)
 {
-	const uint8_t *base = mbi;
 	uint32_t total, reserved;
-	size_t off;
-	bool seen_old = false, seen_new = false;
-	int rc;
 
-	if (err && errlen)
-		err[0] = '\0';
-	if (!mbi || !out)
-		return fail(err, errlen, MB2_ERR_ARG,
-			    "multiboot2: NULL info or output pointer");
-	memset(out, 0, sizeof(*out));
-	/* §3.6.2: the info's start is 8-byte aligned. */
-	if ((uintptr_t)mbi % MB2_TAG_ALIGN)
-		return fail(err, errlen, MB2_ERR_ARG,
-			    "multiboot2: info at %p is not 8-byte aligned", mbi);
 	if (avail < MB2_FIXED_SIZE)
 		return fail(err, errlen, MB2_ERR_TOTAL,
 			    "multiboot2: only 0x%zx bytes available, fixed part needs 0x%x",
 			    avail, MB2_FIXED_SIZE);
-
 	total = rd32(base);
 	reserved = rd32(base + 4);
 	if (total < MB2_FIXED_SIZE + MB2_END_TAG_SIZE)
@@ -214,28 +200,103 @@ int mb2_parse(const void *mbi, size_t avail, struct mb2_info *out,
 		return fail(err, errlen, MB2_ERR_TOTAL,
 			    "multiboot2: reserved field is 0x%x, expected 0",
 			    reserved);
+	*total_out = total;
+	return 0;
+}
 
-	for (off = MB2_FIXED_SIZE;; ) {
-		const uint8_t *tag;
-		uint32_t type, size;
+/* The tag header at off: there, at least 8 bytes, within total. */
+static int check_tag(const uint8_t *base, size_t off, uint32_t total,
+		     uint32_t *type, uint32_t *size, char *err, size_t errlen)
+{
+	/* off can pass total when the last tag's padding is missing. */
+	if (off >= total || total - off < MB2_TAG_HDR_SIZE)
+		return fail(err, errlen, MB2_ERR_NO_END,
+			    "multiboot2: no end tag (tags stop at offset 0x%zx, total 0x%x)",
+			    off, total);
+	*type = rd32(base + off);
+	*size = rd32(base + off + 4);
+	if (*size < MB2_TAG_HDR_SIZE)
+		return fail(err, errlen, MB2_ERR_TAG,
+			    "multiboot2: tag %u at offset 0x%zx has size 0x%x < 0x%x",
+			    *type, off, *size, MB2_TAG_HDR_SIZE);
+	if (*size > total - off)
+		return fail(err, errlen, MB2_ERR_TAG,
+			    "multiboot2: tag %u at offset 0x%zx overruns the info (size 0x%x, total 0x%x)",
+			    *type, off, *size, total);
+	return 0;
+}
 
-		/* off can pass total when the last tag's padding is missing. */
-		if (off >= total || total - off < MB2_TAG_HDR_SIZE)
-			return fail(err, errlen, MB2_ERR_NO_END,
-				    "multiboot2: no end tag (tags stop at offset 0x%zx, total 0x%x)",
-				    off, total);
-		tag = base + off;
-		type = rd32(tag);
-		size = rd32(tag + 4);
-		if (size < MB2_TAG_HDR_SIZE)
-			return fail(err, errlen, MB2_ERR_TAG,
-				    "multiboot2: tag %u at offset 0x%zx has size 0x%x < 0x%x",
-				    type, off, size, MB2_TAG_HDR_SIZE);
-		if (size > total - off)
-			return fail(err, errlen, MB2_ERR_TAG,
-				    "multiboot2: tag %u at offset 0x%zx overruns the info (size 0x%x, total 0x%x)",
-				    type, off, size, total);
+/* A string tag (command line, loader name) into buf, once. */
+static int string_tag(char *buf, size_t len, bool *has, const uint8_t *tag,
+		      uint32_t type, uint32_t size, size_t off, char *err, size_t errlen)
+{
+	if (*has)
+		return fail(err, errlen, MB2_ERR_DUP,
+			    "multiboot2: duplicate tag %u (%s) at offset 0x%zx",
+			    type, mb2_tag_name(type), off);
+	if (!copy_tag_string(buf, len, tag + MB2_TAG_HDR_SIZE, size - MB2_TAG_HDR_SIZE))
+		return fail(err, errlen, MB2_ERR_STRING,
+			    "multiboot2: tag %u (%s) at offset 0x%zx: string not NUL-terminated within size 0x%x",
+			    type, mb2_tag_name(type), off, size);
+	*has = true;
+	return 0;
+}
 
+/* One tag other than the end tag; seen[0], seen[1]: ACPI old, new. */
+static int parse_tag(const uint8_t *tag, uint32_t type, uint32_t size, size_t off,
+		     struct mb2_info *out, bool seen[2], char *err, size_t errlen)
+{
+	switch (type) {
+	case MB2_TAG_CMDLINE:
+		return string_tag(out->cmdline, sizeof(out->cmdline), &out->has_cmdline,
+				  tag, type, size, off, err, errlen);
+	case MB2_TAG_LOADER_NAME:
+		return string_tag(out->loader, sizeof(out->loader), &out->has_loader,
+				  tag, type, size, off, err, errlen);
+	case MB2_TAG_MMAP:
+		if (out->has_mmap)
+			break;
+		return parse_mmap(tag, size, off, out, err, errlen);
+	case MB2_TAG_ACPI_OLD:
+	case MB2_TAG_ACPI_NEW: {
+		bool *s = &seen[type == MB2_TAG_ACPI_NEW];
+		if (*s)
+			break;
+		*s = true;
+		return parse_rsdp(tag, size, type, off, out, err, errlen);
+	}
+	default:
+		/* Tags we do not need (or know) are skipped by size. */
+		return 0;
+	}
+	return fail(err, errlen, MB2_ERR_DUP,
+		    "multiboot2: duplicate tag %u (%s) at offset 0x%zx",
+		    type, mb2_tag_name(type), off);
+}
+
+int mb2_parse(const void *mbi, size_t avail, struct mb2_info *out,
+	      char *err, size_t errlen)
+{
+	const uint8_t *base = mbi;
+	uint32_t total = 0, type = 0, size = 0;
+	bool seen[2] = { false, false };
+	int rc;
+
+	if (err && errlen)
+		err[0] = '\0';
+	if (!mbi || !out)
+		return fail(err, errlen, MB2_ERR_ARG,
+			    "multiboot2: NULL info or output pointer");
+	memset(out, 0, sizeof(*out));
+	/* §3.6.2: the info's start is 8-byte aligned. */
+	if ((uintptr_t)mbi % MB2_TAG_ALIGN)
+		return fail(err, errlen, MB2_ERR_ARG,
+			    "multiboot2: info at %p is not 8-byte aligned", mbi);
+	rc = check_fixed(base, avail, &total, err, errlen);
+	for (size_t off = MB2_FIXED_SIZE; !rc; ) {
+		rc = check_tag(base, off, total, &type, &size, err, errlen);
+		if (rc)
+			break;
 		if (type == MB2_TAG_END) {
 			/* §3.6.2: the terminating tag is exactly (0, 8). */
 			if (size != MB2_END_TAG_SIZE)
@@ -245,61 +306,9 @@ int mb2_parse(const void *mbi, size_t avail, struct mb2_info *out,
 			return 0;
 		}
 		out->tag_count++;
-
-		switch (type) {
-		case MB2_TAG_CMDLINE:
-			if (out->has_cmdline)
-				goto dup;
-			if (!copy_tag_string(out->cmdline, sizeof(out->cmdline),
-					     tag + MB2_TAG_HDR_SIZE,
-					     size - MB2_TAG_HDR_SIZE))
-				goto unterminated;
-			out->has_cmdline = true;
-			break;
-		case MB2_TAG_LOADER_NAME:
-			if (out->has_loader)
-				goto dup;
-			if (!copy_tag_string(out->loader, sizeof(out->loader),
-					     tag + MB2_TAG_HDR_SIZE,
-					     size - MB2_TAG_HDR_SIZE))
-				goto unterminated;
-			out->has_loader = true;
-			break;
-		case MB2_TAG_MMAP:
-			if (out->has_mmap)
-				goto dup;
-			rc = parse_mmap(tag, size, off, out, err, errlen);
-			if (rc)
-				return rc;
-			break;
-		case MB2_TAG_ACPI_OLD:
-		case MB2_TAG_ACPI_NEW: {
-			bool *seen = type == MB2_TAG_ACPI_OLD ? &seen_old
-							      : &seen_new;
-			if (*seen)
-				goto dup;
-			*seen = true;
-			rc = parse_rsdp(tag, size, type, off, out, err, errlen);
-			if (rc)
-				return rc;
-			break;
-		}
-		default:
-			/* Tags we do not need (or know) are skipped by size. */
-			break;
-		}
-
+		rc = parse_tag(base + off, type, size, off, out, seen, err, errlen);
 		/* §3.6.2: tags are padded so the next starts 8-byte aligned. */
 		off += ((size_t)size + MB2_TAG_ALIGN - 1) & ~(size_t)(MB2_TAG_ALIGN - 1);
-		continue;
-
-dup:
-		return fail(err, errlen, MB2_ERR_DUP,
-			    "multiboot2: duplicate tag %u (%s) at offset 0x%zx",
-			    type, mb2_tag_name(type), off);
-unterminated:
-		return fail(err, errlen, MB2_ERR_STRING,
-			    "multiboot2: tag %u (%s) at offset 0x%zx: string not NUL-terminated within size 0x%x",
-			    type, mb2_tag_name(type), off, size);
 	}
+	return rc;
 }

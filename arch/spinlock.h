@@ -2,7 +2,7 @@
 #ifndef SMMSYNC_SPINLOCK_H
 #define SMMSYNC_SPINLOCK_H
 
-#include "kernel/x86.h"
+#include "arch/x86.h"
 
 struct spinlock { volatile uint32_t locked; volatile int32_t owner; };
 

@@ -1,5 +1,5 @@
-#include "kernel/deviations.h"
-#include "kernel/kstring.h"
+#include "lib/deviations.h"
+#include "lib/kstring.h"
 
 static bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r'; }
 

@@ -9,8 +9,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "kernel/kstring.h"
-#include "kernel/printf.h"
+#include "lib/kstring.h"
+#include "lib/printf.h"
 
 /* %zd / %tu reinterpret between size_t and ptrdiff_t; they must match. */
 _Static_assert(sizeof(size_t) == sizeof(ptrdiff_t), "size_t/ptrdiff_t width");
@@ -283,6 +283,63 @@ static void parse_spec(const char **fmt, struct spec *sp, va_list *ap)
 	sp->len = parse_length(fmt);
 }
 
+/*
+ * One conversion, character conv, with its parsed spec.  Returns false for
+ * a dangling '%' at the end of the format (conv is '\0'): the caller must
+ * not step past it.
+ */
+static bool convert(struct sink *s, const struct spec *sp, char conv, va_list *ap)
+{
+	switch (conv) {
+	case 'd':
+	case 'i': {
+		intmax_t v = arg_signed(sp->len, ap);
+		/* Negate in unsigned arithmetic so INTMAX_MIN works. */
+		uintmax_t mag = v < 0 ? (uintmax_t)0 - (uintmax_t)v
+				      : (uintmax_t)v;
+
+		emit_int(s, sp, mag, v < 0, true, 10, false);
+		return true;
+	}
+	case 'u':
+		emit_int(s, sp, arg_unsigned(sp->len, ap), false, false, 10, false);
+		return true;
+	case 'x':
+	case 'X':
+		emit_int(s, sp, arg_unsigned(sp->len, ap), false, false, 16, conv == 'X');
+		return true;
+	case 'o':
+		emit_int(s, sp, arg_unsigned(sp->len, ap), false, false, 8, false);
+		return true;
+	case 'p':
+		emit_ptr(s, sp, (uintptr_t)va_arg(*ap, void *));
+		return true;
+	case 's':
+		emit_str(s, sp, va_arg(*ap, const char *));
+		return true;
+	case 'c': {
+		char c = (char)va_arg(*ap, int);
+
+		pad_left(s, sp, 1);
+		put(s, c);
+		pad_right(s, sp, 1);
+		return true;
+	}
+	case '%':
+		put(s, '%');
+		return true;
+	case '\0':
+		/* Dangling '%' at the end: print it, don't run off. */
+		put(s, '%');
+		return false;
+	default:
+		/* Unsupported conversion: show it verbatim to flag the bug. */
+		put(s, '%');
+		put(s, conv);
+		return true;
+	}
+}
+
 int kvsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 {
 	struct sink s = { buf, buf ? size : 0, 0 };
@@ -298,59 +355,8 @@ int kvsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 		}
 		fmt++;
 		parse_spec(&fmt, &sp, &ap2);
-
-		switch (*fmt) {
-		case 'd':
-		case 'i': {
-			intmax_t v = arg_signed(sp.len, &ap2);
-			/* Negate in unsigned arithmetic so INTMAX_MIN works. */
-			uintmax_t mag = v < 0 ? (uintmax_t)0 - (uintmax_t)v
-					      : (uintmax_t)v;
-
-			emit_int(&s, &sp, mag, v < 0, true, 10, false);
-			break;
-		}
-		case 'u':
-			emit_int(&s, &sp, arg_unsigned(sp.len, &ap2), false,
-				 false, 10, false);
-			break;
-		case 'x':
-		case 'X':
-			emit_int(&s, &sp, arg_unsigned(sp.len, &ap2), false,
-				 false, 16, *fmt == 'X');
-			break;
-		case 'o':
-			emit_int(&s, &sp, arg_unsigned(sp.len, &ap2), false,
-				 false, 8, false);
-			break;
-		case 'p':
-			emit_ptr(&s, &sp, (uintptr_t)va_arg(ap2, void *));
-			break;
-		case 's':
-			emit_str(&s, &sp, va_arg(ap2, const char *));
-			break;
-		case 'c': {
-			char c = (char)va_arg(ap2, int);
-
-			pad_left(&s, &sp, 1);
-			put(&s, c);
-			pad_right(&s, &sp, 1);
-			break;
-		}
-		case '%':
-			put(&s, '%');
-			break;
-		case '\0':
-			/* Dangling '%' at the end: print it, don't run off. */
-			put(&s, '%');
-			continue;
-		default:
-			/* Unsupported conversion: show it verbatim to flag the bug. */
-			put(&s, '%');
-			put(&s, *fmt);
-			break;
-		}
-		fmt++;
+		if (convert(&s, &sp, *fmt, &ap2))
+			fmt++;
 	}
 	va_end(ap2);
 

@@ -2,8 +2,8 @@
  * cmdline.c - command-line lookup, glob matching, number parsing.
  * See cmdline.h for the exact rules.
  */
-#include "kernel/cmdline.h"
-#include "kernel/kstring.h"
+#include "lib/cmdline.h"
+#include "lib/kstring.h"
 
 static bool is_blank(char c)
 {

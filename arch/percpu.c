@@ -1,5 +1,5 @@
-#include "kernel/percpu.h"
-#include "kernel/x86.h"
+#include "arch/percpu.h"
+#include "arch/x86.h"
 
 static struct percpu percpu_area[MAX_CPUS];
 

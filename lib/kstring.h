@@ -3,7 +3,7 @@
  *
  * On the host (SMMSYNC_HOST) the pure library code is compiled against the
  * real libc so the sanitizers see genuine libc calls; in the kernel we
- * provide our own freestanding versions in kernel/string.c.
+ * provide our own freestanding versions in lib/string.c.
  */
 #ifndef SMMSYNC_KSTRING_H
 #define SMMSYNC_KSTRING_H

@@ -6,13 +6,15 @@
 #include "kernel/console.h"
 #include "kernel/report.h"
 #include "kernel/test.h"
-#include "kernel/mb2.h"
+#include "kernel/config.h"
+#include "kernel/platform.h"
+#include "main/testrun.h"
+#include "lib/mb2.h"
 #include "kernel/idt.h"
-#include "kernel/percpu.h"
-#include "kernel/cmdline.h"
-#include "kernel/printf.h"
-#include "kernel/kstring.h"
-#include "kernel/x86.h"
+#include "arch/percpu.h"
+#include "lib/printf.h"
+#include "lib/kstring.h"
+#include "arch/x86.h"
 #include "drivers/acpi.h"
 #include "drivers/lapic.h"
 #include "drivers/timer.h"
@@ -25,12 +27,6 @@
 #include "smp/lowmem.h"
 #include "smm/smm.h"
 
-struct mb2_info boot_info;
-char kernel_cmdline[2048];
-struct platform platform;
-static uint64_t seed;
-
-uint64_t test_seed(void) { return seed; }
 
 static __attribute__((noreturn)) void fatal(const char *name, const char *why)
 {
@@ -46,9 +42,9 @@ static __attribute__((noreturn)) void fatal(const char *name, const char *why)
  * expected and such tests skip. */
 static void check_expectations(void)
 {
-    char want[16];
-    if (!cmdline_get(kernel_cmdline, "expect_smm", want, sizeof(want)))
+    if (!config.expect_smm.set)
         return;
+    const char *want = config.expect_smm.v;
     report_prefix_push("boot.config");
     const char *have = !smm.ready ? "off" : smm.region == SMRAM_TSEG ? "tseg" : "aseg";
     if (!strcmp(want, "off")) {
@@ -58,32 +54,12 @@ static void check_expectations(void)
         if (!report(smm.ready && !strcmp(want, have), "SMM on with SMRAM in %s, as configured (SMM %s)", want, have))
             report_info("smm: %s", smm.ready ? "another SMRAM region was chosen" : smm.why_not);
     }
-    uint64_t cpus = ncpus, start = ncpus;
-    cmdline_get_u64(kernel_cmdline, "cpus", &cpus);
-    cmdline_get_u64(kernel_cmdline, "start_cpus", &start);
+    uint64_t cpus = config.cpus.set ? config.cpus.v : ncpus;
+    uint64_t start = config.start_cpus.set ? config.start_cpus.v : ncpus;
     uint64_t want_online = start < cpus ? start : cpus;
     report(smp_online() == want_online, "%lu CPUs online, as configured (%u online, %u in the MADT)", want_online,
            smp_online(), ncpus);
     report_prefix_pop();
-}
-
-const char *platform_missing(uint32_t missing, char *buf, unsigned len)
-{
-    if (missing & FEAT_SMM)
-        ksnprintf(buf, len, "no SMM: %s", smm.why_not);
-    else if (missing & FEAT_Q35)
-        ksnprintf(buf, len, "q35 only (this is %s)", platform.machine_name);
-    else if (missing & FEAT_PC)
-        ksnprintf(buf, len, "pc only (this is %s)", platform.machine_name);
-    else if (missing & FEAT_TCG)
-        ksnprintf(buf, len, "TCG only (this is %s)", platform.accel_name);
-    else if (missing & FEAT_KVM)
-        ksnprintf(buf, len, "KVM only (this is %s)", platform.accel_name);
-    else if (missing & FEAT_TSEG)
-        ksnprintf(buf, len, "needs SMRAM in TSEG");
-    else
-        ksnprintf(buf, len, "platform lacks features 0x%x", missing);
-    return buf;
 }
 
 /* KVM's signature: at 0x40000000, or at 0x40000100 when Hyper-V
@@ -114,12 +90,12 @@ static uint32_t find_kvm_leaf(void)
  * hypervisor leaves say. boot.accel compares the two. */
 static void detect_accel(void)
 {
-    char want[8];
+    const char *want = config.accel.v;
     uint32_t a, b, c, d;
     kvm_leaf = find_kvm_leaf();
     cpuid(1, 0, &a, &b, &c, &d);
     bool hv = c & (1u << 31);
-    bool told = cmdline_get(kernel_cmdline, "accel", want, sizeof(want));
+    bool told = config.accel.set;
     if (told ? !strcmp(want, "kvm") : kvm_leaf != 0) {
         platform.kvm = true;
         platform.accel_name = "kvm";
@@ -133,9 +109,9 @@ static void detect_accel(void)
 
 static void check_accel(void)
 {
-    char want[8];
-    if (!cmdline_get(kernel_cmdline, "accel", want, sizeof(want)))
+    if (!config.accel.set)
         return;
+    const char *want = config.accel.v;
     /* KVM may hide its signature (kvm=off): then only "kvm" without a leaf is fine. */
     bool ok = !strcmp(want, "kvm") || (!strcmp(want, "tcg") && !kvm_leaf);
     report(ok, "boot.accel: the hypervisor leaves agree with accel=%s (KVM signature %s%x)", want,
@@ -156,12 +132,13 @@ static bool vga_present(void)
 
 static void read_cmdline(void)
 {
-    char extra[1024];
-    ksnprintf(kernel_cmdline, sizeof(kernel_cmdline), "%s", boot_info.has_cmdline ? boot_info.cmdline : "");
+    char line[sizeof(config.line)], extra[1024];
+    ksnprintf(line, sizeof(line), "%s", boot_info.has_cmdline ? boot_info.cmdline : "");
     if (fwcfg_present() && fwcfg_read_file_str("opt/smmsync/cmdline", extra, sizeof(extra))) {
-        size_t n = strlen(kernel_cmdline);
-        ksnprintf(kernel_cmdline + n, sizeof(kernel_cmdline) - n, "%s%s", n ? " " : "", extra);
+        size_t n = strlen(line);
+        ksnprintf(line + n, sizeof(line) - n, "%s%s", n ? " " : "", extra);
     }
+    config_init(line);
 }
 
 static void boot_multiboot2(uint32_t magic, uint32_t mbi)
@@ -191,10 +168,8 @@ void kmain(uint32_t magic, uint32_t mbi)
     report_begin();
     boot_multiboot2(magic, mbi);     /* first: GRUB's info may live anywhere */
     read_cmdline();
-    kprintf("# cmdline: %s\n", kernel_cmdline);
-    if (!cmdline_get_u64(kernel_cmdline, "seed", &seed))
-        seed = rdtsc();
-    kprintf("# seed=%lu (reproduce with seed=%lu)\n", seed, seed);
+    kprintf("# cmdline: %s\n", config.line);
+    kprintf("# seed=%lu (reproduce with seed=%lu)\n", config.seed.v, config.seed.v);
 
     lapic_init();
     percpu_init_this(0, lapic_id());
@@ -234,6 +209,7 @@ void kmain(uint32_t magic, uint32_t mbi)
                         (smm.ready ? FEAT_SMM : 0) |
                         (smm.ready && smm.region == SMRAM_TSEG ? FEAT_TSEG : 0);
     platform.smm = smm.ready;
+    platform.smm_why_not = smm.why_not;
     check_accel();
     check_expectations();
     this_percpu()->where = "test runner";

@@ -11,9 +11,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "kernel/kstring.h"
-#include "kernel/printf.h"
-#include "kernel/tap.h"
+#include "lib/kstring.h"
+#include "lib/printf.h"
+#include "lib/tap.h"
 
 /* Keep one slot empty so an open-addressing probe always terminates. */
 #define SEEN_LIMIT (TAP_SEEN_SLOTS - 1u)

@@ -10,7 +10,7 @@
  */
 #ifndef SMMSYNC_HOST
 
-#include "kernel/kstring.h"
+#include "lib/kstring.h"
 
 void *memcpy(void *restrict dst, const void *restrict src, size_t n)
 {

@@ -5,12 +5,15 @@
 #include "kernel/test.h"
 #include "kernel/report.h"
 #include "kernel/console.h"
-#include "kernel/cmdline.h"
-#include "kernel/kstring.h"
-#include "kernel/printf.h"
+#include "lib/cmdline.h"
+#include "kernel/config.h"
+#include "kernel/platform.h"
+#include "main/testrun.h"
+#include "lib/kstring.h"
+#include "lib/printf.h"
 #include "kernel/idt.h"
-#include "kernel/percpu.h"
-#include "kernel/x86.h"
+#include "arch/percpu.h"
+#include "arch/x86.h"
 #include "drivers/lapic.h"
 #include "drivers/timer.h"
 #include "smp/smp.h"
@@ -128,13 +131,12 @@ static void run_one(const struct test *t)
 
 void run_tests(void)
 {
-    char globs[512], bench[64];
-    if (!cmdline_get(kernel_cmdline, "tests", globs, sizeof(globs)) || !globs[0])
-        memcpy(globs, "*", 2);
+    char globs[sizeof(config.tests.v)];
+    ksnprintf(globs, sizeof(globs), "%s", config.tests.set && config.tests.v[0] ? config.tests.v : "*");
     /* bench=NAME[,NAME]: run those benchmarks (tests bench.NAME) instead. */
-    if (cmdline_get(kernel_cmdline, "bench", bench, sizeof(bench)) && bench[0]) {
+    if (config.bench.set && config.bench.v[0]) {
         size_t n = 0;
-        for (const char *b = bench; *b && n + 8 < sizeof(globs);) {
+        for (const char *b = config.bench.v; *b && n + 8 < sizeof(globs);) {
             n += (size_t)ksnprintf(globs + n, sizeof(globs) - n, "%sbench.", n ? "," : "");
             while (*b && *b != ',' && n + 2 < sizeof(globs))
                 globs[n++] = *b++;

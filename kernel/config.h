@@ -1,0 +1,39 @@
+/* What this boot was given: the multiboot2 information and the kernel
+ * command line (GRUB's, then fw_cfg opt/smmsync/cmdline), parsed once by
+ * config_init() into typed fields. Every layer above kernel/ reads these;
+ * nobody parses the line again. Argument meanings: README.md. */
+#ifndef SMMSYNC_CONFIG_H
+#define SMMSYNC_CONFIG_H
+#include <stdint.h>
+#include <stdbool.h>
+#include "lib/mb2.h"
+
+/* set: the key was given with a valid number (lib/cmdline.h rules). */
+struct cfg_num { bool set; uint64_t v; };
+/* set: the key was given and its value fits (else v holds a truncated copy). */
+#define CFG_STR(n) struct { bool set; char v[n]; }
+
+struct config {
+    char line[2048];                /* the whole command line, as given */
+    struct cfg_num seed;            /* v: the seed in use (rdtsc when not given) */
+    struct cfg_num cpus, start_cpus, ap_real_mode, smm_x2apic_flag, synch_stride;
+    struct cfg_num waitall_us, pullin_us, pullin2_us, patent_failsafe_us;
+    struct cfg_num init_udelay, sipi_udelay, ap_timeout_ms, storm_smis, bench_n;
+    CFG_STR(512) tests;
+    CFG_STR(64) bench;
+    CFG_STR(48) fault;
+    CFG_STR(32) topology;
+    CFG_STR(16) expect_smm, smram, smm;
+    CFG_STR(8) accel;
+};
+
+extern struct config config;
+extern struct mb2_info boot_info;
+
+/* Parses 'line' (copied into config.line) into config. */
+void config_init(const char *line);
+/* fault=WHAT (cpu == 0) or fault=WHAT:N (N stored in *cpu). */
+bool config_fault(const char *what, unsigned *cpu);
+/* A string key equals 'v' (given and fits). */
+#define config_is(field, s) (config.field.set && !strcmp(config.field.v, (s)))
+#endif

@@ -1,0 +1,86 @@
+/* Per-CPU service calls (smm_local on the kernel side): a request in the
+ * CPU's own slot of the communication area, served on entry. */
+#include "smm/image/smm.h"
+#include "smm/savestate.h"
+#include "smm/cmd.h"
+
+/* The monarch of an event opened after 'ev0' has read this CPU's byte as
+ * "in SMM" (its record, in the communication area, says so). */
+static bool scanned_by_monarch(unsigned me, uint32_t ev0)
+{
+    uint32_t ev = __atomic_load_n(&comm()->events, __ATOMIC_ACQUIRE);
+    if (ev == ev0)
+        return false;
+    for (unsigned p = 0; p < smm_config.ncpus; p++) {
+        const struct smm_cpu_comm *cc = &comm()->cpu[p];
+        uint64_t n = cc->entries;
+        if (p == me || !n)
+            continue;
+        const volatile struct smm_rec *r = &cc->ring[(n - 1) % SMM_RING];
+        if (r->event == ev && r->role == ROLE_MONARCH && r->peer[me] == SYNCH_IN_SMM)
+            return true;
+    }
+    return false;
+}
+
+/* SMM_LOCAL_HOLD: spin in SMM (counting spins) until released, until the
+ * bound, or (SMM_HOLD_UNTIL_SCANNED) until the linger after a monarch has
+ * read this CPU's byte. */
+static void hold(unsigned cpu, uint64_t arg)
+{
+    uint64_t end = rdtsc() + smm_us_to_tsc(SMM_HOLD_US_OF(arg));
+    uint32_t ev0 = comm()->events;
+    bool until_scanned = arg & SMM_HOLD_UNTIL_SCANNED, scanned = false;
+    while (!comm()->hold_release && rdtsc() < end) {
+        if (until_scanned && !scanned && scanned_by_monarch(cpu, ev0)) {
+            scanned = true;
+            uint64_t linger_end = rdtsc() + smm_us_to_tsc(SMM_HOLD_LINGER_OF(arg));
+            if (linger_end < end)
+                end = linger_end;
+        }
+        comm()->cpu[cpu].spins++;
+    }
+}
+
+uint8_t smm_local_service(unsigned cpu, uint8_t *ss, uint8_t exit_val, struct smm_rec *r)
+{
+    volatile struct smm_local_req *q = &comm()->cpu[cpu].req;
+    uint32_t seq = q->seq, op = q->op;     /* copy in, then validate the copy */
+    uint64_t arg = q->arg, result = 0;
+    struct smm_cmd_limits lim = smm_limits();
+    int st = smm_local_validate(op, arg, &lim);
+    r->cmd_id = 0x100 | op;
+    if (!st) {
+        switch (op) {
+        case SMM_LOCAL_SYNCH_SET:
+        case SMM_LOCAL_SYNCH_RAW:
+            exit_val = (uint8_t)arg;
+            break;
+        case SMM_LOCAL_SET_RAX:
+            ss_set(ss, SS_RAX, arg);
+            break;
+        case SMM_LOCAL_SET_SMBASE: {
+            bool known = false;
+            for (unsigned i = 0; i < smm_config.ncpus; i++)
+                known |= smm_config.smbase[i] == arg;
+            if (known)
+                ss_set(ss, SS_SMBASE, arg);
+            else
+                st = SMM_E_BAD_PTR;
+            break;
+        }
+        case SMM_LOCAL_HOLD:
+            hold(cpu, arg);
+            result = comm()->hold_release ? 1 : 0;
+            break;
+        case SMM_LOCAL_READ_MSR:
+            result = arg == 0x10 ? rdtsc() : rdmsr((uint32_t)arg);
+            break;
+        }
+    }
+    r->cmd_status = st;
+    q->status = st;
+    q->result = result;
+    __atomic_store_n(&q->done_seq, seq, __ATOMIC_RELEASE);
+    return exit_val;
+}

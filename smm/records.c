@@ -1,0 +1,42 @@
+/* Reading what the handler recorded in the communication area: entry
+ * counts and each CPU's ring of SMM event records (struct smm_rec). */
+#include "smm/smm.h"
+#include "smp/smp.h"
+#include "drivers/timer.h"
+#include "arch/x86.h"
+
+void smm_snapshot(uint64_t *entries)
+{
+    for (unsigned i = 0; i < ncpus; i++)
+        entries[i] = smm_comm.cpu[i].entries;
+}
+
+bool smm_wait_entries(uint64_t mask, const uint64_t *base, uint64_t timeout_us)
+{
+    uint64_t end = deadline_after_us(timeout_us);
+    for (;;) {
+        bool all = true;
+        for (unsigned i = 0; i < ncpus; i++)
+            if ((mask >> i & 1) && !(smm_comm.cpu[i].entries > base[i] &&
+                                     !smm_comm.cpu[i].in_smm && smm_comm.cpu[i].rec_count > base[i]))
+                all = false;
+        if (all)
+            return true;
+        if (deadline_passed(end))
+            return false;
+        cpu_relax();
+    }
+}
+
+const struct smm_rec *smm_rec(unsigned cpu, uint64_t entry)
+{
+    const struct smm_cpu_comm *cc = &smm_comm.cpu[cpu];
+    if (!entry || entry > cc->entries || cc->entries - entry >= SMM_RING)
+        return 0;
+    return &cc->ring[(entry - 1) % SMM_RING];
+}
+
+const struct smm_rec *smm_last_rec(unsigned cpu)
+{
+    return smm_rec(cpu, smm_comm.cpu[cpu].entries);
+}
