@@ -22,26 +22,26 @@
 #include <stdint.h>
 
 enum tap_kind {
-	TAP_PASS,
-	TAP_FAIL,
-	TAP_SKIP,
-	TAP_XFAIL,
-	TAP_XPASS,
-	TAP_TIMEOUT,
-	TAP_KIND_COUNT
+    TAP_PASS,
+    TAP_FAIL,
+    TAP_SKIP,
+    TAP_XFAIL,
+    TAP_XPASS,
+    TAP_TIMEOUT,
+    TAP_KIND_COUNT
 };
 
 #define TAP_SEEN_SLOTS 1024u
-#define TAP_NAME_MAX 200u	/* longer names are cut before de-duplication */
+#define TAP_NAME_MAX 200u       /* longer names are cut before de-duplication */
 
 struct tap {
-	void (*write)(void *ctx, const char *s);	/* writes a NUL-terminated chunk */
-	void *ctx;
-	unsigned n;					/* results so far */
-	unsigned count[TAP_KIND_COUNT];
-	uint32_t seen[TAP_SEEN_SLOTS];			/* hash set of emitted names, for uniqueness */
-	unsigned nseen;
-	unsigned dup_count;
+    void (*write)(void *ctx, const char *s);    /* writes a NUL-terminated chunk */
+    void *ctx;
+    unsigned n;                                 /* results so far */
+    unsigned count[TAP_KIND_COUNT];
+    uint32_t seen[TAP_SEEN_SLOTS];                      /* hash set of emitted names, for uniqueness */
+    unsigned nseen;
+    unsigned dup_count;
 };
 
 /* Reset the counters (write/ctx are kept) and print "TAP version 13". */
@@ -56,7 +56,7 @@ void tap_begin(struct tap *t);
  * detail may be NULL.
  */
 void tap_result(struct tap *t, enum tap_kind k, const char *name,
-		const char *detail);
+        const char *detail);
 
 /* Each line of text becomes a "# line" diagnostic. */
 void tap_diag(struct tap *t, const char *text);

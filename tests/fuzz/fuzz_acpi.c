@@ -41,13 +41,13 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define CHECK(cond)                                                      \
-	do {                                                             \
-		if (!(cond)) {                                           \
-			fprintf(stderr, "fuzz_acpi: check failed: %s (%s:%d)\n", \
-				#cond, __FILE__, __LINE__);              \
-			abort();                                         \
-		}                                                        \
-	} while (0)
+    do {                                                             \
+        if (!(cond)) {                                           \
+            fprintf(stderr, "fuzz_acpi: check failed: %s (%s:%d)\n", \
+                #cond, __FILE__, __LINE__);              \
+            abort();                                         \
+        }                                                        \
+    } while (0)
 
 #define HDR_LEN  4u
 #define RSDP_OFF HDR_LEN
@@ -58,198 +58,198 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 /* ---- the fake machine ------------------------------------------------ */
 
 struct mapping {
-	const uint8_t *p;
-	size_t len;
+    const uint8_t *p;
+    size_t len;
 };
 
 struct machine {
-	const uint8_t *mem;	/* the input's memory part */
-	size_t mem_len;
-	struct mapping *maps;	/* every copy handed out during one call */
-	size_t nmaps, cap;
-	unsigned racy;		/* input byte 3 */
+    const uint8_t *mem; /* the input's memory part */
+    size_t mem_len;
+    struct mapping *maps;       /* every copy handed out during one call */
+    size_t nmaps, cap;
+    unsigned racy;              /* input byte 3 */
 };
 
 static const void *map(uint64_t phys, size_t len, void *ctx)
 {
-	struct machine *m = ctx;
-	uint64_t off;
-	uint8_t *p;
+    struct machine *m = ctx;
+    uint64_t off;
+    uint8_t *p;
 
-	if (phys >= HIGH_BASE)
-		off = phys - HIGH_BASE;
-	else if (phys >= MEM_BASE)
-		off = phys - MEM_BASE;
-	else
-		return NULL;
-	if (off > m->mem_len || len > m->mem_len - off)
-		return NULL;
-	if (m->nmaps == m->cap) {
-		m->cap = m->cap ? 2 * m->cap : 16;
-		m->maps = realloc(m->maps, m->cap * sizeof(*m->maps));
-		if (!m->maps)
-			abort();
-	}
-	p = malloc(len ? len : 1);
-	if (!p)
-		abort();
-	if (len)
-		memcpy(p, m->mem + off, len);
-	if ((m->racy & 1) && len && m->nmaps % 2)
-		p[(m->racy >> 1) % len]++;
-	m->maps[m->nmaps].p = p;
-	m->maps[m->nmaps].len = len;
-	m->nmaps++;
-	return p;
+    if (phys >= HIGH_BASE)
+        off = phys - HIGH_BASE;
+    else if (phys >= MEM_BASE)
+        off = phys - MEM_BASE;
+    else
+        return NULL;
+    if (off > m->mem_len || len > m->mem_len - off)
+        return NULL;
+    if (m->nmaps == m->cap) {
+        m->cap = m->cap ? 2 * m->cap : 16;
+        m->maps = realloc(m->maps, m->cap * sizeof(*m->maps));
+        if (!m->maps)
+            abort();
+    }
+    p = malloc(len ? len : 1);
+    if (!p)
+        abort();
+    if (len)
+        memcpy(p, m->mem + off, len);
+    if ((m->racy & 1) && len && m->nmaps % 2)
+        p[(m->racy >> 1) % len]++;
+    m->maps[m->nmaps].p = p;
+    m->maps[m->nmaps].len = len;
+    m->nmaps++;
+    return p;
 }
 
 static void unmap_all(struct machine *m)
 {
-	for (size_t i = 0; i < m->nmaps; i++)
-		free((void *)m->maps[i].p);
-	free(m->maps);
-	m->maps = NULL;
-	m->nmaps = m->cap = 0;
+    for (size_t i = 0; i < m->nmaps; i++)
+        free((void *)m->maps[i].p);
+    free(m->maps);
+    m->maps = NULL;
+    m->nmaps = m->cap = 0;
 }
 
 /* ---- checks -------------------------------------------------------- */
 
 static bool nul_within(const char *s, size_t n)
 {
-	return memchr(s, '\0', n) != NULL;
+    return memchr(s, '\0', n) != NULL;
 }
 
 static void check_err(int rc, int min_rc, const char *err, size_t errlen)
 {
-	CHECK(rc <= 0 && rc >= min_rc);
-	if (!errlen)
-		return;
-	CHECK(nul_within(err, errlen));
-	if (rc == 0)
-		CHECK(err[0] == '\0');
-	else if (errlen > 1)
-		CHECK(err[0] != '\0');
+    CHECK(rc <= 0 && rc >= min_rc);
+    if (!errlen)
+        return;
+    CHECK(nul_within(err, errlen));
+    if (rc == 0)
+        CHECK(err[0] == '\0');
+    else if (errlen > 1)
+        CHECK(err[0] != '\0');
 }
 
 static bool usable(const struct acpi_cpu *c)
 {
-	return c->enabled || c->online_capable;
+    return c->enabled || c->online_capable;
 }
 
 static void check_madt(const struct acpi_madt_info *mi)
 {
-	CHECK(mi->ncpus <= ACPI_MAX_CPUS);
-	CHECK(mi->ncpus + mi->n_ioapic <= mi->n_entries);
-	for (unsigned i = 0; i < mi->ncpus; i++) {
-		if (!mi->cpus[i].x2apic)
-			CHECK(mi->cpus[i].apic_id <= 0xff && mi->cpus[i].uid <= 0xff);
-		if (!usable(&mi->cpus[i]))
-			continue;
-		for (unsigned j = i + 1; j < mi->ncpus; j++)
-			CHECK(!usable(&mi->cpus[j]) ||
-			      mi->cpus[j].apic_id != mi->cpus[i].apic_id);
-	}
+    CHECK(mi->ncpus <= ACPI_MAX_CPUS);
+    CHECK(mi->ncpus + mi->n_ioapic <= mi->n_entries);
+    for (unsigned i = 0; i < mi->ncpus; i++) {
+        if (!mi->cpus[i].x2apic)
+            CHECK(mi->cpus[i].apic_id <= 0xff && mi->cpus[i].uid <= 0xff);
+        if (!usable(&mi->cpus[i]))
+            continue;
+        for (unsigned j = i + 1; j < mi->ncpus; j++)
+            CHECK(!usable(&mi->cpus[j]) ||
+                  mi->cpus[j].apic_id != mi->cpus[i].apic_id);
+    }
 }
 
 /* Parse [t, t+len) as both tables, each from its own exact copy, with an
  * error buffer of errlen bytes (none if 0). */
 static void parse_both(const uint8_t *t, size_t len, size_t errlen)
 {
-	static struct acpi_madt_info madt;
-	struct acpi_fadt_info fadt;
-	char *err = errlen ? malloc(errlen) : NULL;
-	uint8_t *copy;
-	int rc;
+    static struct acpi_madt_info madt;
+    struct acpi_fadt_info fadt;
+    char *err = errlen ? malloc(errlen) : NULL;
+    uint8_t *copy;
+    int rc;
 
-	if (errlen && !err)
-		abort();
+    if (errlen && !err)
+        abort();
 
-	copy = malloc(len ? len : 1);
-	if (!copy)
-		abort();
-	if (len)
-		memcpy(copy, t, len);
-	rc = acpi_parse_madt(copy, len, &madt, err, errlen);
-	check_err(rc, ACPI_ERR_TOO_MANY, err, errlen);
-	if (rc == 0) {
-		uint32_t length;
+    copy = malloc(len ? len : 1);
+    if (!copy)
+        abort();
+    if (len)
+        memcpy(copy, t, len);
+    rc = acpi_parse_madt(copy, len, &madt, err, errlen);
+    check_err(rc, ACPI_ERR_TOO_MANY, err, errlen);
+    if (rc == 0) {
+        uint32_t length;
 
-		memcpy(&length, copy + 4, 4);
-		CHECK(memcmp(copy, "APIC", 4) == 0);
-		CHECK(length >= 44 && length <= len);
-		CHECK(acpi_checksum_ok(copy, length));
-		check_madt(&madt);
-	}
-	rc = acpi_parse_fadt(copy, len, &fadt, err, errlen);
-	check_err(rc, ACPI_ERR_TOO_MANY, err, errlen);
-	if (rc == 0) {
-		uint32_t length;
+        memcpy(&length, copy + 4, 4);
+        CHECK(memcmp(copy, "APIC", 4) == 0);
+        CHECK(length >= 44 && length <= len);
+        CHECK(acpi_checksum_ok(copy, length));
+        check_madt(&madt);
+    }
+    rc = acpi_parse_fadt(copy, len, &fadt, err, errlen);
+    check_err(rc, ACPI_ERR_TOO_MANY, err, errlen);
+    if (rc == 0) {
+        uint32_t length;
 
-		memcpy(&length, copy + 4, 4);
-		CHECK(memcmp(copy, "FACP", 4) == 0);
-		CHECK(length >= 116 && length <= len);
-		CHECK(acpi_checksum_ok(copy, length));
-	}
-	free(copy);
-	free(err);
+        memcpy(&length, copy + 4, 4);
+        CHECK(memcmp(copy, "FACP", 4) == 0);
+        CHECK(length >= 116 && length <= len);
+        CHECK(acpi_checksum_ok(copy, length));
+    }
+    free(copy);
+    free(err);
 }
 
 static void find(const uint8_t *data, size_t size, const char sig[4],
-		 size_t errlen)
+         size_t errlen)
 {
-	struct machine m = { 0 };
-	uint8_t rsdp_bytes[ACPI_RSDP_V2_LEN] = { 0 };
-	size_t rsdp_len = data[0] % (ACPI_RSDP_V2_LEN + 1);
-	uint8_t *rsdp;
-	const void *table = (const void *)&m;	/* must be overwritten */
-	uint32_t len = 0xdeadbeef;
-	char *err = errlen ? malloc(errlen) : NULL;
-	int rc;
+    struct machine m = { 0 };
+    uint8_t rsdp_bytes[ACPI_RSDP_V2_LEN] = { 0 };
+    size_t rsdp_len = data[0] % (ACPI_RSDP_V2_LEN + 1);
+    uint8_t *rsdp;
+    const void *table = (const void *)&m;       /* must be overwritten */
+    uint32_t len = 0xdeadbeef;
+    char *err = errlen ? malloc(errlen) : NULL;
+    int rc;
 
-	if (errlen && !err)
-		abort();
-	if (size > RSDP_OFF)
-		memcpy(rsdp_bytes, data + RSDP_OFF,
-		       size - RSDP_OFF < sizeof(rsdp_bytes) ? size - RSDP_OFF
-							   : sizeof(rsdp_bytes));
-	rsdp = malloc(rsdp_len ? rsdp_len : 1);
-	if (!rsdp)
-		abort();
-	memcpy(rsdp, rsdp_bytes, rsdp_len);
-	if (size > MEM_OFF) {
-		m.mem = data + MEM_OFF;
-		m.mem_len = size - MEM_OFF;
-	}
-	m.racy = size > 3 ? data[3] : 0;
+    if (errlen && !err)
+        abort();
+    if (size > RSDP_OFF)
+        memcpy(rsdp_bytes, data + RSDP_OFF,
+               size - RSDP_OFF < sizeof(rsdp_bytes) ? size - RSDP_OFF
+                               : sizeof(rsdp_bytes));
+    rsdp = malloc(rsdp_len ? rsdp_len : 1);
+    if (!rsdp)
+        abort();
+    memcpy(rsdp, rsdp_bytes, rsdp_len);
+    if (size > MEM_OFF) {
+        m.mem = data + MEM_OFF;
+        m.mem_len = size - MEM_OFF;
+    }
+    m.racy = size > 3 ? data[3] : 0;
 
-	rc = acpi_find_table(rsdp, rsdp_len, sig, map, &m, &table, &len, err,
-			     errlen);
-	check_err(rc, ACPI_ERR_TOO_MANY, err, errlen);
-	if (rc == 0) {
-		bool found = false;
+    rc = acpi_find_table(rsdp, rsdp_len, sig, map, &m, &table, &len, err,
+                 errlen);
+    check_err(rc, ACPI_ERR_TOO_MANY, err, errlen);
+    if (rc == 0) {
+        bool found = false;
 
-		for (size_t i = 0; i < m.nmaps; i++)
-			found |= m.maps[i].p == table && m.maps[i].len == len;
-		CHECK(found);
-		CHECK(len >= ACPI_SDT_HDR_LEN);
-		CHECK(memcmp(table, sig, 4) == 0);
-		CHECK(acpi_checksum_ok(table, len));
-		parse_both(table, len, 128);
-	} else {
-		CHECK(table == NULL && len == 0);
-	}
-	unmap_all(&m);
-	free(rsdp);
-	free(err);
+        for (size_t i = 0; i < m.nmaps; i++)
+            found |= m.maps[i].p == table && m.maps[i].len == len;
+        CHECK(found);
+        CHECK(len >= ACPI_SDT_HDR_LEN);
+        CHECK(memcmp(table, sig, 4) == 0);
+        CHECK(acpi_checksum_ok(table, len));
+        parse_both(table, len, 128);
+    } else {
+        CHECK(table == NULL && len == 0);
+    }
+    unmap_all(&m);
+    free(rsdp);
+    free(err);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const char *const sigs[4] = { "APIC", "FACP", "HPET", "XSDT" };
+    static const char *const sigs[4] = { "APIC", "FACP", "HPET", "XSDT" };
 
-	if (size >= 1)
-		find(data, size, sigs[size >= 2 ? data[1] & 3 : 0],
-		     size >= 3 ? data[2] : 160);
-	parse_both(data, size, 160);
-	return 0;
+    if (size >= 1)
+        find(data, size, sigs[size >= 2 ? data[1] & 3 : 0],
+             size >= 3 ? data[2] : 160);
+    parse_both(data, size, 160);
+    return 0;
 }
