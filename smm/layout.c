@@ -42,7 +42,7 @@ static int request_ok(const struct smm_layout_req *q, char *err, size_t errlen)
 {
     unsigned n = q->ncpus;
     if (!n || !q->save_size || !q->stub_size || !q->stack_size || !q->image_size ||
-        !q->pt_size || !q->sync_stride || q->save_size > SMM_ENTRY_OFFSET ||
+        !q->pt_size || !q->synch_stride || q->save_size > SMM_ENTRY_OFFSET ||
         (q->smram_base & 0xFFF) || !q->smram_size) {
         ksnprintf(err, errlen, "layout: bad request (cpus %u, sizes or SMRAM base)", n);
         return LAYOUT_E_ARGS;
@@ -73,8 +73,8 @@ static void place_windows(const struct smm_layout_req *q, struct smm_layout *l)
     l->stack_size = q->stack_size;
     l->image_size = q->image_size;
     l->pt_size = q->pt_size;
-    l->sync_stride = q->sync_stride;
-    l->sync_size = n * q->sync_stride;
+    l->synch_stride = q->synch_stride;
+    l->synch_size = n * q->synch_stride;
     for (unsigned i = 0; i < n; i++) {
         l->smbase[i] = R - SMM_ENTRY_OFFSET + (uint64_t)i * s;
         l->stub[i] = l->smbase[i] + SMM_ENTRY_OFFSET;
@@ -87,14 +87,14 @@ static void place_windows(const struct smm_layout_req *q, struct smm_layout *l)
 static int no_room(const struct smm_layout_req *q, char *err, size_t errlen)
 {
     ksnprintf(err, errlen,
-              "layout: SMRAM [0x%lx, 0x%lx) has no room for %u CPUs' sync area, page "
+              "layout: SMRAM [0x%lx, 0x%lx) has no room for %u CPUs' synch area, page "
               "tables (0x%x), image (0x%x) and stacks (%u x 0x%x)",
               (unsigned long)q->smram_base, (unsigned long)(q->smram_base + q->smram_size), q->ncpus,
               q->pt_size, q->image_size, q->ncpus, q->stack_size);
     return LAYOUT_E_NO_SPACE;
 }
 
-/* The SMRAM sync area, page tables, image and stacks in the free SMRAM:
+/* The SMRAM synch area, page tables, image and stacks in the free SMRAM:
  * above the last save state, and between the stubs and CPU 0's save state
  * (that one is inside every window). */
 static int place_smram_regions(const struct smm_layout_req *q, struct smm_layout *l,
@@ -107,13 +107,13 @@ static int place_smram_regions(const struct smm_layout_req *q, struct smm_layout
         { l->save[n - 1] + q->save_size, E },
         { R + (uint64_t)n * s, l->save[0] },
     };
-    /* The SMRAM sync area must be in the overlap: the lower range, or else
+    /* The SMRAM synch area must be in the overlap: the lower range, or else
      * the unused tail of CPU 0's stub slot (also in every window). */
     uint64_t tail = R + ((q->stub_size + 63) & ~63u);
-    if (!take(&free[1], 1, l->sync_size, 64, &l->sync_smram)) {
-        if (tail + l->sync_size > R + s)
+    if (!take(&free[1], 1, l->synch_size, 64, &l->synch_smram)) {
+        if (tail + l->synch_size > R + s)
             return no_room(q, err, errlen);
-        l->sync_smram = tail;
+        l->synch_smram = tail;
     }
     /* Page tables, image and stacks: first fit, trying every order of the
      * three, so a small region is not lost to a bad first choice. */
@@ -137,23 +137,23 @@ static int place_smram_regions(const struct smm_layout_req *q, struct smm_layout
     return 0;
 }
 
-/* The mem sync area: RAM below SMRAM, inside the windows' overlap. */
+/* The mem synch area: RAM below SMRAM, inside the windows' overlap. */
 static int place_sync_mem(const struct smm_layout_req *q, struct smm_layout *l,
                           char *err, size_t errlen)
 {
     uint64_t R = q->smram_base;
     uint64_t top = q->shared_hi < R ? q->shared_hi : R;
     uint64_t bottom = q->shared_lo > l->overlap_lo ? q->shared_lo : l->overlap_lo;
-    uint64_t sm = top >= l->sync_size ? align_down(top - l->sync_size, 64) : 0;
-    if (q->shared_hi <= q->shared_lo || sm < bottom || sm + l->sync_size > top) {
+    uint64_t sm = top >= l->synch_size ? align_down(top - l->synch_size, 64) : 0;
+    if (q->shared_hi <= q->shared_lo || sm < bottom || sm + l->synch_size > top) {
         ksnprintf(err, errlen,
                   "layout: no room for %u bytes of synchbytes in the windows' overlap below "
-                  "SMRAM ([0x%lx, 0x%lx) usable, overlap from 0x%lx)", l->sync_size,
+                  "SMRAM ([0x%lx, 0x%lx) usable, overlap from 0x%lx)", l->synch_size,
                   (unsigned long)q->shared_lo, (unsigned long)q->shared_hi,
                   (unsigned long)l->overlap_lo);
         return LAYOUT_E_NO_SHARED;
     }
-    l->sync_mem = sm;
+    l->synch_mem = sm;
     return 0;
 }
 
@@ -241,7 +241,7 @@ static int check_regions(const struct smm_layout_req *q, const struct smm_layout
     r[nr++] = (struct region){ "page tables", 0, l->pt, q->pt_size };
     r[nr++] = (struct region){ "image", 0, l->image, q->image_size };
     r[nr++] = (struct region){ "stacks", 0, l->stack[0], (uint64_t)n * q->stack_size };
-    r[nr++] = (struct region){ "smram sync area", 0, l->sync_smram, (uint64_t)n * q->sync_stride };
+    r[nr++] = (struct region){ "smram synch area", 0, l->synch_smram, (uint64_t)n * q->synch_stride };
     for (unsigned a = 0; a < nr; a++) {
         if (!inside(r[a].at, r[a].size, R, E)) {
             ksnprintf(err, errlen, "check: %s (cpu %u) [0x%lx+0x%lx] outside SMRAM", r[a].what,
@@ -267,7 +267,7 @@ static int check_regions(const struct smm_layout_req *q, const struct smm_layout
     return 0;
 }
 
-/* Claims 25, 40: the sync areas lie where all windows overlap; the mem one
+/* Claims 25, 40: the synch areas lie where all windows overlap; the mem one
  * in usable RAM outside SMRAM. */
 static int check_sync_areas(const struct smm_layout_req *q, const struct smm_layout *l,
                             char *err, size_t errlen)
@@ -278,17 +278,17 @@ static int check_sync_areas(const struct smm_layout_req *q, const struct smm_lay
         if (l->smbase[i] > lo) lo = l->smbase[i];
         if (l->smbase[i] + SMM_WINDOW_SIZE < hi) hi = l->smbase[i] + SMM_WINDOW_SIZE;
     }
-    uint64_t sz = (uint64_t)n * q->sync_stride;
-    if (lo != l->overlap_lo || hi != l->overlap_hi || !inside(l->sync_mem, sz, lo, hi) ||
-        !inside(l->sync_smram, sz, lo, hi)) {
-        ksnprintf(err, errlen, "check: a sync area lies outside the windows' overlap [0x%lx, 0x%lx)",
+    uint64_t sz = (uint64_t)n * q->synch_stride;
+    if (lo != l->overlap_lo || hi != l->overlap_hi || !inside(l->synch_mem, sz, lo, hi) ||
+        !inside(l->synch_smram, sz, lo, hi)) {
+        ksnprintf(err, errlen, "check: a synch area lies outside the windows' overlap [0x%lx, 0x%lx)",
                   (unsigned long)lo, (unsigned long)hi);
         return -1;
     }
-    if (overlaps(l->sync_mem, sz, q->smram_base, q->smram_size) ||
-        !inside(l->sync_mem, sz, q->shared_lo, q->shared_hi)) {
-        ksnprintf(err, errlen, "check: the mem sync area [0x%lx+0x%lx] is not in usable RAM outside SMRAM",
-                  (unsigned long)l->sync_mem, (unsigned long)sz);
+    if (overlaps(l->synch_mem, sz, q->smram_base, q->smram_size) ||
+        !inside(l->synch_mem, sz, q->shared_lo, q->shared_hi)) {
+        ksnprintf(err, errlen, "check: the mem synch area [0x%lx+0x%lx] is not in usable RAM outside SMRAM",
+                  (unsigned long)l->synch_mem, (unsigned long)sz);
         return -1;
     }
     return 0;
@@ -328,6 +328,6 @@ void smm_layout_print(const struct smm_layout *l, void (*line)(void *ctx, const 
     }
     ksnprintf(b, sizeof(b), "image 0x%08lx+0x%x  page tables 0x%08lx+0x%x  sync: mem 0x%08lx smram 0x%08lx (%u x %u B)",
               (unsigned long)l->image, l->image_size, (unsigned long)l->pt, l->pt_size,
-              (unsigned long)l->sync_mem, (unsigned long)l->sync_smram, l->ncpus, l->sync_stride);
+              (unsigned long)l->synch_mem, (unsigned long)l->synch_smram, l->ncpus, l->synch_stride);
     line(ctx, b);
 }

@@ -20,11 +20,11 @@ struct smm_layout_req {
     unsigned ncpus;
     uint64_t smram_base, smram_size;
     /* Usable non-SMRAM RAM just below SMRAM ([lo, hi), hi <= smram_base), for
-     * the mem-backend sync area; hi == lo means "none". */
+     * the mem-backend synch area; hi == lo means "none". */
     uint64_t shared_lo, shared_hi;
     uint32_t stub_size, save_size;
     uint32_t stack_size, image_size, pt_size;
-    uint32_t sync_stride;          /* 1 = packed bytes, 64 = a cache line each */
+    uint32_t synch_stride;          /* 1 = packed bytes, 64 = a cache line each */
 };
 
 struct smm_layout {
@@ -38,8 +38,8 @@ struct smm_layout {
     uint32_t stub_size, save_size, stack_size;
     uint64_t image, pt;
     uint32_t image_size, pt_size;
-    uint64_t sync_mem, sync_smram;
-    uint32_t sync_stride, sync_size;
+    uint64_t synch_mem, synch_smram;
+    uint32_t synch_stride, synch_size;
     uint64_t overlap_lo, overlap_hi;       /* intersection of all windows */
 };
 
@@ -48,7 +48,7 @@ enum smm_layout_err {
     LAYOUT_E_ARGS = -1,            /* zero CPUs, zero sizes, stub larger than a stride... */
     LAYOUT_E_TOO_MANY = -2,        /* stubs would reach CPU 0's save state: no common overlap */
     LAYOUT_E_NO_SPACE = -3,        /* SMRAM too small for stubs, saves, image, tables, stacks */
-    LAYOUT_E_NO_SHARED = -4,       /* no room for the mem sync area below SMRAM in the overlap */
+    LAYOUT_E_NO_SHARED = -4,       /* no room for the mem synch area below SMRAM in the overlap */
 };
 
 int smm_layout_compute(const struct smm_layout_req *q, struct smm_layout *l,

@@ -34,7 +34,7 @@ static void shared_range(uint64_t top, uint64_t *lo, uint64_t *hi)
 static bool try_layout(enum smram_region r, char *err, size_t errlen)
 {
     struct smm_layout_req *q = &smm.req;
-    uint64_t sync_stride = config.synch_stride.set ? config.synch_stride.v : 1;
+    uint64_t synch_stride = config.synch_stride.set ? config.synch_stride.v : 1;
     memset(q, 0, sizeof(*q));
     q->ncpus = ncpus;
     if (r == SMRAM_TSEG) {
@@ -54,7 +54,7 @@ static bool try_layout(enum smram_region r, char *err, size_t errlen)
     q->stack_size = SMM_STACK;
     q->image_size = image_header()->mem_size;
     q->pt_size = SMM_PT_SIZE;
-    q->sync_stride = (uint32_t)sync_stride;
+    q->synch_stride = (uint32_t)synch_stride;
     if (smm_layout_compute(q, &smm.layout, err, errlen))
         return false;
     smm.region = r;

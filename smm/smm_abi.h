@@ -46,8 +46,8 @@ struct smm_config {             /* inside SMRAM; written while SMRAM is open */
     uint64_t tsc_hz;
     uint32_t apic_id[SMMSYNC_MAX_CPUS];
     uint32_t smbase[SMMSYNC_MAX_CPUS];
-    uint64_t sync_mem, sync_smram;
-    uint32_t sync_stride;
+    uint64_t synch_mem, synch_smram;
+    uint32_t synch_stride;
     uint32_t backend;           /* enum synch_backend (SMM may change it) */
     uint32_t cmos_index;        /* CMOS byte of CPU 0 */
     uint32_t x2apic;

@@ -1,7 +1,7 @@
 /* The kernel's side of the synchbyte: each CPU writes only its own byte,
  * only from the park/wake paths (smp/power.c, through the hooks at the end
  * of this file) and SMM, on entry and exit. With the
- * mem backend it is a plain store into the sync area below SMRAM; the
+ * mem backend it is a plain store into the synch area below SMRAM; the
  * smram and cmos backends are reachable only from SMM, so the transition
  * is a per-CPU SMM service call. */
 #include "smm/synch.h"
@@ -27,7 +27,7 @@ const char *synch_backend_name(enum synch_backend b)
 
 static volatile uint8_t *mem_byte(unsigned cpu)
 {
-    return (volatile uint8_t *)(uintptr_t)(smm.layout.sync_mem + (uint64_t)cpu * smm.layout.sync_stride);
+    return (volatile uint8_t *)(uintptr_t)(smm.layout.synch_mem + (uint64_t)cpu * smm.layout.synch_stride);
 }
 
 bool synch_self_set(enum synch_value v)

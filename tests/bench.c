@@ -76,7 +76,7 @@ static bool emit(const char *bench, const char *what, const char *policy, unsign
             "\"policy\":\"%s\",\"synch_stride\":%u,\"tsc_khz\":%lu}\n",
             bench, what, s.n, s.median, s.p10, s.p90, s.p99, s.max, smp_online(), inactive, pk, co,
             th, platform.machine_name, platform.accel_name, synch_backend_name(smm.backend), policy,
-            smm.layout.sync_stride, tsc_hz() / 1000);
+            smm.layout.synch_stride, tsc_hz() / 1000);
     return s.n && s.p10 <= s.median && s.median <= s.p90 && s.p90 <= s.p99 && s.p99 <= s.max && s.max;
 }
 

@@ -621,8 +621,8 @@ under KVM (QEMU would abort)."""
 
 class SmmSynch(gdb.Command):
     """smm-synch: every CPU's synchbyte (0x00 inactive, 0xA5 active, 0x5A
-in-smm) from the mem backend at smm.layout.sync_mem + i * sync_stride, and
-from the smram backend (smm.layout.sync_smram + i * sync_stride) when a vCPU
+in-smm) from the mem backend at smm.layout.synch_mem + i * synch_stride, and
+from the smram backend (smm.layout.synch_smram + i * synch_stride) when a vCPU
 is in SMM under TCG; prints the kernel's current backend (smm.backend) and
 SMM's own (smm_config.backend) when SMRAM is readable. The CMOS backend
 cannot be read from gdb (I/O ports)."""
@@ -636,8 +636,8 @@ cannot be read from gdb (I/O ports)."""
             smm = ksym("smm")
             lay = smm["layout"]
             backend = int(smm["backend"])
-            mem, smr = int(lay["sync_mem"]), int(lay["sync_smram"])
-            stride, n = int(lay["sync_stride"]), int(lay["ncpus"])
+            mem, smr = int(lay["synch_mem"]), int(lay["synch_smram"])
+            stride, n = int(lay["synch_stride"]), int(lay["ncpus"])
             if n == 0:
                 print("no SMM layout yet (smm_setup has not run)")
                 return
@@ -792,7 +792,7 @@ windows; and the SMM state flags."""
             print("image 0x%x+0x%x (virtual 0x%x)  page tables 0x%x+0x%x" % (
                 g("image"), g("image_size"), IMAGE_VBASE, g("pt"), g("pt_size")))
             print("sync: mem 0x%x  smram 0x%x  stride %d  size %d" % (
-                g("sync_mem"), g("sync_smram"), g("sync_stride"), g("sync_size")))
+                g("synch_mem"), g("synch_smram"), g("synch_stride"), g("synch_size")))
 
 
 class Phys(gdb.Command):
@@ -950,7 +950,7 @@ class SmmHelp(gdb.Command):
                 ("smm-savestate N [smram|kernel]", "decode CPU N's save state (AMD64/32-bit map)"),
                 ("smm-synch", "every CPU's synchbyte; the current backend"),
                 ("smm-log [N [K]]", "the last K SMM event records of CPU N (every CPU)"),
-                ("smm-layout", "smm.layout: SMBASEs, stubs, save states, stacks, sync areas"),
+                ("smm-layout", "smm.layout: SMBASEs, stubs, save states, stacks, synch areas"),
                 ("phys [on|off]", "physical memory accesses (Qqemu.PhyMemMode; never SMRAM)"),
                 ("realmode [on|off]", "on each stop: [cs:ip], linear pc, instruction in its mode"),
                 ("xpc [N]", "N instructions at the linear pc, in the vCPU's mode"),

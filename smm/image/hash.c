@@ -58,7 +58,7 @@ uint64_t smm_hash_smram(volatile uint64_t *result)
     for (unsigned i = 0; i < c->ncpus; i++)
         skip_add(skip, &n, c->smbase[i] + SMM_SAVE_OFFSET, SMM_SAVE_SIZE);
     skip_add(skip, &n, c->stack_lo, c->stack_hi - c->stack_lo);
-    skip_add(skip, &n, c->sync_smram, (uint64_t)c->ncpus * c->sync_stride);
+    skip_add(skip, &n, c->synch_smram, (uint64_t)c->ncpus * c->synch_stride);
     skip_add(skip, &n, c->image_phys + ((uint64_t)__mut_start - image_va),
              (uint64_t)(__mut_end - __mut_start));
     skip_add(skip, &n, c->image_phys + ((uint64_t)(uintptr_t)&smm_config - image_va), sizeof(smm_config));

@@ -18,7 +18,7 @@ static struct spinlock switch_lock SMM_MUTABLE;   /* zero: unlocked */
 
 static volatile uint8_t *mem_byte(uint64_t area, unsigned cpu)
 {
-    return (volatile uint8_t *)(uintptr_t)(area + (uint64_t)cpu * smm_config.sync_stride);
+    return (volatile uint8_t *)(uintptr_t)(area + (uint64_t)cpu * smm_config.synch_stride);
 }
 
 static uint8_t cmos_get(unsigned cpu)
@@ -41,18 +41,18 @@ static void cmos_put(unsigned cpu, uint8_t v)
 static uint8_t get_from(enum synch_backend b, unsigned cpu)
 {
     switch (b) {
-    case SYNCH_SMRAM: return *mem_byte(smm_config.sync_smram, cpu);
+    case SYNCH_SMRAM: return *mem_byte(smm_config.synch_smram, cpu);
     case SYNCH_CMOS: return cmos_get(cpu);
-    default: return *mem_byte(smm_config.sync_mem, cpu);
+    default: return *mem_byte(smm_config.synch_mem, cpu);
     }
 }
 
 static void put_to(enum synch_backend b, unsigned cpu, uint8_t v)
 {
     switch (b) {
-    case SYNCH_SMRAM: *mem_byte(smm_config.sync_smram, cpu) = v; break;
+    case SYNCH_SMRAM: *mem_byte(smm_config.synch_smram, cpu) = v; break;
     case SYNCH_CMOS: cmos_put(cpu, v); break;
-    default: *mem_byte(smm_config.sync_mem, cpu) = v; break;
+    default: *mem_byte(smm_config.synch_mem, cpu) = v; break;
     }
 }
 
