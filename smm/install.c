@@ -3,6 +3,7 @@
  * stub (smm/stub.asm) with its parameters. */
 #include "smm/setup.h"
 #include "smm/stub.h"
+#include "drivers/ich9_tco.h"
 #include "smp/smp.h"
 #include "smp/lowmem.h"
 #include "drivers/chipset.h"
@@ -71,14 +72,14 @@ static void config_machine(struct smm_config *c)
         c->apic_id[i] = cpus[i].apic_id;
         c->smbase[i] = (uint32_t)smm.layout.smbase[i];
     }
-    c->sync_mem = smm.layout.sync_mem;
-    c->sync_smram = smm.layout.sync_smram;
-    c->sync_stride = smm.layout.sync_stride;
+    c->synch_mem = smm.layout.synch_mem;
+    c->synch_smram = smm.layout.synch_smram;
+    c->synch_stride = smm.layout.synch_stride;
     c->backend = SYNCH_MEM;
     c->cmos_index = CMOS_SYNCH_INDEX;
     c->x2apic = lapic_x2apic();
     c->park_real16 = lowmem_entry(LM_PARK_REAL16);
-    c->tco_base = chipset.kind == CHIPSET_Q35 ? chipset.pmbase + 0x60u : 0;
+    c->tco_base = chipset.kind == CHIPSET_Q35 ? chipset.pmbase + ICH9_TCO_OFF : 0;
     c->stack_lo = ~0ull;
     for (unsigned i = 0; i < ncpus; i++) {
         uint64_t lo = smm.layout.stack[i], hi = lo + smm.layout.stack_size;
@@ -135,7 +136,7 @@ void smm_install_image(void)
     build_page_tables(l->pt, l->image, h->mem_size);
     for (unsigned i = 0; i < l->ncpus; i++)
         install_stub(i, l->pt, l->image + h->gdt_off, h->gdt_size, SMM_IMAGE_VBASE + h->entry_off);
-    memset((void *)(uintptr_t)l->sync_mem, SYNCH_INACTIVE, l->sync_size);
+    memset((void *)(uintptr_t)l->synch_mem, SYNCH_INACTIVE, l->synch_size);
     /* CMOS NVRAM powers up zeroed in QEMU; a warm reboot may leave bytes. */
     for (unsigned i = 0; i < ncpus; i++) {
         outb(0x70, (uint8_t)(CMOS_SYNCH_INDEX + i));

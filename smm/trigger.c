@@ -2,6 +2,7 @@
  * 0xB2, the ICH9 TCO block), which CPUs may be sent one, and the q35
  * negotiation that makes APM SMIs broadcast. */
 #include "smm/smm.h"
+#include "drivers/ich9_tco.h"
 #include "smp/smp.h"
 #include "drivers/chipset.h"
 #include "drivers/fwcfg_smi.h"
@@ -14,8 +15,6 @@ const char *smi_source_name(enum smi_source s)
                                      "apm", "tco" };
     return (unsigned)s < SMI_SOURCE_COUNT ? n[s] : "?";
 }
-
-#define TCO_DAT_IN 0x02
 
 static void apm_here(void *arg)
 {
@@ -44,7 +43,7 @@ bool smi_trigger(enum smi_source s, unsigned target)
     case SMI_TCO:
         if (chipset.kind != CHIPSET_Q35)
             return false;
-        outw((uint16_t)(chipset.pmbase + 0x60 + TCO_DAT_IN), 0x5A);
+        outw((uint16_t)(chipset.pmbase + ICH9_TCO_OFF + TCO_DAT_IN), 0x5A);
         return true;
     default:
         return false;

@@ -1,9 +1,6 @@
 /* Hardware SMI status: the ICH9 TCO block (QEMU hw/acpi/tco.c). */
 #include "smm/image/smm.h"
-
-#define TCO1_STS 0x04
-#define   TCO1_STS_SW_TCO_SMI (1u << 1)
-#define   TCO1_STS_TIMEOUT    (1u << 3)
+#include "drivers/ich9_tco.h"
 
 uint32_t tco_status(void)
 {
