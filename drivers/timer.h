@@ -2,6 +2,7 @@
 #define SMMSYNC_TIMER_H
 #include <stdint.h>
 #include <stdbool.h>
+#include "arch/x86.h"
 
 /* The timebase is the TSC, calibrated at boot against the ACPI PM timer
  * (timer_init; PIT channel 2 only when there is no PM timer). The PIT is
@@ -33,4 +34,16 @@ static inline uint64_t deadline_after_us(uint64_t us)
     return t + us_to_tsc(us);
 }
 bool deadline_passed(uint64_t deadline);
+
+/* The one bounded wait outside SMM (the SMM image's is smm_wait_until):
+ * looks at COND, an expression, until it holds or the deadline passes,
+ * pausing between looks; evaluates to whether COND held (one last look at
+ * the deadline, so a condition met just then still counts). */
+#define WAIT_UNTIL_END(cond, end) __extension__({                \
+    uint64_t wait_end_ = (end);                                  \
+    while (!(cond) && !deadline_passed(wait_end_))               \
+        cpu_relax();                                             \
+    (bool)(cond);                                                \
+})
+#define WAIT_UNTIL(cond, us) WAIT_UNTIL_END(cond, deadline_after_us(us))
 #endif

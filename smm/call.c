@@ -26,12 +26,9 @@ bool smm_call(struct smm_call *c)
     c->status = SMM_E_TIMEOUT;
     if (!smi_trigger(c->src, c->target))
         return false;
-    uint64_t end = deadline_after_us(c->timeout_us ? c->timeout_us : 2000000);
-    while (__atomic_load_n(&smm_comm.done_seq, __ATOMIC_ACQUIRE) != seq)
-        if (deadline_passed(end))
-            return false;
-        else
-            cpu_relax();
+    if (!WAIT_UNTIL(__atomic_load_n(&smm_comm.done_seq, __ATOMIC_ACQUIRE) == seq,
+                    c->timeout_us ? c->timeout_us : 2000000))
+        return false;
     c->status = smm_comm.status;
     return true;
 }
@@ -66,9 +63,7 @@ bool smm_local_finish(unsigned cpu, uint32_t seq, uint64_t timeout_us, int *stat
         return false;
     /* Done means served; the CPU may still take part in a rendezvous before
      * it leaves SMM (smm/image/entry.c). Callers expect it back: wait, bounded. */
-    uint64_t out = deadline_after_us(timeout_us);
-    while (smm_comm.cpu[cpu].in_smm && !deadline_passed(out))
-        cpu_relax();
+    WAIT_UNTIL(!smm_comm.cpu[cpu].in_smm, timeout_us);
     if (status)
         *status = q->status;
     if (result)

@@ -30,9 +30,7 @@ static bool relocate_one(unsigned i)
         lapic_send_ipi(0, ICR_DEST_SELF | ICR_DM_SMI | ICR_LEVEL_ASSERT);
     else
         lapic_send_ipi(cpus[i].apic_id, ICR_DM_SMI | ICR_LEVEL_ASSERT);
-    uint64_t end = deadline_after_us(500000);
-    while (!p->reloc_done && !deadline_passed(end))
-        cpu_relax();
+    WAIT_UNTIL(p->reloc_done, 500000);
     smm.reloc_old[i] = p->reloc_old;
     smm.reloc_rev[i] = p->reloc_rev;
     smm.reloc_apic[i] = p->reloc_apic;

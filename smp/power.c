@@ -111,9 +111,7 @@ bool cpu_park_init(unsigned cpu)
     /* Not while it is in SMM: TCG would reset it mid-handler and leave its
      * byte "in SMM" (found by the model: regress-tcg-init-*). A window remains
      * between this check and the INIT (docs/model: residual-tcg-init-*). */
-    uint64_t quiet = deadline_after_us(100000);
-    while (power_busy(cpu) && !deadline_passed(quiet))
-        cpu_relax();
+    WAIT_UNTIL(!power_busy(cpu), 100000);
     lapic_send_ipi(cpus[cpu].apic_id, ICR_DM_INIT | ICR_LEVEL_ASSERT | ICR_TRIGGER_LEVEL);
     lapic_send_ipi(cpus[cpu].apic_id, ICR_DM_INIT | ICR_TRIGGER_LEVEL);
     wait_init_taken(cpu);

@@ -166,12 +166,7 @@ static uint64_t init_udelay = 10000, sipi_udelay = 200, ap_timeout_ms = 1000;
 
 bool cpu_wait_state(unsigned cpu, enum cpu_state s, uint64_t us)
 {
-    uint64_t end = deadline_after_us(us);
-    while (cpus[cpu].state != s)
-        if (deadline_passed(end))
-            return false;
-        else
-            cpu_relax();
+    return WAIT_UNTIL(cpus[cpu].state == s, us);
     return true;
 }
 
@@ -273,12 +268,7 @@ bool on_cpu_async(unsigned cpu, cpu_fn fn, void *arg)
 bool on_cpu_wait(unsigned cpu, uint64_t timeout_us)
 {
     struct cpu *c = &cpus[cpu];
-    uint64_t end = deadline_after_us(timeout_us);
-    while (__atomic_load_n(&c->done_seq, __ATOMIC_ACQUIRE) != c->work_seq)
-        if (deadline_passed(end))
-            return false;
-        else
-            cpu_relax();
+    return WAIT_UNTIL(__atomic_load_n(&c->done_seq, __ATOMIC_ACQUIRE) == c->work_seq, timeout_us);
     return true;
 }
 

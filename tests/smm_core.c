@@ -5,6 +5,7 @@
 #include "kernel/config.h"
 #include "kernel/test.h"
 #include "kernel/report.h"
+#include "drivers/ich9_tco.h"
 #include "lib/kstring.h"
 #include "lib/printf.h"
 #include "arch/x86.h"
@@ -40,9 +41,9 @@ static void test_layout(void)
     if (smm.layout_err[0])
         report_info("first choice refused: %s", smm.layout_err);
     uint64_t lo = smm.layout.overlap_lo, hi = smm.layout.overlap_hi;
-    report(smm.layout.sync_mem >= lo && smm.layout.sync_mem + smm.layout.sync_size <= hi &&
-           smm.layout.sync_mem + smm.layout.sync_size <= smm.layout.smram_base,
-           "synchbytes at 0x%lx: in the overlap of all windows, outside SMRAM", smm.layout.sync_mem);
+    report(smm.layout.synch_mem >= lo && smm.layout.synch_mem + smm.layout.synch_size <= hi &&
+           smm.layout.synch_mem + smm.layout.synch_size <= smm.layout.smram_base,
+           "synchbytes at 0x%lx: in the overlap of all windows, outside SMRAM", smm.layout.synch_mem);
 }
 TEST("10", "smm.layout", test_layout);
 
@@ -114,17 +115,10 @@ static void test_sources(void)
 }
 TEST("11", "smm.sources", test_sources, .needs = FEAT_SMM);
 
-#define TCO_RLD   0x00
-#define TCO_DAT_IN 0x02
-#define TCO1_STS  0x04
-#define TCO1_CNT  0x08
-#define   TCO_TMR_HLT (1u << 11)
-#define TCO_TMR   0x12
-#define SMI_EN_TCO_EN (1u << 13)
 
 static void test_tco(void)
 {
-    uint16_t tco = (uint16_t)(chipset.pmbase + 0x60);
+    uint16_t tco = (uint16_t)(chipset.pmbase + ICH9_TCO_OFF);
     /* A TCO SMI is work: with active peers the monarch would pull them in.
      * Park them so the only entry is the one the hardware caused. */
     uint64_t parked = park_aps_hlt();
@@ -164,11 +158,7 @@ static const char *const mc_name[MC_COUNT] = { "long", "hlt", "prot32", "prot32-
 
 static bool wait_flag(volatile uint32_t *f, uint64_t us)
 {
-    uint64_t end = deadline_after_us(us);
-    while (!*f)
-        if (deadline_passed(end))
-            return false;
-    return true;
+    return WAIT_UNTIL(*f, us);
 }
 
 /* Starts CPU k in mode mc with patterns loaded, and returns once it waits. */
@@ -214,10 +204,10 @@ static const enum ss_field gpr64[16] = { SS_RAX, SS_RBX, SS_RCX, SS_RDX, SS_RSI,
                                          SS_RSP, SS_R8, SS_R9, SS_R10, SS_R11, SS_R12, SS_R13,
                                          SS_R14, SS_R15 };
 
-static void check_mode(unsigned k, enum mcase mc, const uint8_t *ss)
+/* The interrupted general-purpose registers: in the save state, and back
+ * in the CPU after RSM. */
+static void check_gprs(const char *n, bool is64, const uint8_t *ss)
 {
-    const char *n = mc_name[mc];
-    bool is64 = mc == MC_LONG || mc == MC_HLT;
     unsigned ngpr = is64 ? 16 : 8;
     char saved_bad[200] = "", after_bad[200] = "";
     unsigned ns = 0, na = 0;
@@ -238,42 +228,50 @@ static void check_mode(unsigned k, enum mcase mc, const uint8_t *ss)
         report_info("%s: saved %s", n, saved_bad);
     if (!report(!after_bad[0], "%s: all %u GPRs intact after RSM", n, ngpr))
         report_info("%s: after RSM %s", n, after_bad);
+}
 
-    uint64_t rip = 0, cs = 0, cr0 = 0, cr3 = 0, efer = 0, rfl = 0, csbase = 0;
-    ss_get(ss, SS_RIP, &rip);
-    ss_get(ss, SS_CS_SEL, &cs);
-    ss_get(ss, SS_CS_BASE, &csbase);
-    ss_get(ss, SS_CR0, &cr0);
-    ss_get(ss, SS_CR3, &cr3);
-    ss_get(ss, SS_EFER, &efer);
-    ss_get(ss, SS_RFLAGS, &rfl);
-    uint64_t lin = csbase + rip, lo, hi;
-    bool mode_ok;
+struct saved_mode { uint64_t rip, cs, cr0, cr3, efer, rfl, csbase; };
+
+/* Whether the saved control registers describe the mode 'mc', and where
+ * [*lo, *hi) its interrupted code lies. */
+static bool mode_matches(enum mcase mc, const struct saved_mode *m, uint64_t *lo, uint64_t *hi)
+{
     switch (mc) {
     case MC_LONG:
-        lo = (uintptr_t)ml_wait_start, hi = (uintptr_t)ml_wait_end;
-        mode_ok = (efer & EFER_LMA) && (cr0 & CR0_PG) && cs == GDT_CODE64 && cr3 == read_cr3();
-        break;
+        *lo = (uintptr_t)ml_wait_start, *hi = (uintptr_t)ml_wait_end;
+        return (m->efer & EFER_LMA) && (m->cr0 & CR0_PG) && m->cs == GDT_CODE64 && m->cr3 == read_cr3();
     case MC_HLT:
-        lo = (uintptr_t)ml_after_hlt, hi = lo + 1;     /* no auto-HALT restart: resumes after hlt */
-        mode_ok = (efer & EFER_LMA) && cs == GDT_CODE64;
-        break;
+        *lo = (uintptr_t)ml_after_hlt, *hi = *lo + 1;     /* no auto-HALT restart: resumes after hlt */
+        return (m->efer & EFER_LMA) && m->cs == GDT_CODE64;
     case MC_PROT32:
-        lo = lowmem_entry(LM_WAIT32), hi = lo + 40;
-        mode_ok = (cr0 & CR0_PE) && !(cr0 & CR0_PG) && !(efer & EFER_LMA) && cs == GDT_CODE32;
-        break;
+        *lo = lowmem_entry(LM_WAIT32), *hi = *lo + 40;
+        return (m->cr0 & CR0_PE) && !(m->cr0 & CR0_PG) && !(m->efer & EFER_LMA) && m->cs == GDT_CODE32;
     case MC_PROT32_PG:
-        lo = lowmem_entry(LM_WAIT32), hi = lo + 40;
-        mode_ok = (cr0 & CR0_PE) && (cr0 & CR0_PG) && !(efer & EFER_LMA) && cs == GDT_CODE32 &&
-                  cr3 == LOWMEM_PD32;
-        break;
+        *lo = lowmem_entry(LM_WAIT32), *hi = *lo + 40;
+        return (m->cr0 & CR0_PE) && (m->cr0 & CR0_PG) && !(m->efer & EFER_LMA) && m->cs == GDT_CODE32 &&
+               m->cr3 == LOWMEM_PD32;
     default:
-        lo = lowmem_entry(LM_WAIT16), hi = lo + 40;
-        mode_ok = !(cr0 & CR0_PE) && cs == 0 && csbase == 0;
-        break;
+        *lo = lowmem_entry(LM_WAIT16), *hi = *lo + 40;
+        return !(m->cr0 & CR0_PE) && m->cs == 0 && m->csbase == 0;
     }
-    if (!report(mode_ok && !(rfl & RFLAGS_IF), "%s: saved CR0/CR3/EFER/CS/RFLAGS describe the interrupted mode", n))
-        report_info("%s: cr0=0x%lx cr3=0x%lx efer=0x%lx cs=0x%lx rflags=0x%lx", n, cr0, cr3, efer, cs, rfl);
+}
+
+static void check_mode(unsigned k, enum mcase mc, const uint8_t *ss)
+{
+    const char *n = mc_name[mc];
+    check_gprs(n, mc == MC_LONG || mc == MC_HLT, ss);
+    struct saved_mode m = { 0, 0, 0, 0, 0, 0, 0 };
+    ss_get(ss, SS_RIP, &m.rip);
+    ss_get(ss, SS_CS_SEL, &m.cs);
+    ss_get(ss, SS_CS_BASE, &m.csbase);
+    ss_get(ss, SS_CR0, &m.cr0);
+    ss_get(ss, SS_CR3, &m.cr3);
+    ss_get(ss, SS_EFER, &m.efer);
+    ss_get(ss, SS_RFLAGS, &m.rfl);
+    uint64_t lin = m.csbase + m.rip, lo, hi;
+    bool mode_ok = mode_matches(mc, &m, &lo, &hi);
+    if (!report(mode_ok && !(m.rfl & RFLAGS_IF), "%s: saved CR0/CR3/EFER/CS/RFLAGS describe the interrupted mode", n))
+        report_info("%s: cr0=0x%lx cr3=0x%lx efer=0x%lx cs=0x%lx rflags=0x%lx", n, m.cr0, m.cr3, m.efer, m.cs, m.rfl);
     if (!report(lin >= lo && lin < hi, "%s: saved RIP 0x%lx is where the CPU was", n, lin))
         report_info("%s: expected [0x%lx, 0x%lx)", n, lo, hi);
     (void)k;
@@ -346,11 +344,7 @@ TEST("12", "smm.rsm", test_rsm, .needs = FEAT_SMM, .min_cpus = 2);
 
 static bool wait_in_smm(unsigned k, bool want, uint64_t us)
 {
-    uint64_t end = deadline_after_us(us);
-    while ((smm_comm.cpu[k].in_smm != 0) != want)
-        if (deadline_passed(end))
-            return false;
-    return true;
+    return WAIT_UNTIL((smm_comm.cpu[k].in_smm != 0) == want, us);
 }
 
 static void test_nonreentrant(void)
@@ -530,10 +524,7 @@ static bool hold_in_smm(unsigned k, uint32_t *seq)
     uint64_t spins0 = smm_comm.cpu[k].spins;
     *seq = smm_local_start(k, SMM_LOCAL_HOLD, 3000000);
     bool held = wait_in_smm(k, true, 1000000);
-    uint64_t end = deadline_after_us(1000000);
-    while (held && smm_comm.cpu[k].spins == spins0 && !deadline_passed(end))
-        cpu_relax();                     /* the hold loop is running */
-    return held && smm_comm.cpu[k].spins != spins0;
+    return held && WAIT_UNTIL(smm_comm.cpu[k].spins != spins0, 1000000);   /* the hold loop is running */
 }
 
 /* After the INIT: true if the hold loop stopped counting for 30 ms within
@@ -638,9 +629,7 @@ static void prec_spin(void *arg)
 {
     (void)arg;
     sti();
-    uint64_t end = deadline_after_us(3000000);
-    while (!prec_done && !deadline_passed(end))
-        cpu_relax();
+    WAIT_UNTIL(prec_done, 3000000);
     cli();
 }
 

@@ -154,13 +154,11 @@ static void on_every_backend(backend_case fn)
 
 /* ---- case (a): peers inactive -> no wait ---- */
 
-static void case_inactive(enum synch_backend b)
+/* First the other state: awake, every AP's byte reads active (claim 13),
+ * so "inactive" below is what parking wrote, not a byte never written. */
+static void check_awake_active(uint64_t aps)
 {
-    (void)b;
-    uint64_t aps = usable_aps(), parked = 0, not_active = 0;
-    unsigned n = 0;
-    /* First the other state: awake, every AP's byte reads active (claim 13),
-     * so "inactive" below is what parking wrote, not a byte never written. */
+    uint64_t not_active = 0;
     uint8_t s[SMMSYNC_MAX_CPUS];
     bool read = read_synch(s);
     for (unsigned i = 1; i < ncpus; i++)
@@ -169,11 +167,53 @@ static void case_inactive(enum synch_backend b)
     char m0[64];
     if (!report(read && !not_active, "awake, the APs' bytes read active"))
         report_info("not active: {%s}", mask_str(not_active, m0, sizeof(m0)));
+}
+
+/* Claims 2-7: a CPU never started holds the zero default, untouched. */
+static void check_zero_default(enum rdv_policy p, const struct smm_rec *r)
+{
+    char m1[64], m2[64];
+    uint64_t nonzero = 0;
+    for (unsigned i = 1; i < ncpus; i++)
+        if ((never_started() >> i & 1) && r->peer[i] != 0)
+            nonzero |= bit_of(i);
+    if (never_started() && !report(!nonzero, "%s: never-started CPUs {%s} hold the zero default (0x00 = inactive)",
+                                   pol_name(p), mask_str(never_started(), m1, sizeof(m1))))
+        report_info("bytes read 0x%02x ... on {%s}", r->peer[__builtin_ctzll(nonzero)], mask_str(nonzero, m2, sizeof(m2)));
+}
+
+/* Claim 1(a), from the monarch's own record: no CPU whose byte it read as
+ * inactive was waited for, pulled in or reported missing. */
+static void check_not_waited(enum rdv_policy p, const struct event_view *v, uint64_t inactive)
+{
+    char m1[64], m2[64], m3[64], m4[64];
+    const struct smm_rec *r = v->monarch_rec;
+    uint64_t w = us_of(r->wait_tsc), read_inactive = 0;
+    for (unsigned i = 0; i < ncpus; i++)
+        if (i != v->monarch && r->peer[i] == SYNCH_INACTIVE)
+            read_inactive |= bit_of(i);
+    uint64_t bad = (r->waited | r->pulled | r->missing) & read_inactive;
+    if (!report(read_inactive == inactive && !bad, "%s: did not wait for the inactive peers {%s}", pol_name(p),
+                mask_str(inactive, m1, sizeof(m1))))
+        report_info("read inactive {%s}; waited for {%s} although their bytes read inactive (pulled {%s}, "
+                    "missing {%s}, waited %lu us)", mask_str(read_inactive, m1, sizeof(m1)),
+                    mask_str(r->waited & read_inactive, m2, sizeof(m2)), mask_str(r->pulled, m3, sizeof(m3)),
+                    mask_str(r->missing, m4, sizeof(m4)), w);
+    else
+        report_info("%s: the monarch spent %lu us in its wait", pol_name(p), w);
+}
+
+static void case_inactive(enum synch_backend b)
+{
+    (void)b;
+    uint64_t aps = usable_aps(), parked = 0;
+    unsigned n = 0;
+    check_awake_active(aps);
     for (unsigned i = 1; i < ncpus; i++)
         if (aps >> i & 1)
             parked |= park_aps(bit_of(i), (n++ & 1) != 0);     /* alternate HLT / INIT */
     uint64_t inactive = parked | never_started();
-    char m1[64], m2[64], m3[64], m4[64];
+    char m1[64], m2[64];
     for (enum rdv_policy p = RDV_PULLIN; p <= RDV_WAITALL; p = p == RDV_PULLIN ? RDV_PATENT : p + 1) {
         uint64_t base[SMMSYNC_MAX_CPUS];
         struct smm_call c;
@@ -187,37 +227,16 @@ static void case_inactive(enum synch_backend b)
                         r ? mask_str(r->inactive, m2, sizeof(m2)) : "-");
         if (!r)
             continue;
-        uint64_t w = us_of(r->wait_tsc);
-        /* Claim 2-7: a CPU never started holds the zero default, untouched. */
-        uint64_t nonzero = 0;
-        for (unsigned i = 1; i < ncpus; i++)
-            if ((never_started() >> i & 1) && r->peer[i] != 0)
-                nonzero |= bit_of(i);
-        if (never_started() && !report(!nonzero, "%s: never-started CPUs {%s} hold the zero default (0x00 = inactive)",
-                                       pol_name(p), mask_str(never_started(), m1, sizeof(m1))))
-            report_info("bytes read 0x%02x ... on {%s}", r->peer[__builtin_ctzll(nonzero)], mask_str(nonzero, m2, sizeof(m2)));
+        check_zero_default(p, r);
         if (p == RDV_WAITALL) {
             /* The baseline ignores the synchbytes: it waits out its timeout. */
+            uint64_t w = us_of(r->wait_tsc);
             report(!inactive || w * 10 >= smm.t_waitall_us * 9,
                    "waitall: baseline waited %lu us for CPUs that were parked (timeout %lu us)", w,
                    smm.t_waitall_us);
             continue;
         }
-        /* Claim 1(a), from the monarch's own record: no CPU whose byte it
-         * read as inactive was waited for, pulled in or reported missing. */
-        uint64_t read_inactive = 0;
-        for (unsigned i = 0; i < ncpus; i++)
-            if (i != v.monarch && r->peer[i] == SYNCH_INACTIVE)
-                read_inactive |= bit_of(i);
-        uint64_t bad = (r->waited | r->pulled | r->missing) & read_inactive;
-        if (!report(read_inactive == inactive && !bad, "%s: did not wait for the inactive peers {%s}", pol_name(p),
-                    mask_str(inactive, m1, sizeof(m1))))
-            report_info("read inactive {%s}; waited for {%s} although their bytes read inactive (pulled {%s}, "
-                        "missing {%s}, waited %lu us)", mask_str(read_inactive, m1, sizeof(m1)),
-                        mask_str(r->waited & read_inactive, m2, sizeof(m2)), mask_str(r->pulled, m3, sizeof(m3)),
-                        mask_str(r->missing, m4, sizeof(m4)), w);
-        else
-            report_info("%s: the monarch spent %lu us in its wait", pol_name(p), w);
+        check_not_waited(p, &v, inactive);
     }
     report(wake_aps(parked), "parked CPUs woke up");
 }
@@ -235,11 +254,9 @@ static void late_self_smi(void *arg)
 {
     (void)arg;
     uint64_t end = deadline_after_us(2000000);
-    while (!late_go && !deadline_passed(end))
-        cpu_relax();
+    WAIT_UNTIL_END(late_go, end);
     /* Start the delay once cpu0 is in SMM, so it scans before we come. */
-    while (!smm_comm.cpu[0].in_smm && !deadline_passed(end))
-        cpu_relax();
+    WAIT_UNTIL_END(smm_comm.cpu[0].in_smm, end);
     udelay(LATE_US);
     late_fired[cpu_index()] = rdtsc();
     smi_trigger(SMI_IPI_SELF, cpu_index());
@@ -331,10 +348,7 @@ static void case_in_smm(enum synch_backend b)
         smm_comm.hold_release = 0;
         uint64_t spins0 = smm_comm.cpu[k].spins;
         uint32_t seq = smm_local_start(k, SMM_LOCAL_HOLD, HOLD_ARG);
-        uint64_t end = deadline_after_us(1000000);
-        while (smm_comm.cpu[k].spins == spins0 && !deadline_passed(end))
-            cpu_relax();                           /* k is in its hold loop */
-        bool held = smm_comm.cpu[k].spins != spins0;
+        bool held = WAIT_UNTIL(smm_comm.cpu[k].spins != spins0, 1000000);   /* k is in its hold loop */
         struct smm_call c = { .id = SMM_CMD_NOP, .policy = p, .src = SMI_IPI_SELF, .target = 0,
                               .timeout_us = 3000000 };
         bool done = held && smm_call(&c);
@@ -426,9 +440,7 @@ static void test_tco_joint(void)
     rdv_call(RDV_PULLIN, SMI_IPI_SELF, base, &c);     /* sets the policy hardware events use */
     smm_snapshot(base);
     smi_trigger(SMI_TCO, 0);
-    uint64_t end = deadline_after_us(1000000);
-    while (smm_entries(0) == base[0] && !deadline_passed(end))
-        cpu_relax();
+    WAIT_UNTIL(smm_entries(0) != base[0], 1000000);
     mdelay(50);
     uint64_t tco_on = 0, members = 0;
     for (unsigned i = 0; i < ncpus; i++)
@@ -495,6 +507,63 @@ TEST("22", "smm.rdv.directed", test_directed, .needs = FEAT_SMM, .min_cpus = 2, 
 
 /* ---- mixed: some inactive, some active, broadcast ---- */
 
+/* The parked CPUs as the monarch read them: inactive, in SMM, or neither. */
+struct parked_reads { uint64_t inactive, in_smm, other; };
+
+static struct parked_reads read_parked(const struct event_view *v, uint64_t parked)
+{
+    struct parked_reads pr = { 0, 0, 0 };
+    const struct smm_rec *r = v->monarch_rec;
+    for (unsigned i = 1; r && i < ncpus; i++)
+        if ((parked >> i & 1) && i != v->monarch) {
+            if (r->peer[i] == SYNCH_INACTIVE)
+                pr.inactive |= bit_of(i);
+            else if (r->peer[i] == SYNCH_IN_SMM)
+                pr.in_smm |= bit_of(i);
+            else
+                pr.other |= bit_of(i);
+        }
+    return pr;
+}
+
+/* The parked CPUs that entered SMM for this broadcast and did not take
+ * part (late); *bad: those of them with a wrong role, that ran the
+ * command or left active. */
+static uint64_t late_parked(const struct event_view *v, uint64_t parked, const uint64_t *base, uint64_t *bad)
+{
+    uint64_t late = 0;
+    *bad = 0;
+    for (unsigned i = 1; i < ncpus; i++) {
+        if (!(parked >> i & 1) || (v->members >> i & 1))
+            continue;
+        for (uint64_t e = base[i] + 1; e <= smm_entries(i); e++) {
+            const struct smm_rec *x = smm_rec(i, e);
+            if (!x)
+                continue;
+            late |= bit_of(i);
+            if ((x->role != ROLE_LATE && x->role != ROLE_NOWORK && x->role != ROLE_WFS_PARK) ||
+                (x->flags & REC_RAN_CMD) || x->self_after != SYNCH_INACTIVE)
+                *bad |= bit_of(i);
+        }
+    }
+    return late;
+}
+
+/* Parked CPUs stay inactive in their low-power state after the broadcast. */
+static void check_parked_stay(const struct event_view *v, uint64_t parked)
+{
+    char m1[64];
+    uint8_t s[SMMSYNC_MAX_CPUS];
+    bool read = read_synch(s);
+    bool stay = true;
+    for (unsigned i = 1; i < ncpus; i++)
+        if (parked >> i & 1)
+            stay &= s[i] == SYNCH_INACTIVE &&
+                    (cpus[i].state == CPU_PARKED_HLT || cpus[i].state == CPU_PARKED_INIT);
+    report(read && stay, "parked CPUs that still got the broadcast were handled as late arrivals and stay inactive "
+           "(wfs-parked {%s})", mask_str(v->wfs, m1, sizeof(m1)));
+}
+
 static void case_mixed(enum synch_backend b)
 {
     (void)b;
@@ -516,40 +585,17 @@ static void case_mixed(enum synch_backend b)
      * low-power state first; never active. A parked CPU that
      * got the broadcast but did not take part is a late arrival (or, INIT
      * parked under TCG, a wait-for-SIPI park) and ran nothing. */
-    uint64_t read_inactive = 0, read_in_smm = 0, read_other = 0;
-    for (unsigned i = 1; r && i < ncpus; i++)
-        if ((parked >> i & 1) && i != v.monarch) {
-            if (r->peer[i] == SYNCH_INACTIVE)
-                read_inactive |= bit_of(i);
-            else if (r->peer[i] == SYNCH_IN_SMM)
-                read_in_smm |= bit_of(i);
-            else
-                read_other |= bit_of(i);
-        }
-    /* The parked CPUs that entered SMM for this broadcast and did not take part. */
-    uint64_t late = 0, late_bad = 0;
-    for (unsigned i = 1; i < ncpus; i++) {
-        if (!(parked >> i & 1) || (v.members >> i & 1))
-            continue;
-        for (uint64_t e = base[i] + 1; e <= smm_entries(i); e++) {
-            const struct smm_rec *x = smm_rec(i, e);
-            if (!x)
-                continue;
-            late |= bit_of(i);
-            if ((x->role != ROLE_LATE && x->role != ROLE_NOWORK && x->role != ROLE_WFS_PARK) ||
-                (x->flags & REC_RAN_CMD) || x->self_after != SYNCH_INACTIVE)
-                late_bad |= bit_of(i);
-        }
-    }
-    uint64_t wrong_wait = r ? r->waited & read_inactive : 0;
+    struct parked_reads pr = read_parked(&v, parked);
+    uint64_t late_bad, late = late_parked(&v, parked, base, &late_bad);
+    uint64_t wrong_wait = r ? r->waited & pr.inactive : 0;
     /* Read in SMM, then gone back to its low-power state (a wait-for-SIPI
      * park, or a late arrival leaving inactive): no longer waited for. */
-    uint64_t absent = read_in_smm & ~v.members & ~(late & ~late_bad);
-    if (!report(done && r && !wrong_wait && !read_other && !absent,
+    uint64_t absent = pr.in_smm & ~v.members & ~(late & ~late_bad);
+    if (!report(done && r && !wrong_wait && !pr.other && !absent,
                 "parked CPUs: those read inactive {%s} were not waited for, those read in SMM {%s} took part or parked again",
-                mask_str(read_inactive, m1, sizeof(m1)), mask_str(read_in_smm, m2, sizeof(m2)))) {
+                mask_str(pr.inactive, m1, sizeof(m1)), mask_str(pr.in_smm, m2, sizeof(m2)))) {
         report_info("waited for inactive {%s}; read neither {%s}; in SMM but absent {%s}",
-                    mask_str(wrong_wait, m1, sizeof(m1)), mask_str(read_other, m2, sizeof(m2)),
+                    mask_str(wrong_wait, m1, sizeof(m1)), mask_str(pr.other, m2, sizeof(m2)),
                     mask_str(absent, m3, sizeof(m3)));
         dump_recs(base);
     }
@@ -560,15 +606,7 @@ static void case_mixed(enum synch_backend b)
     if (!report(!late_bad, "late arrivals {%s}: left without running the command, inactive again",
                 mask_str(late, m1, sizeof(m1))))
         report_info("wrong role, ran the command or left active: {%s}", mask_str(late_bad, m1, sizeof(m1)));
-    uint8_t s[SMMSYNC_MAX_CPUS];
-    bool read = read_synch(s);
-    bool stay = true;
-    for (unsigned i = 1; i < ncpus; i++)
-        if (parked >> i & 1)
-            stay &= s[i] == SYNCH_INACTIVE &&
-                    (cpus[i].state == CPU_PARKED_HLT || cpus[i].state == CPU_PARKED_INIT);
-    report(read && stay, "parked CPUs that still got the broadcast were handled as late arrivals and stay inactive "
-           "(wfs-parked {%s})", mask_str(v.wfs, m1, sizeof(m1)));
+    check_parked_stay(&v, parked);
     report(wake_aps(parked), "parked CPUs woke up");
 }
 
