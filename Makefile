@@ -1,7 +1,7 @@
 # smmsync - build the kernel, the SMM image and the ISO; run and test them.
 #   make          build/kernel.elf + build/smmsync.iso
 #   make run      boot the default configuration (q35, 4 vCPUs, SMM on)
-#   make test     host unit tests, layer check, model check, gdb check, fuzzers (bounded), every QEMU configuration
+#   make test     host unit tests, style and layer checks, model check, gdb check, fuzzers (bounded), every QEMU configuration
 #   make layers   the folders are layers: no include or call goes up (tools/layers.sh)
 #   make debug    QEMU halted with a gdb stub + gdb with symbols (tools/gdbinit)
 #   make bench    the benchmarks, build/bench/results.json and plots (several minutes)
@@ -32,7 +32,7 @@ SOBJ := $(SSRC:%.c=$(B)/s/%.o) $(SASM:%.asm=$(B)/s/%.o)
 
 BLOBS := $(B)/lowmem.bin $(B)/smm_stub.bin $(B)/smm_reloc.bin $(B)/smm.bin
 
-.PHONY: all run test debug clean deps host-test layers model gdb-check bench bench-smoke stress mutants
+.PHONY: all run test debug clean deps host-test layers style model gdb-check bench bench-smoke stress mutants
 all: $(B)/kernel.elf $(B)/smmsync.iso
 
 # The assembler's view of the C headers (tools/asm-offsets.c): compiled to
@@ -117,6 +117,10 @@ test_deviations_SRCS = lib/deviations.c
 layers: all
 	tools/layers.sh
 
+# The one C style (tools/style.sh): 4-space indent, no tabs, functions <= 60 lines.
+style:
+	tools/style.sh
+
 model:
 	tools/model-check.sh
 
@@ -139,6 +143,8 @@ test: deps
 	@$(MAKE) --no-print-directory host-test
 	tests/host/test_run_qemu.sh
 	tests/host/test_layers.sh
+	tests/host/test_style.sh
+	@$(MAKE) --no-print-directory style
 	@$(MAKE) --no-print-directory layers
 	@$(MAKE) --no-print-directory model
 	@$(MAKE) --no-print-directory gdb-check

@@ -6,7 +6,8 @@
 #   RUN_QEMU=tools/host-tap.sh tests/tap-one.sh build/t/NAME.t
 #
 # Result names are BINARY.TEST (test_layout.test_print), and
-# run_qemu.* for tests/host/test_run_qemu.sh, layers.* for
+# run_qemu.* for tests/host/test_run_qemu.sh, style.* for
+# tests/host/test_style.sh and style.tree for tools/style.sh, layers.* for
 # tests/host/test_layers.sh and layers.tree for tools/layers.sh on the
 # tree. Options are those
 # of run-qemu.sh and are ignored (the host tests have no configuration).
@@ -23,6 +24,10 @@ out+=$'\n== build/host/run_qemu\n'$(tests/host/test_run_qemu.sh 2>&1)
 out+=$'\n== build/host/layers\n'$(tests/host/test_layers.sh 2>&1)
 if lt=$(tools/layers.sh 2>&1); then r='ok 1 - tree'; else r='not ok 1 - tree'; fi
 out+=$'\n== build/host/layers\n'"$r"$'\n'$(sed 's/^/# /' <<<"$lt")
+# The style checker on its own test files, and on this tree (style.tree).
+out+=$'\n== build/host/style\n'$(tests/host/test_style.sh 2>&1)
+if lt=$(tools/style.sh 2>&1); then r='ok 1 - tree'; else r='not ok 1 - tree'; fi
+out+=$'\n== build/host/style\n'"$r"$'\n'$(sed 's/^/# /' <<<"$lt")
 printf '%s\n' "$out" | awk -v st="$st" '
 	BEGIN { print "TAP version 13"; n = 0; fail = 0; bin = "host" }
 	/^== / { bin = $2; sub(/.*\//, "", bin); next }

@@ -33,8 +33,8 @@ source tests/run-configs.sh
 
 # The rows of the feature map that must each have a mutant, and the
 # backends and claim-1 cases that must each have their own.
-ROWS_REQUIRED="A1 A2 A3 A4 A5 A6 A7 B1 B2 B3 B4 C1 C2 C3 C4 C5 C6 C7 C8 D2 D5"
-MIN_MUTANTS=40
+ROWS_REQUIRED="A1 A2 A3 A4 A5 A6 A7 B1 B2 B3 B4 C1 C2 C3 C4 C5 C6 C7 C8 D2 D3 D5 D6"
+MIN_MUTANTS=60
 MUT_KEYS=" row claim file find replace config tests cmdline timeout kill sample note "
 OUT=build/mutants
 

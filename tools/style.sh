@@ -7,7 +7,7 @@
 #   indent     spaces only, 4 per level: no tab anywhere in C code, and the
 #              line after one ending in '{' is indented 4 more than it
 #   spaces     no trailing white space, no carriage return
-#   functions  no function body longer than 60 lines, except the table
+#   functions  no function longer than 60 lines (first line to "}"), except the table
 #              parsers listed below (a flat walk over a table's entries,
 #              clearer whole than cut up) and the host unit tests and
 #              fuzzers (tests/host, tests/fuzz: a test is a list of cases)
