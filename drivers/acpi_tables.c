@@ -9,6 +9,7 @@
 #include "drivers/acpi_tables.h"
 #include "lib/kstring.h"
 #include "lib/printf.h"
+#include "lib/bytes.h"
 
 /* §5.2.5.3 RSDP field offsets. */
 #define RSDP_CHECKSUM   8
@@ -58,43 +59,6 @@
 #define GAS_SPACE_SYSIO  1
 
 static uint8_t rd8(const uint8_t *p) { return *p; }
-
-static uint16_t rd16(const uint8_t *p)
-{
-    uint16_t v;
-
-    memcpy(&v, p, sizeof(v));
-    return v;
-}
-
-static uint32_t rd32(const uint8_t *p)
-{
-    uint32_t v;
-
-    memcpy(&v, p, sizeof(v));
-    return v;
-}
-
-static uint64_t rd64(const uint8_t *p)
-{
-    uint64_t v;
-
-    memcpy(&v, p, sizeof(v));
-    return v;
-}
-
-__attribute__((format(printf, 4, 5)))
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err && errlen) {
-        va_start(ap, fmt);
-        kvsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
 
 static uint8_t sum8(const void *p, size_t len)
 {
@@ -146,34 +110,34 @@ static int map_sdt(uint64_t phys, const char *what, acpi_map_fn map,
 
     hdr = map(phys, ACPI_SDT_HDR_LEN, ctx);
     if (!hdr)
-        return fail(err, errlen, ACPI_ERR_MAP,
+        return kfail(err, errlen, ACPI_ERR_MAP,
                 "acpi: %s at 0x%llx unmappable", what,
                 (unsigned long long)phys);
     length = rd32(hdr + SDT_LENGTH);
     if (length < ACPI_SDT_HDR_LEN)
-        return fail(err, errlen, ACPI_ERR_LENGTH,
+        return kfail(err, errlen, ACPI_ERR_LENGTH,
                 "acpi: %s (%s at 0x%llx): table length 0x%x is below the 0x%x-byte header",
                 table_name(hdr, nb), what, (unsigned long long)phys,
                 length, ACPI_SDT_HDR_LEN);
     if (phys + length < phys)
-        return fail(err, errlen, ACPI_ERR_LENGTH,
+        return kfail(err, errlen, ACPI_ERR_LENGTH,
                 "acpi: %s (%s at 0x%llx): table length 0x%x overruns the address space",
                 table_name(hdr, nb), what, (unsigned long long)phys,
                 length);
     t = map(phys, length, ctx);
     if (!t)
-        return fail(err, errlen, ACPI_ERR_MAP,
+        return kfail(err, errlen, ACPI_ERR_MAP,
                 "acpi: %s (%s at 0x%llx): table length 0x%x overruns mappable memory",
                 table_name(hdr, nb), what, (unsigned long long)phys,
                 length);
     /* Re-read Length from the full mapping: it is the copy we checksum. */
     if (rd32(t + SDT_LENGTH) != length)
-        return fail(err, errlen, ACPI_ERR_LENGTH,
+        return kfail(err, errlen, ACPI_ERR_LENGTH,
                 "acpi: %s at 0x%llx: table length changed between mappings",
                 what, (unsigned long long)phys);
     s = sum8(t, length);
     if (s != 0)
-        return fail(err, errlen, ACPI_ERR_CHECKSUM,
+        return kfail(err, errlen, ACPI_ERR_CHECKSUM,
                 "acpi: %s checksum bad (sum 0x%02x) at 0x%llx (%s)",
                 table_name(t, nb), s, (unsigned long long)phys, what);
     *table = t;
@@ -188,33 +152,33 @@ static int check_rsdp(const uint8_t *r, size_t rsdp_len, uint64_t *root,
     uint8_t s, rev;
 
     if (rsdp_len < ACPI_RSDP_V1_LEN)
-        return fail(err, errlen, ACPI_ERR_RSDP,
+        return kfail(err, errlen, ACPI_ERR_RSDP,
                 "acpi: RSDP is 0x%zx bytes, need at least 0x%x",
                 rsdp_len, ACPI_RSDP_V1_LEN);
     if (memcmp(r, "RSD PTR ", 8) != 0)
-        return fail(err, errlen, ACPI_ERR_SIGNATURE,
+        return kfail(err, errlen, ACPI_ERR_SIGNATURE,
                 "acpi: RSDP signature is not \"RSD PTR \"");
     /* The ACPI 1.0 checksum covers only the first 20 bytes. */
     s = sum8(r, ACPI_RSDP_V1_LEN);
     if (s != 0)
-        return fail(err, errlen, ACPI_ERR_CHECKSUM,
+        return kfail(err, errlen, ACPI_ERR_CHECKSUM,
                 "acpi: RSDP checksum bad (sum 0x%02x)", s);
     rev = rd8(r + RSDP_REVISION);
     if (rev >= 2) {
         uint32_t length;
 
         if (rsdp_len < ACPI_RSDP_V2_LEN)
-            return fail(err, errlen, ACPI_ERR_RSDP,
+            return kfail(err, errlen, ACPI_ERR_RSDP,
                     "acpi: RSDP revision %u but only 0x%zx bytes (need 0x%x)",
                     rev, rsdp_len, ACPI_RSDP_V2_LEN);
         length = rd32(r + RSDP_LENGTH);
         if (length < ACPI_RSDP_V2_LEN || length > rsdp_len)
-            return fail(err, errlen, ACPI_ERR_LENGTH,
+            return kfail(err, errlen, ACPI_ERR_LENGTH,
                     "acpi: RSDP length 0x%x invalid (min 0x%x, have 0x%zx bytes)",
                     length, ACPI_RSDP_V2_LEN, rsdp_len);
         s = sum8(r, length);
         if (s != 0)
-            return fail(err, errlen, ACPI_ERR_CHECKSUM,
+            return kfail(err, errlen, ACPI_ERR_CHECKSUM,
                     "acpi: RSDP extended checksum bad (sum 0x%02x)",
                     s);
         *root = rd64(r + RSDP_XSDT_ADDR);
@@ -226,7 +190,7 @@ static int check_rsdp(const uint8_t *r, size_t rsdp_len, uint64_t *root,
     *xsdt = false;
     *root = rd32(r + RSDP_RSDT_ADDR);
     if (*root == 0)
-        return fail(err, errlen, ACPI_ERR_RSDP,
+        return kfail(err, errlen, ACPI_ERR_RSDP,
                 "acpi: RSDP (revision %u) has no RSDT/XSDT address",
                 rev);
     return 0;
@@ -248,7 +212,7 @@ int acpi_find_table(const void *rsdp, size_t rsdp_len, const char sig[4],
     if (err && errlen)
         err[0] = '\0';
     if (!rsdp || !sig || !map || !table || !len)
-        return fail(err, errlen, ACPI_ERR_ARG,
+        return kfail(err, errlen, ACPI_ERR_ARG,
                 "acpi: NULL argument to acpi_find_table");
     *table = NULL;
     *len = 0;
@@ -263,11 +227,11 @@ int acpi_find_table(const void *rsdp, size_t rsdp_len, const char sig[4],
     if (rc)
         return rc;
     if (memcmp(root, rname, 4) != 0)
-        return fail(err, errlen, ACPI_ERR_SIGNATURE,
+        return kfail(err, errlen, ACPI_ERR_SIGNATURE,
                 "acpi: %s at 0x%llx has signature \"%.4s\"", rname,
                 (unsigned long long)root_phys, (const char *)root);
     if ((root_len - ACPI_SDT_HDR_LEN) % esize)
-        return fail(err, errlen, ACPI_ERR_LENGTH,
+        return kfail(err, errlen, ACPI_ERR_LENGTH,
                 "acpi: %s length 0x%x leaves a partial entry",
                 rname, root_len);
     n = (uint32_t)((root_len - ACPI_SDT_HDR_LEN) / esize);
@@ -280,7 +244,7 @@ int acpi_find_table(const void *rsdp, size_t rsdp_len, const char sig[4],
 
         ksnprintf(what, sizeof(what), "%s entry %u", rname, i);
         if (phys == 0)
-            return fail(err, errlen, ACPI_ERR_MAP,
+            return kfail(err, errlen, ACPI_ERR_MAP,
                     "acpi: %s is a null pointer", what);
         rc = map_sdt(phys, what, map, ctx, &t, &tlen, err, errlen);
         if (rc)
@@ -291,7 +255,7 @@ int acpi_find_table(const void *rsdp, size_t rsdp_len, const char sig[4],
             return 0;
         }
     }
-    return fail(err, errlen, ACPI_ERR_NOT_FOUND,
+    return kfail(err, errlen, ACPI_ERR_NOT_FOUND,
             "acpi: no \"%.4s\" table among the %u %s entries", sig, n,
             rname);
 }
@@ -307,28 +271,28 @@ static int check_header(const uint8_t *t, size_t len, const char *sig,
     uint8_t s;
 
     if (!t)
-        return fail(err, errlen, ACPI_ERR_ARG, "acpi: %s pointer is NULL",
+        return kfail(err, errlen, ACPI_ERR_ARG, "acpi: %s pointer is NULL",
                 name);
     if (len < min_len)
-        return fail(err, errlen, ACPI_ERR_LENGTH,
+        return kfail(err, errlen, ACPI_ERR_LENGTH,
                 "acpi: %s is 0x%zx bytes, need at least 0x%zx",
                 name, len, min_len);
     if (memcmp(t + SDT_SIGNATURE, sig, 4) != 0)
-        return fail(err, errlen, ACPI_ERR_SIGNATURE,
+        return kfail(err, errlen, ACPI_ERR_SIGNATURE,
                 "acpi: %s signature is \"%.4s\", expected \"%s\"",
                 name, (const char *)t, sig);
     *length = rd32(t + SDT_LENGTH);
     if (*length < min_len)
-        return fail(err, errlen, ACPI_ERR_LENGTH,
+        return kfail(err, errlen, ACPI_ERR_LENGTH,
                 "acpi: %s table length 0x%x is below 0x%zx",
                 name, *length, min_len);
     if (*length > len)
-        return fail(err, errlen, ACPI_ERR_LENGTH,
+        return kfail(err, errlen, ACPI_ERR_LENGTH,
                 "acpi: %s table length 0x%x overruns the 0x%zx bytes available",
                 name, *length, len);
     s = sum8(t, *length);
     if (s != 0)
-        return fail(err, errlen, ACPI_ERR_CHECKSUM,
+        return kfail(err, errlen, ACPI_ERR_CHECKSUM,
                 "acpi: %s checksum bad (sum 0x%02x)", name, s);
     return 0;
 }
@@ -348,13 +312,13 @@ static int add_cpu(struct acpi_madt_info *out, const struct acpi_cpu *c,
             const struct acpi_cpu *o = &out->cpus[i];
 
             if (cpu_usable(o) && o->apic_id == c->apic_id)
-                return fail(err, errlen, ACPI_ERR_DUP,
+                return kfail(err, errlen, ACPI_ERR_DUP,
                         "acpi: MADT entry %u at offset 0x%x: duplicate APIC ID 0x%x (UIDs %u and %u)",
                         idx, off, c->apic_id, o->uid, c->uid);
         }
     }
     if (out->ncpus >= ACPI_MAX_CPUS)
-        return fail(err, errlen, ACPI_ERR_TOO_MANY,
+        return kfail(err, errlen, ACPI_ERR_TOO_MANY,
                 "acpi: MADT entry %u at offset 0x%x: more than %u processors",
                 idx, off, ACPI_MAX_CPUS);
     out->cpus[out->ncpus++] = *c;
@@ -367,18 +331,18 @@ static int madt_header(const uint8_t *t, uint32_t off, uint32_t length, unsigned
                uint8_t *type, uint8_t *elen, char *err, size_t errlen)
 {
     if (length - off < 2)
-        return fail(err, errlen, ACPI_ERR_ENTRY,
+        return kfail(err, errlen, ACPI_ERR_ENTRY,
                 "acpi: MADT entry %u at offset 0x%x truncated (1 byte left)",
                 idx, off);
     *type = rd8(t + off);
     *elen = rd8(t + off + 1);
     /* A length below 2 would never advance: reject, don't loop. */
     if (*elen < 2)
-        return fail(err, errlen, ACPI_ERR_ENTRY,
+        return kfail(err, errlen, ACPI_ERR_ENTRY,
                 "acpi: MADT entry %u (type %u) at offset 0x%x has length %u",
                 idx, *type, off, *elen);
     if (*elen > length - off)
-        return fail(err, errlen, ACPI_ERR_ENTRY,
+        return kfail(err, errlen, ACPI_ERR_ENTRY,
                 "acpi: MADT entry %u (type %u) at offset 0x%x overruns the table (length %u, table 0x%x)",
                 idx, *type, off, *elen, length);
     return 0;
@@ -422,7 +386,7 @@ static int madt_entry(const uint8_t *t, uint32_t off, uint8_t type, uint8_t elen
     uint64_t a;
 
     if (elen < madt_min_len(type))
-        return fail(err, errlen, ACPI_ERR_ENTRY,
+        return kfail(err, errlen, ACPI_ERR_ENTRY,
                 "acpi: MADT entry %u (type %u) at offset 0x%x has length %u, too short for its type",
                 idx, type, off, elen);
     switch (type) {
@@ -437,7 +401,7 @@ static int madt_entry(const uint8_t *t, uint32_t off, uint8_t type, uint8_t elen
         /* The 64-bit address replaces the 32-bit header field. */
         a = rd64(t + off + 4);
         if (a > UINT32_MAX)
-            return fail(err, errlen, ACPI_ERR_ENTRY,
+            return kfail(err, errlen, ACPI_ERR_ENTRY,
                     "acpi: MADT entry %u at offset 0x%x: local APIC address override 0x%llx is above 4 GiB",
                     idx, off, (unsigned long long)a);
         out->lapic_addr = (uint32_t)a;
@@ -459,7 +423,7 @@ int acpi_parse_madt(const void *madt, size_t len, struct acpi_madt_info *out,
     if (err && errlen)
         err[0] = '\0';
     if (!out)
-        return fail(err, errlen, ACPI_ERR_ARG, "acpi: MADT output is NULL");
+        return kfail(err, errlen, ACPI_ERR_ARG, "acpi: MADT output is NULL");
     memset(out, 0, sizeof(*out));
     rc = check_header(t, len, "APIC", "MADT", MADT_ENTRIES, &length, err,
               errlen);
@@ -514,7 +478,7 @@ int acpi_parse_fadt(const void *fadt, size_t len, struct acpi_fadt_info *out,
     if (err && errlen)
         err[0] = '\0';
     if (!out)
-        return fail(err, errlen, ACPI_ERR_ARG, "acpi: FADT output is NULL");
+        return kfail(err, errlen, ACPI_ERR_ARG, "acpi: FADT output is NULL");
     memset(out, 0, sizeof(*out));
     rc = check_header(t, len, "FACP", "FADT", FADT_V1_LEN, &length, err,
               errlen);

@@ -10,6 +10,7 @@
 #include "lib/mb2.h"
 #include "lib/kstring.h"
 #include "lib/printf.h"
+#include "lib/bytes.h"
 
 /* §3.6.2: fixed part is u32 total_size + u32 reserved; tags follow. */
 #define MB2_FIXED_SIZE   8u
@@ -22,36 +23,6 @@
 /* ACPI 6.x §5.2.5.3: RSDP is 20 bytes in 1.0, 36 bytes from 2.0 on. */
 #define RSDP_V1_LEN 20u
 #define RSDP_V2_LEN 36u
-
-static uint32_t rd32(const uint8_t *p)
-{
-    uint32_t v;
-
-    memcpy(&v, p, sizeof(v));
-    return v;
-}
-
-static uint64_t rd64(const uint8_t *p)
-{
-    uint64_t v;
-
-    memcpy(&v, p, sizeof(v));
-    return v;
-}
-
-/* Format the error message if the caller gave a buffer; return code. */
-__attribute__((format(printf, 4, 5)))
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err && errlen) {
-        va_start(ap, fmt);
-        kvsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
 
 const char *mb2_tag_name(uint32_t type)
 {
@@ -109,14 +80,14 @@ static int parse_mmap(const uint8_t *tag, uint32_t size, size_t off,
     uint32_t esize, ever, n, i;
 
     if (size < MB2_MMAP_HDR_SIZE)
-        return fail(err, errlen, MB2_ERR_MMAP,
+        return kfail(err, errlen, MB2_ERR_MMAP,
                 "multiboot2: mmap tag at offset 0x%zx too small (size 0x%x, need 0x%x)",
                 off, size, MB2_MMAP_HDR_SIZE);
     esize = rd32(tag + 8);
     ever = rd32(tag + 12);
     /* §3.6.8: entry_size is a multiple of 8; entries are >= 24 bytes. */
     if (esize < MB2_MMAP_ENTRY_MIN || esize % 8)
-        return fail(err, errlen, MB2_ERR_MMAP,
+        return kfail(err, errlen, MB2_ERR_MMAP,
                 "multiboot2: mmap tag at offset 0x%zx has bad entry_size 0x%x (entry_version %u)",
                 off, esize, ever);
     /*
@@ -125,7 +96,7 @@ static int parse_mmap(const uint8_t *tag, uint32_t size, size_t off,
      */
     n = (size - MB2_MMAP_HDR_SIZE) / esize;
     if (n > MB2_MAX_MMAP)
-        return fail(err, errlen, MB2_ERR_MMAP,
+        return kfail(err, errlen, MB2_ERR_MMAP,
                 "multiboot2: mmap has %u entries, more than the %u supported",
                 n, MB2_MAX_MMAP);
     for (i = 0; i < n; i++) {
@@ -151,12 +122,12 @@ static int parse_rsdp(const uint8_t *tag, uint32_t size, uint32_t type,
     size_t need = version == 2 ? RSDP_V2_LEN : RSDP_V1_LEN;
 
     if (n < need)
-        return fail(err, errlen, MB2_ERR_RSDP,
+        return kfail(err, errlen, MB2_ERR_RSDP,
                 "multiboot2: tag %u (%s) at offset 0x%zx holds 0x%zx RSDP bytes, need 0x%zx",
                 type, mb2_tag_name(type), off, n, need);
     /* ACPI §5.2.5.3: Signature is "RSD PTR " (note the trailing space). */
     if (memcmp(p, "RSD PTR ", 8) != 0)
-        return fail(err, errlen, MB2_ERR_RSDP,
+        return kfail(err, errlen, MB2_ERR_RSDP,
                 "multiboot2: tag %u (%s) at offset 0x%zx: RSDP signature is not \"RSD PTR \"",
                 type, mb2_tag_name(type), off);
     /* The ACPI 2.0+ copy wins whatever the tag order (brief: prefer 15). */
@@ -178,17 +149,17 @@ static int check_fixed(const uint8_t *base, size_t avail, uint32_t *total_out,
     uint32_t total, reserved;
 
     if (avail < MB2_FIXED_SIZE)
-        return fail(err, errlen, MB2_ERR_TOTAL,
+        return kfail(err, errlen, MB2_ERR_TOTAL,
                 "multiboot2: only 0x%zx bytes available, fixed part needs 0x%x",
                 avail, MB2_FIXED_SIZE);
     total = rd32(base);
     reserved = rd32(base + 4);
     if (total < MB2_FIXED_SIZE + MB2_END_TAG_SIZE)
-        return fail(err, errlen, MB2_ERR_TOTAL,
+        return kfail(err, errlen, MB2_ERR_TOTAL,
                 "multiboot2: total_size 0x%x too small (min 0x%x)",
                 total, MB2_FIXED_SIZE + MB2_END_TAG_SIZE);
     if (total > avail)
-        return fail(err, errlen, MB2_ERR_TOTAL,
+        return kfail(err, errlen, MB2_ERR_TOTAL,
                 "multiboot2: total_size 0x%x exceeds the 0x%zx bytes available",
                 total, avail);
     /*
@@ -197,7 +168,7 @@ static int check_fixed(const uint8_t *base, size_t avail, uint32_t *total_out,
      * a corrupted or misidentified structure rather than ignored.
      */
     if (reserved != 0)
-        return fail(err, errlen, MB2_ERR_TOTAL,
+        return kfail(err, errlen, MB2_ERR_TOTAL,
                 "multiboot2: reserved field is 0x%x, expected 0",
                 reserved);
     *total_out = total;
@@ -210,17 +181,17 @@ static int check_tag(const uint8_t *base, size_t off, uint32_t total,
 {
     /* off can pass total when the last tag's padding is missing. */
     if (off >= total || total - off < MB2_TAG_HDR_SIZE)
-        return fail(err, errlen, MB2_ERR_NO_END,
+        return kfail(err, errlen, MB2_ERR_NO_END,
                 "multiboot2: no end tag (tags stop at offset 0x%zx, total 0x%x)",
                 off, total);
     *type = rd32(base + off);
     *size = rd32(base + off + 4);
     if (*size < MB2_TAG_HDR_SIZE)
-        return fail(err, errlen, MB2_ERR_TAG,
+        return kfail(err, errlen, MB2_ERR_TAG,
                 "multiboot2: tag %u at offset 0x%zx has size 0x%x < 0x%x",
                 *type, off, *size, MB2_TAG_HDR_SIZE);
     if (*size > total - off)
-        return fail(err, errlen, MB2_ERR_TAG,
+        return kfail(err, errlen, MB2_ERR_TAG,
                 "multiboot2: tag %u at offset 0x%zx overruns the info (size 0x%x, total 0x%x)",
                 *type, off, *size, total);
     return 0;
@@ -231,11 +202,11 @@ static int string_tag(char *buf, size_t len, bool *has, const uint8_t *tag,
               uint32_t type, uint32_t size, size_t off, char *err, size_t errlen)
 {
     if (*has)
-        return fail(err, errlen, MB2_ERR_DUP,
+        return kfail(err, errlen, MB2_ERR_DUP,
                 "multiboot2: duplicate tag %u (%s) at offset 0x%zx",
                 type, mb2_tag_name(type), off);
     if (!copy_tag_string(buf, len, tag + MB2_TAG_HDR_SIZE, size - MB2_TAG_HDR_SIZE))
-        return fail(err, errlen, MB2_ERR_STRING,
+        return kfail(err, errlen, MB2_ERR_STRING,
                 "multiboot2: tag %u (%s) at offset 0x%zx: string not NUL-terminated within size 0x%x",
                 type, mb2_tag_name(type), off, size);
     *has = true;
@@ -269,7 +240,7 @@ static int parse_tag(const uint8_t *tag, uint32_t type, uint32_t size, size_t of
         /* Tags we do not need (or know) are skipped by size. */
         return 0;
     }
-    return fail(err, errlen, MB2_ERR_DUP,
+    return kfail(err, errlen, MB2_ERR_DUP,
             "multiboot2: duplicate tag %u (%s) at offset 0x%zx",
             type, mb2_tag_name(type), off);
 }
@@ -285,12 +256,12 @@ int mb2_parse(const void *mbi, size_t avail, struct mb2_info *out,
     if (err && errlen)
         err[0] = '\0';
     if (!mbi || !out)
-        return fail(err, errlen, MB2_ERR_ARG,
+        return kfail(err, errlen, MB2_ERR_ARG,
                 "multiboot2: NULL info or output pointer");
     memset(out, 0, sizeof(*out));
     /* §3.6.2: the info's start is 8-byte aligned. */
     if ((uintptr_t)mbi % MB2_TAG_ALIGN)
-        return fail(err, errlen, MB2_ERR_ARG,
+        return kfail(err, errlen, MB2_ERR_ARG,
                 "multiboot2: info at %p is not 8-byte aligned", mbi);
     rc = check_fixed(base, avail, &total, err, errlen);
     for (size_t off = MB2_FIXED_SIZE; !rc; ) {
@@ -300,7 +271,7 @@ int mb2_parse(const void *mbi, size_t avail, struct mb2_info *out,
         if (type == MB2_TAG_END) {
             /* §3.6.2: the terminating tag is exactly (0, 8). */
             if (size != MB2_END_TAG_SIZE)
-                return fail(err, errlen, MB2_ERR_NO_END,
+                return kfail(err, errlen, MB2_ERR_NO_END,
                         "multiboot2: end tag at offset 0x%zx has size 0x%x, expected 0x%x",
                         off, size, MB2_END_TAG_SIZE);
             return 0;

@@ -376,3 +376,15 @@ int ksnprintf(char *buf, size_t size, const char *fmt, ...)
     va_end(ap);
     return r;
 }
+
+int kfail(char *err, size_t errlen, int code, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (err && errlen) {
+        va_start(ap, fmt);
+        kvsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+    }
+    return code;
+}

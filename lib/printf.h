@@ -20,5 +20,9 @@
 int kvsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
 int ksnprintf(char *buf, size_t size, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* The parsers' error return: formats the message into err (when the caller
+ * gave a buffer) and returns code. */
+int kfail(char *err, size_t errlen, int code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 #endif /* SMMSYNC_PRINTF_H */
