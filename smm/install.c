@@ -1,7 +1,8 @@
 /* Installing the SMM image into SMRAM: the image, the configuration it
  * reads (struct smm_config), SMRAM's own page tables and every CPU's entry
  * stub (smm/stub.asm) with its parameters. */
-#include "smm/setup.h"
+#include "smm/install.h"
+#include "smm/state.h"
 #include "smm/stub.h"
 #include "drivers/ich9_tco.h"
 #include "smp/smp.h"

@@ -1,6 +1,7 @@
 /* Choosing the SMRAM region (TSEG or the A-segment) and computing the
  * layout of the SMBASE windows in it (smm/layout.c does the arithmetic). */
-#include "smm/setup.h"
+#include "smm/region.h"
+#include "smm/state.h"
 #include "smp/smp.h"
 #include "drivers/chipset.h"
 #include "kernel/config.h"

@@ -2,7 +2,8 @@
  * to 0xA0000, while the APs are still halted where SeaBIOS left them; the
  * relocation handler (smm/reloc.asm) sets the new SMBASE, and a completion
  * hook after RSM says when the shared default save state is free again. */
-#include "smm/setup.h"
+#include "smm/relocate.h"
+#include "smm/state.h"
 #include "smp/smp.h"
 #include "smp/lowmem.h"
 #include "drivers/chipset.h"

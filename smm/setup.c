@@ -1,21 +1,16 @@
 /* smm_setup(): decide whether SMM can be used, then, in order, choose the
  * SMRAM layout (region.c), relocate every CPU's SMBASE (relocate.c),
  * install the image (install.c), and close and lock SMRAM. */
-#include "smm/setup.h"
+#include "smm/state.h"
+#include "smm/region.h"
+#include "smm/relocate.h"
+#include "smm/install.h"
 #include "smp/power.h"
 #include "drivers/chipset.h"
 #include "kernel/config.h"
 #include "kernel/console.h"
 #include "lib/printf.h"
 #include "lib/kstring.h"
-
-struct smm_state smm;
-struct smm_comm smm_comm __attribute__((aligned(4096)));
-
-void smm_why(const char *fmt, const char *a)
-{
-    ksnprintf(smm.why_not, sizeof(smm.why_not), fmt, a);
-}
 
 static void read_bounds(void)
 {

@@ -9,23 +9,6 @@
 #include "arch/percpu.h"
 #include "arch/x86.h"
 
-static const struct power_hooks *hooks;
-
-void power_set_hooks(const struct power_hooks *h)
-{
-    hooks = h;
-}
-
-void power_self(enum power_state s)
-{
-    if (hooks && hooks->self)
-        hooks->self(s);
-}
-
-static bool power_busy(unsigned cpu)
-{
-    return hooks && hooks->busy && hooks->busy(cpu);
-}
 
 static void park_hlt_fn(void *arg)
 {

@@ -1,5 +1,5 @@
 /* The power transitions of patent claims 11-14: HLT park, INIT park and
- * their wakes (smp/power.c). They are the only paths that change a started
+ * their wakes (smp/power.c; the hooks: smp/hooks.c). They are the only paths that change a started
  * CPU's power state. Each tells the layer above through the hooks it
  * registered (SMM keeps the CPU's synchbyte in step: smm/synch.c), so smp
  * never calls up into smm. */
@@ -17,6 +17,8 @@ struct power_hooks {
 void power_set_hooks(const struct power_hooks *h);
 /* This CPU's transition, told to the hook (claims 12, 13). */
 void power_self(enum power_state s);
+/* Whether cpu must not be sent an INIT now (the hook's answer; false without). */
+bool power_busy(unsigned cpu);
 
 bool cpu_park_hlt(unsigned cpu);
 bool cpu_wake_hlt(unsigned cpu);

@@ -1,7 +1,8 @@
-/* The steps of smm_setup() (smm/setup.c), one file each, and what they
- * share. Only the kernel-side SMM files include this. */
-#ifndef SMMSYNC_SMM_SETUP_H
-#define SMMSYNC_SMM_SETUP_H
+/* What the steps of smm_setup() (smm/setup.c: region.c, relocate.c,
+ * install.c) share: the embedded blobs, the sizes, and the state in
+ * smm/state.c. Only the kernel-side SMM files include this. */
+#ifndef SMMSYNC_SMM_STATE_H
+#define SMMSYNC_SMM_STATE_H
 #include <stdint.h>
 #include <stdbool.h>
 #include "smm/smm.h"
@@ -23,13 +24,6 @@ static inline const struct smm_image_header *image_header(void)
     return (const struct smm_image_header *)smm_image_blob;
 }
 
-/* setup.c: smm.why_not = fmt with one string. */
+/* state.c: smm.why_not = fmt with one string. */
 void smm_why(const char *fmt, const char *a);
-/* region.c: chooses the SMRAM region and computes the layout into smm;
- * false with smm.why_not set. */
-bool smm_choose_layout(void);
-/* relocate.c: every CPU's SMBASE to its slot of the layout, one at a time. */
-void smm_relocate_all(void);
-/* install.c: the image, its configuration, page tables and the stubs. */
-void smm_install_image(void);
 #endif
