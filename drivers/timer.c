@@ -2,6 +2,7 @@
  * port 0x61, mode 0 "interrupt on terminal count"); 1.193182 MHz input. */
 #include "drivers/timer.h"
 #include "arch/x86.h"
+#include "lib/units.h"
 
 #define PIT_HZ        1193182u
 #define PIT_CH2       0x42
@@ -15,11 +16,6 @@ static bool pm_ext32;
 
 uint64_t tsc_hz(void) { return tsc_rate; }
 
-/* a * b / c without overflow for b, c below ~1.8e10 (no libgcc division). */
-static uint64_t muldiv(uint64_t a, uint64_t b, uint64_t c)
-{
-    return (a / c) * b + ((a % c) * b) / c;
-}
 
 uint64_t tsc_to_ns(uint64_t t) { return muldiv(t, 1000000000u, tsc_rate); }
 uint64_t ns_to_tsc(uint64_t ns) { return muldiv(ns, tsc_rate, 1000000000u); }

@@ -1,6 +1,7 @@
 /* CPU-level helpers for SMM: who am I, SMI IPIs, locks. */
 #include "smm/image/smm.h"
 #include "drivers/apic_regs.h"
+#include "lib/units.h"
 
 
 /* Each CPU's own APIC mode, from its IA32_APIC_BASE: under KVM the BSP runs
@@ -55,7 +56,7 @@ void smm_send_smi(unsigned cpu)
 
 uint64_t smm_us_to_tsc(uint64_t us)
 {
-    return (us / 1000000) * smm_config.tsc_hz + (us % 1000000) * smm_config.tsc_hz / 1000000;
+    return ticks_of_us(us, smm_config.tsc_hz);
 }
 
 /* The rendezvous port's clock and wait step (rdv_port.h). */

@@ -54,6 +54,7 @@
 
 #include "smm/image/rdv_port.h"
 #include "smm/synch.h"
+#include "lib/units.h"
 
 static const char *const backend_name[SYNCH_BACKEND_COUNT] = { "mem", "smram", "cmos" };
 
@@ -167,7 +168,7 @@ static bool use_fake_clock;
 
 uint64_t smm_clock(void) { return use_fake_clock ? fake_clock : __builtin_ia32_rdtsc(); }
 
-uint64_t smm_us_to_tsc(uint64_t us) { return us * smm_config.tsc_hz / 1000000; }
+uint64_t smm_us_to_tsc(uint64_t us) { return ticks_of_us(us, smm_config.tsc_hz); }
 
 void smm_relax(void)
 {
