@@ -167,7 +167,6 @@ static uint64_t init_udelay = 10000, sipi_udelay = 200, ap_timeout_ms = 1000;
 bool cpu_wait_state(unsigned cpu, enum cpu_state s, uint64_t us)
 {
     return WAIT_UNTIL(cpus[cpu].state == s, us);
-    return true;
 }
 
 /* SIPI, SIPI (SDM 9.4.4.1), then keep re-sending every 10 ms until the AP
@@ -269,7 +268,6 @@ bool on_cpu_wait(unsigned cpu, uint64_t timeout_us)
 {
     struct cpu *c = &cpus[cpu];
     return WAIT_UNTIL(__atomic_load_n(&c->done_seq, __ATOMIC_ACQUIRE) == c->work_seq, timeout_us);
-    return true;
 }
 
 bool on_cpu(unsigned cpu, cpu_fn fn, void *arg)
