@@ -137,3 +137,22 @@ static void test_tsc(void)
     report(best_us >= 99000 && best_us <= 110000, "udelay(100000) took %lu us by the PM timer", best_us);
 }
 TEST("01", "timer.tsc", test_tsc);
+
+/* The one bounded wait outside SMM (WAIT_UNTIL, drivers/timer.h): a
+ * condition that never holds ends at the bound, false, neither early nor
+ * much later; one that already holds ends at once, true. */
+static volatile int never;
+
+static void test_wait(void)
+{
+    uint64_t t0 = rdtsc();
+    bool got = WAIT_UNTIL(never, 2000);
+    uint64_t us = tsc_to_ns(rdtsc() - t0) / 1000;
+    report(!got && us >= 2000 && us < 200000, "a wait for what never happens ends at its bound: false after %lu us "
+           "(bound 2000 us)", us);
+    t0 = rdtsc();
+    got = WAIT_UNTIL(!never, 2000000);
+    us = tsc_to_ns(rdtsc() - t0) / 1000;
+    report(got && us < 1000, "a wait for what already holds ends at once: true after %lu us", us);
+}
+TEST("01", "timer.wait", test_wait);

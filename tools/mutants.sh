@@ -87,7 +87,9 @@ unescape() { perl -e '$_ = shift; s/\\(n|t|\\)/$1 eq "n" ? "\n" : $1 eq "t" ? "\
 apply() {
 	local tree=$1 n=$2 dry=${3-}
 	local file find repl
-	file=$(mget "$n" file) find=$(unescape "$(mget "$n" find)") repl=$(unescape "$(mget "$n" replace)")
+	# (the x keeps the trailing newlines a command substitution would drop)
+	file=$(mget "$n" file) find=$(unescape "$(mget "$n" find)"; echo x) repl=$(unescape "$(mget "$n" replace)"; echo x)
+	find=${find%x} repl=${repl%x}
 	[[ -f $tree/$file ]] || { echo "no file $file"; return 1; }
 	MUT_FIND=$find MUT_REPL=$repl MUT_DRY=$dry perl -0777 -i -ne '
 		my ($f, $r) = ($ENV{MUT_FIND}, $ENV{MUT_REPL});

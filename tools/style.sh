@@ -27,7 +27,12 @@ tools/asm-offsets.c:asm_offsets         the generator table: one line per symbol
 '
 
 if ((!$#)); then
-	mapfile -t files < <(git ls-files '*.c' '*.h')
+	if [[ $(git rev-parse --show-toplevel 2>/dev/null) == "$PWD" ]]; then
+		mapfile -t files < <(git ls-files '*.c' '*.h')
+	else                                 # not its own git tree (a mutant's scratch copy): every source but build/
+		mapfile -t files < <(find . -path ./build -prune -o -type f \( -name '*.c' -o -name '*.h' \) -print | sed 's#^\./##' | sort)
+	fi
+	((${#files[@]})) || { echo "tools/style.sh: no C files found" >&2; exit 2; }
 fi
 
 awk -v max="$MAX_FN" -v ok="$LONG_OK" '
