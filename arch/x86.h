@@ -8,7 +8,7 @@
 
 /* The GDT layout every table of ours shares: the kernel's (boot/multiboot2.asm),
  * the AP trampoline's (smp/lowmem.asm) and the SMM image's (the first four,
- * smm/image/handler.c). Selectors and descriptors (SDM vol. 3A 3.4.5, figure
+ * smm/image/config.c). Selectors and descriptors (SDM vol. 3A 3.4.5, figure
  * 3-8): base 0, limit 4 GiB (G=1) or 64 KiB (16-bit), present, DPL 0. The
  * NASM sources get these through build/gen/asm-offsets.inc (tools/asm-offsets.c). */
 #define GDT_CODE64 0x08

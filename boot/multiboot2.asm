@@ -90,7 +90,7 @@ _start:
 ; local APIC, I/O APIC, TSEG black hole) is mapped uncached. This runs before
 ; any C, so it builds its own; the entries are those of arch/x86.h
 ; idmap_large_pde() (the names are generated from it), which builds SMRAM's
-; map (smm/smm.c) and the mode tests' 32-bit directory (smp/lowmem.c).
+; map (smm/install.c) and the mode tests' 32-bit directory (smp/lowmem.c).
 build_page_tables:
     mov edi, boot_pd
     xor ecx, ecx

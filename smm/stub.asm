@@ -1,5 +1,5 @@
 ; The SMM entry stub, one copy per CPU at SMBASE + 0x8000, patched by the
-; installer (smm/smm.c, install_stub; the parameter block is struct
+; installer (smm/install.c, install_stub; the parameter block is struct
 ; smm_stub_params of smm/stub.h, its offsets STUB_* generated from it). On
 ; entry the CPU is in the SMM entry state: 16-bit, CS base = SMBASE,
 ; EIP = 0x8000, DS/ES/SS base 0 with a 4 GiB limit, CR0.PE/PG = 0 (SDM

@@ -1,5 +1,5 @@
 /* The SMM entry stub (smm/stub.asm) and the parameter block the installer
- * (smm/smm.c, install_stub) fills in each CPU's copy. smm/stub.asm sees this
+ * (smm/install.c, install_stub) fills in each CPU's copy. smm/stub.asm sees this
  * header through build/gen/asm-offsets.inc (tools/asm-offsets.c): STUB_<FIELD>
  * is each field's offset in the block, which starts SMM_STUB_PARAMS_OFF bytes
  * into the stub, after its first instruction (a short jump over it). */

@@ -1,6 +1,6 @@
 /* The machine as the rendezvous sees it: the one interface between
  * smm/image/rendezvous.c and everything else. The SMM image implements it
- * on the hardware (synch_smm.c, cpu.c, handler.c); the host test
+ * on the hardware (synch_smm.c, cpu.c, commands.c, tco.c); the host test
  * tests/host/test_rendezvous.c implements it with threads as CPUs, so the
  * very same rendezvous.c runs under ThreadSanitizer.
  *
