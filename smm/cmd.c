@@ -30,6 +30,8 @@ int smm_cmd_validate(const struct smm_cmd *c, const struct smm_cmd_limits *lim)
     case SMM_CMD_COPY_OUT:
         return smm_range_ok(c->arg[0], c->arg[1], lim);
     case SMM_CMD_SET_BACKEND:
+        if (c->arg[0] == SYNCH_CMOS && lim->ncpus > SYNCH_CMOS_BYTES)
+            return SMM_E_BAD_ARG;            /* more CPUs than CMOS bytes */
         return c->arg[0] < SYNCH_BACKEND_COUNT ? SMM_OK : SMM_E_BAD_ARG;
     case SMM_CMD_SET_TIMEOUTS:
         for (unsigned i = 0; i < 4; i++)

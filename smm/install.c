@@ -77,7 +77,7 @@ static void config_machine(struct smm_config *c)
     c->synch_smram = smm.layout.synch_smram;
     c->synch_stride = smm.layout.synch_stride;
     c->backend = SYNCH_MEM;
-    c->cmos_index = CMOS_SYNCH_INDEX;
+    c->cmos_index = SYNCH_CMOS_FIRST;
     c->x2apic = lapic_x2apic();
     c->park_real16 = lowmem_entry(LM_PARK_REAL16);
     c->tco_base = chipset.kind == CHIPSET_Q35 ? chipset.pmbase + ICH9_TCO_OFF : 0;
@@ -138,9 +138,10 @@ void smm_install_image(void)
     for (unsigned i = 0; i < l->ncpus; i++)
         install_stub(i, l->pt, l->image + h->gdt_off, h->gdt_size, SMM_IMAGE_VBASE + h->entry_off);
     memset((void *)(uintptr_t)l->synch_mem, SYNCH_INACTIVE, l->synch_size);
-    /* CMOS NVRAM powers up zeroed in QEMU; a warm reboot may leave bytes. */
-    for (unsigned i = 0; i < ncpus; i++) {
-        outb(0x70, (uint8_t)(CMOS_SYNCH_INDEX + i));
+    /* CMOS NVRAM powers up zeroed in QEMU; a warm reboot may leave bytes.
+     * Only the cmos backend's 32 bytes: never an index past 0x7F. */
+    for (unsigned i = 0; i < ncpus && i < SYNCH_CMOS_BYTES; i++) {
+        outb(0x70, (uint8_t)(SYNCH_CMOS_FIRST + i));
         outb(0x71, SYNCH_INACTIVE);
     }
 }

@@ -17,7 +17,6 @@ extern const uint8_t smm_reloc_blob[], smm_reloc_blob_end[];
 #define TSEG_MB     1
 #define SMM_STACK   4096u
 #define SMM_PT_SIZE (9u * 4096u)
-#define CMOS_SYNCH_INDEX 0x60     /* CMOS NVRAM bytes 0x60-0x7F: unused by SeaBIOS/QEMU */
 
 static inline const struct smm_image_header *image_header(void)
 {

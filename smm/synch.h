@@ -21,6 +21,13 @@ enum synch_backend {
     SYNCH_BACKEND_COUNT
 };
 
+/* The cmos backend's bytes: CMOS NVRAM 0x60-0x7F, unused by SeaBIOS and
+ * QEMU. 32 of them, so it holds at most 32 CPUs' synchbytes; an index from
+ * 0x80 on would set port 0x70's NMI-disable bit and reach the RTC's own
+ * registers (0x00-0x0D). */
+#define SYNCH_CMOS_FIRST 0x60
+#define SYNCH_CMOS_BYTES 32
+
 static inline bool synch_valid(uint8_t v)
 {
     return v == SYNCH_INACTIVE || v == SYNCH_ACTIVE || v == SYNCH_IN_SMM;

@@ -152,8 +152,9 @@ static int ref_cmd(const struct smm_cmd *c, const struct smm_cmd_limits *l)
     case SMM_CMD_COPY_OUT:
         return ref_range(c->arg[0], c->arg[1], l);
     case SMM_CMD_SET_BACKEND:
+        /* cmos: NVRAM 0x60-0x7F, one byte per CPU, so 32 CPUs at most. */
         return c->arg[0] == SYNCH_MEM || c->arg[0] == SYNCH_SMRAM ||
-               c->arg[0] == SYNCH_CMOS ? SMM_OK : SMM_E_BAD_ARG;
+               (c->arg[0] == SYNCH_CMOS && l->ncpus <= 32) ? SMM_OK : SMM_E_BAD_ARG;
     case SMM_CMD_SET_TIMEOUTS:
         for (int i = 0; i < 4; i++)
             if (c->arg[i] < 1 || c->arg[i] > TEN_S)

@@ -248,6 +248,13 @@ static void test_set_backend(void **state)
              SMM_E_BAD_ARG);
     assert_int_equal(validate(SMM_CMD_SET_BACKEND, 0x100000000ull, 0, 0, 0, &L), SMM_E_BAD_ARG);
     assert_int_equal(validate(SMM_CMD_SET_BACKEND, UINT64_MAX, 0, 0, 0, &L), SMM_E_BAD_ARG);
+    /* The cmos backend holds 32 CPUs' bytes (NVRAM 0x60-0x7F), no more. */
+    struct smm_cmd_limits l32 = L, l33 = L;
+    l32.ncpus = SYNCH_CMOS_BYTES;
+    l33.ncpus = SYNCH_CMOS_BYTES + 1;
+    assert_int_equal(validate(SMM_CMD_SET_BACKEND, SYNCH_CMOS, 0, 0, 0, &l32), SMM_OK);
+    assert_int_equal(validate(SMM_CMD_SET_BACKEND, SYNCH_CMOS, 0, 0, 0, &l33), SMM_E_BAD_ARG);
+    assert_int_equal(validate(SMM_CMD_SET_BACKEND, SYNCH_SMRAM, 0, 0, 0, &l33), SMM_OK);
 }
 
 static void test_set_timeouts(void **state)
