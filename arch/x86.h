@@ -22,6 +22,11 @@
 #define GDT_DESC_CODE32 0x00CF9A000000FFFFull   /* D=1, execute/read */
 #define GDT_DESC_CODE16 0x00009A000000FFFFull   /* D=0, G=0 */
 #define GDT_DESC_DATA16 0x000092000000FFFFull
+/* Each CPU's own copy of that GDT (arch/percpu.c) adds its task-state
+ * segment: a 16-byte system descriptor (SDM vol. 3A 8.2.3, figure 8-4),
+ * type 9 = available 64-bit TSS; LTR marks it busy (type 11). */
+#define GDT_TSS    (GDT_ENTRIES * 8)
+#define GDT_DESC_TSS_TYPE 0x89          /* present, DPL 0, 64-bit TSS available */
 
 /* Control register and EFER bits: SDM vol. 3A 2.5 (figure 2-7), 2.2.1. */
 #define CR0_PE (1u << 0)

@@ -17,12 +17,19 @@ static struct idt_gate idt[256] __attribute__((aligned(16)));
 static irq_handler_t handlers[256];
 extern const uint64_t isr_table[256];
 
+/* NMI, double fault and machine check run on their own stacks (arch/percpu.h):
+ * every CPU loads its TSS before this IDT. */
+static uint8_t ist_of(unsigned v)
+{
+    return v == VEC_NMI ? IST_NMI : v == VEC_DF ? IST_DF : v == VEC_MC ? IST_MC : 0;
+}
+
 void idt_init(void)
 {
     for (unsigned v = 0; v < 256; v++) {
         uint64_t a = isr_table[v];
         idt[v] = (struct idt_gate){
-            .off_lo = (uint16_t)a, .sel = GDT_CODE64, .ist = 0,
+            .off_lo = (uint16_t)a, .sel = GDT_CODE64, .ist = ist_of(v),
             .type = 0x8E,  /* present, DPL0, 64-bit interrupt gate */
             .off_mid = (uint16_t)(a >> 16), .off_hi = (uint32_t)(a >> 32),
         };
@@ -52,6 +59,8 @@ void isr_dispatch(struct regs *r)
     /* Spurious: the local APIC's, and the masked 8259s' IRQ7/IRQ15. */
     if (r->vector == VEC_SPURIOUS || r->vector == PIC_VECTOR_BASE + 7 || r->vector == PIC_VECTOR_BASE + 15)
         return;
+    if (r->vector == VEC_DF)     /* on its own stack (IST_DF), so it can be told */
+        panic_regs(r, "double fault: an exception could not be delivered (interrupted RSP 0x%lx)", r->rsp);
     if (r->vector < 32) {
         panic_regs(r, "unhandled exception %lu (error 0x%lx)", r->vector, r->error);
     }

@@ -92,6 +92,14 @@ ml_store:
     pop rbx
     ret
 
+; void double_fault_now(void): a #UD with a non-canonical RSP. Delivering
+; the #UD faults (#SS), and that is a double fault (SDM vol. 3A 6.15), which
+; only its IST stack lets the kernel report. Never returns.
+global double_fault_now
+double_fault_now:
+    mov rsp, 0xDEAD00000000BEE0
+    ud2
+
 ; SMI inside an STI / MOV SS shadow (SDM 34.2: "may be blocked for one
 ; instruction"). rdi = ICR address (xAPIC), esi = ICR value for a self-SMI.
 ; The SMI is pending once the ICR write retires; TCG takes it at the next

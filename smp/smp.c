@@ -121,8 +121,8 @@ void smp_print_topology(void)
 
 static void nmi_handler(struct regs *r)
 {
-    (void)r;
     struct cpu *c = &cpus[cpu_index()];
+    c->nmi_frame = (uintptr_t)r;
     c->nmi_tsc = rdtsc();
     c->nmi_count++;
 }
@@ -140,8 +140,8 @@ void ap_main(uint64_t idx)
 {
     struct cpu *c = &cpus[idx];
     __asm__ volatile("lgdt (%0)" :: "r"(boot_gdtr));
+    percpu_init_this((unsigned)idx, c->apic_id);   /* the TSS first: the IDT's IST gates need it */
     idt_load();
-    percpu_init_this((unsigned)idx, c->apic_id);
     lapic_init();
     c->starts++;
     power_self(POWER_ACTIVE);                  /* claim 13: waking up */

@@ -26,6 +26,7 @@ struct cpu {
     volatile uint32_t work_seq, done_seq;
     volatile uint32_t wake_req;
     volatile uint64_t nmi_count, nmi_tsc, intr_count, intr_tsc;
+    volatile uintptr_t nmi_frame;    /* where the last NMI's handler found its frame */
     uint32_t pkg, core, thread;
     uint32_t starts;                 /* how many times the trampoline ran it */
     volatile uint64_t park_spins;    /* progress of the INIT-parking loop */

@@ -15,6 +15,7 @@
 #include "drivers/timer.h"
 #include "drivers/chipset.h"
 #include "smp/smp.h"
+#include "smp/modetest.h"
 #include "smp/lowmem.h"
 #include "smm/smm.h"
 #include "smm/savestate.h"
@@ -145,10 +146,6 @@ TEST("11", "smm.tco", test_tco, .needs = FEAT_SMM | FEAT_Q35);
 
 /* ---- state preservation across SMI/RSM in every mode (C3) ---- */
 
-extern uint64_t ml_pat[16], ml_out[16];
-extern volatile uint32_t ml_ready, ml_go, ml_timedout;
-extern char ml_after_hlt[], ml_wait_start[], ml_wait_end[];
-void mode_test_long(int do_hlt);
 
 static void run_lowmem_mode(void *arg) { lowmem_mode_test((enum lowmem_mode)(uintptr_t)arg); }
 static void run_long_mode(void *arg) { mode_test_long((int)(uintptr_t)arg); }

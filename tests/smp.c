@@ -7,6 +7,7 @@
 #include "drivers/lapic.h"
 #include "drivers/timer.h"
 #include "smp/smp.h"
+#include "smp/modetest.h"
 #include "smm/synch.h"
 #include "smm/smm.h"
 
@@ -145,6 +146,73 @@ static void test_park_init(void)
     }
 }
 TEST("04", "smp.park_init", test_park_init, .min_cpus = 2);
+
+/* NMIs come whatever the interrupted code did to its stack, and the mode
+ * tests (smp/modetest.h) run with a pattern in RSP: the NMI gate has its
+ * own stack (IST, arch/percpu.h). Checked twice per AP: the handler's frame
+ * lies on that CPU's NMI stack, and an NMI taken while RSP is no stack at
+ * all is handled and the code goes on with its RSP intact. */
+#define NO_STACK 0xDEAD00000000BEE0ul      /* non-canonical: any push faults */
+
+static void run_no_stack(void *arg) { (void)arg; mode_test_long(0); }
+
+static bool nmi_and_count(unsigned i)
+{
+    uint64_t before = cpus[i].nmi_count;
+    lapic_send_ipi(cpus[i].apic_id, ICR_DM_NMI);
+    return WAIT_UNTIL(cpus[i].nmi_count > before, 1000000);
+}
+
+static void nmi_without_stack(unsigned i)
+{
+    for (unsigned r = 0; r < 16; r++)
+        ml_pat[r] = r == ML_RSP ? NO_STACK : 0x5EED000000000000ull | r;
+    ml_ready = ml_go = 0;
+    bool started = on_cpu_async(i, run_no_stack, 0) && WAIT_UNTIL(ml_ready, 1000000);
+    bool taken = started && nmi_and_count(i);
+    ml_go = 1;
+    bool back = started && on_cpu_wait(i, 1000000) && !ml_timedout;
+    if (!report(taken && back && ml_out[ML_RSP] == NO_STACK,
+                "cpu%u: an NMI while RSP holds no stack (0x%lx) is handled, and RSP is intact after", i,
+                NO_STACK))
+        report_info("cpu%u: started %d, NMI counted %d, finished %d, RSP after 0x%lx", i, started, taken,
+                    back, ml_out[ML_RSP]);
+}
+
+static void test_nmi_stack(void)
+{
+    for (unsigned i = 1; i < ncpus; i++) {
+        if (!report(cpu_usable(i), "cpu%u is online for the NMI checks", i))
+            continue;
+        uintptr_t lo, hi;
+        percpu_ist_range(i, IST_NMI, &lo, &hi);
+        bool taken = nmi_and_count(i);
+        uintptr_t f = cpus[i].nmi_frame;
+        if (report(taken && f >= lo && f < hi, "cpu%u: the NMI handler runs on its own stack (frame 0x%lx, "
+                   "NMI stack [0x%lx, 0x%lx))", i, taken ? f : 0, lo, hi))
+            nmi_without_stack(i);
+        else                 /* an NMI without a stack would reset the machine */
+            report(false, "cpu%u: an NMI while RSP holds no stack is handled: not tried, the NMI has "
+                   "no stack of its own", i);
+    }
+}
+TEST("04", "smp.nmi_stack", test_nmi_stack, .min_cpus = 2);
+
+/* Self-test of the double-fault report: an AP faults with no usable stack;
+ * the run must end in a kernel panic that names the double fault (without
+ * its IST stack the machine would reset with no word, a triple fault). */
+static void run_double_fault(void *arg) { (void)arg; double_fault_now(); }
+
+static void test_double_fault(void)
+{
+    if (!on_cpu_async(1, run_double_fault, 0)) {
+        report(false, "cpu1 takes the double-fault work");
+        return;
+    }
+    mdelay(2000);
+    report(false, "a double fault on cpu1 ends the run in a panic that names it");
+}
+TEST("99", "selftest.double_fault", test_double_fault, .needs = FEAT_SELFTEST, .min_cpus = 2);
 
 /* Self-test of the watchdog: this test never ends by itself; the run must
  * report it as a TIMEOUT and still reach its summary. */

@@ -12,6 +12,8 @@
 #                        diagnostics under it) matches the extended regular
 #                        expression ERE; no other failure (unless
 #                        'others = allow'); the run reached its summary
+#   expect = crash       the same, but the verdict must be crash (a kernel
+#                        panic, status 3): for the self-tests of the panic paths
 #
 # Serial log: build/logs/NAME.log; run-qemu.sh's stderr: build/logs/NAME.stderr.
 # Environment: RUN_QEMU (stub instead of ./run-qemu.sh), ACCEL (default auto),
@@ -95,7 +97,9 @@ cfg_has "$name" || fail_setup "no configuration [$name] in $configs"
 expect=$(cfg_get "$name" expect pass)
 others=$(cfg_get "$name" others forbid)
 globs=() reasons=()
-if [[ $expect == fail ]]; then
+want_st=1
+[[ $expect == crash ]] && want_st=3
+if [[ $expect == fail || $expect == crash ]]; then
 	while IFS= read -r entry; do
 		[[ -n $entry ]] || continue
 		[[ $entry == *" | "* ]] || fail_setup "bad 'fail = $entry' (GLOB | ERE: a result name and a reason)"
@@ -104,10 +108,10 @@ if [[ $expect == fail ]]; then
 		globs+=("$g")
 		reasons+=("$r")
 	done <<<"$(cfg_get "$name" fail)"
-	((${#globs[@]})) || fail_setup "expect = fail needs at least one 'fail = GLOB | ERE' line"
+	((${#globs[@]})) || fail_setup "expect = $expect needs at least one 'fail = GLOB | ERE' line"
 	[[ $others == forbid || $others == allow ]] || fail_setup "bad 'others = $others' (forbid or allow)"
 elif [[ $expect != pass ]]; then
-	fail_setup "bad 'expect = $expect' (pass or fail, with 'fail = GLOB | ERE' lines)"
+	fail_setup "bad 'expect = $expect' (pass, fail or crash; the last two with 'fail = GLOB | ERE' lines)"
 fi
 
 # requires = kvm-smm: a configuration for KVM hosts; where KVM cannot run
@@ -276,10 +280,10 @@ if [[ $st == 124 ]]; then
 fi
 bad=0
 k=1
-if [[ $st == 1 ]]; then
-	emit "ok $k - $name: run verdict is fail (status $st)"
+if [[ $st == "$want_st" ]]; then
+	emit "ok $k - $name: run verdict is $expect (status $st)"
 else
-	emit "not ok $k - $name: run verdict is fail (got $verdict, status $st)"
+	emit "not ok $k - $name: run verdict is $expect (got $verdict, status $st)"
 	bad=1
 fi
 # explained[i]: failure i matched some 'fail' line (name and reason).
