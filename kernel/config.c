@@ -43,6 +43,7 @@ void config_init(const char *line)
     STR("smram", smram);
     STR("smm", smm);
     STR("accel", accel);
+    STR("idle", idle);
 }
 
 bool config_fault(const char *what, unsigned *cpu)

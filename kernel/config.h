@@ -6,6 +6,7 @@
 #define SMMSYNC_CONFIG_H
 #include <stdint.h>
 #include <stdbool.h>
+#include "lib/kstring.h"
 #include "lib/mb2.h"
 
 /* set: the key was given with a valid number (lib/cmdline.h rules). */
@@ -25,6 +26,7 @@ struct config {
     CFG_STR(32) topology;
     CFG_STR(16) expect_smm, smram, smm;
     CFG_STR(8) accel;
+    CFG_STR(8) idle;                /* idle=hlt (default) | spin: the APs' idle loop */
 };
 
 extern struct config config;

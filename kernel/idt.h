@@ -15,6 +15,7 @@ struct regs {
 #define VEC_MC        18
 #define VEC_TIMER     0x40     /* BSP local APIC timer: the test watchdog */
 #define VEC_IPI_TEST  0x41     /* fixed IPI used by SMI-vs-INTR tests */
+#define VEC_WAKE      0x42     /* fixed IPI: wakes a halted idle AP (new on_cpu work) */
 #define VEC_SPURIOUS  0xFF
 
 typedef void (*irq_handler_t)(struct regs *r);

@@ -127,6 +127,30 @@ static void nmi_handler(struct regs *r)
     c->nmi_count++;
 }
 
+/* The idle loop's wake-up: the interrupt itself ends the hlt. */
+static void wake_handler(struct regs *r)
+{
+    (void)r;
+    cpus[cpu_index()].wakes++;
+    lapic_eoi();
+}
+
+static bool idle_halts = true;     /* idle=hlt (default) or idle=spin */
+
+/* One pass of the idle loop with nothing to do: halt with interrupts on
+ * until the next interrupt (VEC_WAKE: new work), or spin (idle=spin).
+ * 'sti; hlt' is one step for interrupts: STI lets them in only after the
+ * next instruction, so a wake sent after the check below halts nothing.
+ * Halted, the CPU is still active for the synchbyte: an SMI wakes it and
+ * it enters SMM at once (parking, claim 12, is what makes it inactive). */
+static void idle_wait(struct cpu *c)
+{
+    if (idle_halts && c->work_seq == c->done_seq)
+        __asm__ volatile("sti; hlt; cli" ::: "memory");
+    else
+        cpu_relax();
+}
+
 static void intr_handler(struct regs *r)
 {
     (void)r;
@@ -158,7 +182,8 @@ void ap_main(uint64_t idx)
             c->state = CPU_IDLE;
             __atomic_store_n(&c->done_seq, seq, __ATOMIC_RELEASE);
         }
-        cpu_relax();
+        c->idle_loops++;
+        idle_wait(c);
     }
 }
 
@@ -235,6 +260,8 @@ void smp_boot_aps(void)
         ap_timeout_ms = config.ap_timeout_ms.v;
     idt_set_handler(VEC_NMI, nmi_handler);
     idt_set_handler(VEC_IPI_TEST, intr_handler);
+    idt_set_handler(VEC_WAKE, wake_handler);
+    idle_halts = !config_is(idle, "spin");
     /* start_cpus=N: leave the rest of the MADT's CPUs never started (their
      * synchbytes keep the zero default: inactive, claim 10). */
     uint64_t start = config.start_cpus.set ? config.start_cpus.v : ncpus;
@@ -261,6 +288,7 @@ bool on_cpu_async(unsigned cpu, cpu_fn fn, void *arg)
     c->work_fn = fn;
     c->work_arg = arg;
     __atomic_store_n(&c->work_seq, c->work_seq + 1, __ATOMIC_RELEASE);
+    lapic_send_ipi(c->apic_id, ICR_DM_FIXED | VEC_WAKE);    /* it may be halted in its idle loop */
     return true;
 }
 

@@ -9,7 +9,7 @@ enum cpu_state {
     CPU_ABSENT = 0,      /* not in the MADT (or disabled there) */
     CPU_OFFLINE,         /* in the MADT, not started (yet) */
     CPU_STARTING,
-    CPU_IDLE,            /* spinning in the idle loop, takes work */
+    CPU_IDLE,            /* in the idle loop (halted, or spinning with idle=spin), takes work */
     CPU_BUSY,            /* running on_cpu work */
     CPU_PARKED_HLT,      /* cli; hlt until woken by NMI */
     CPU_PARKING_INIT,    /* waiting for the INIT that parks it */
@@ -30,6 +30,8 @@ struct cpu {
     uint32_t pkg, core, thread;
     uint32_t starts;                 /* how many times the trampoline ran it */
     volatile uint64_t park_spins;    /* progress of the INIT-parking loop */
+    volatile uint64_t idle_loops;    /* passes of the idle loop (one per wake when halting) */
+    volatile uint64_t wakes;         /* VEC_WAKE interrupts taken */
     uint8_t *stack_top;
 };
 

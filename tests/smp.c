@@ -109,6 +109,42 @@ static void test_on_cpu(void)
 }
 TEST("03", "smp.on_cpu", test_on_cpu, .min_cpus = 2);
 
+/* Idle APs halt (idle=hlt, the default): with nothing to do for 50 ms an
+ * idle AP passes its loop a few times (once per wake), where a spinning
+ * one passes it tens of thousands of times; work still reaches it at once,
+ * through the wake IPI. With idle=spin the same counts show the spin. */
+#define IDLE_MS 50
+#define IDLE_HALT_MAX 20                 /* passes in IDLE_MS that still mean "halted" */
+
+static void test_idle(void)
+{
+    bool halt = !config_is(idle, "spin");
+    uint64_t before[MAX_CPUS];
+    unsigned idle = 0;
+    for (unsigned i = 1; i < ncpus; i++)
+        before[i] = cpus[i].idle_loops;
+    mdelay(IDLE_MS);
+    for (unsigned i = 1; i < ncpus; i++) {
+        if (!cpu_usable(i) || cpus[i].state != CPU_IDLE)
+            continue;
+        idle++;
+        uint64_t passes = cpus[i].idle_loops - before[i];
+        if (halt)
+            report(passes <= IDLE_HALT_MAX, "cpu%u halted while idle: %lu passes of its idle loop in %u ms",
+                   i, passes, IDLE_MS);
+        else
+            report(passes > IDLE_HALT_MAX, "idle=spin: cpu%u spun while idle: %lu passes in %u ms", i, passes,
+                   IDLE_MS);
+        uint64_t w = cpus[i].wakes, t0 = rdtsc();
+        bool ran = on_cpu(i, bump, 0);
+        uint64_t us = tsc_to_ns(rdtsc() - t0) / 1000;
+        report(ran && us < 100000 && (!halt || cpus[i].wakes > w),
+               "cpu%u: on_cpu work reached it in %lu us%s", i, us, halt ? ", woken by its wake IPI" : "");
+    }
+    report(idle == smp_online() - 1, "every online AP was idle (%u of %u)", idle, smp_online() - 1);
+}
+TEST("03", "smp.idle", test_idle, .min_cpus = 2);
+
 static bool synch_is(unsigned cpu, uint8_t want)
 {
     uint8_t v;
