@@ -32,19 +32,25 @@ out+=$'\n== build/host/style\n'$(tests/host/test_style.sh 2>&1)
 if lt=$(tools/style.sh 2>&1); then r='ok 1 - tree'; else r='not ok 1 - tree'; fi
 out+=$'\n== build/host/style\n'"$r"$'\n'$(sed 's/^/# /' <<<"$lt")
 printf '%s\n' "$out" | awk -v st="$st" '
-	BEGIN { print "TAP version 13"; n = 0; fail = 0; bin = "host" }
-	/^== / { bin = $2; sub(/.*\//, "", bin); next }
-	/^FAILED: / { b = $2; sub(/.*\//, "", b); n++; fail++; print "not ok " n " - " b ": exited non-zero (a failed test, a crash or a sanitizer report)"; next }
+	# cmocka prints a failing test'"'"'s message (fail_msg, assertions) before
+	# its "not ok": held back and printed under the result it explains.
+	function flush() { for (i = 0; i < np; i++) print pend[i]; np = 0 }
+	BEGIN { print "TAP version 13"; n = 0; fail = 0; bin = "host"; np = 0 }
+	/^== / { flush(); bin = $2; sub(/.*\//, "", bin); next }
+	/^FAILED: / { b = $2; sub(/.*\//, "", b); n++; fail++; print "not ok " n " - " b ": exited non-zero (a failed test, a crash or a sanitizer report)"; flush(); next }
 	/^(not )?ok [0-9]+ - / {
 		ok = ($1 == "ok"); name = $0; sub(/^(not )?ok [0-9]+ - /, "", name)
 		n++; if (!ok) fail++
+		if (ok) flush()
 		print (ok ? "ok " : "not ok ") n " - " bin "." name
+		if (!ok) flush()
 		next
 	}
 	/^[0-9]+\.\.[0-9]+/ { next }
-	/^#/ { print; next }
-	NF { print "# " $0 }
+	/^#/ { pend[np++] = $0; next }
+	NF { pend[np++] = "# " $0 }
 	END {
+		flush()
 		if (st != 0 && fail == 0) { n++; fail++; print "not ok " n " - host-test: make failed (status " st ")" }
 		print "1.." n
 		print "# Totals: pass:" (n - fail) " fail:" fail " xfail:0 xpass:0 skip:0 timeout:0"
