@@ -106,7 +106,8 @@ debug: deps
 	tools/debug.sh $(RUN_ARGS)
 
 include tests/host/rules.mk
-HOST_TESTS += test_layout test_savestate test_cmd test_deviations
+HOST_TESTS += test_layout test_savestate test_cmd test_deviations test_cpuset
+test_cpuset_SRCS = lib/cpuset.c lib/printf.c
 test_layout_SRCS = smm/layout.c lib/printf.c
 test_savestate_SRCS = smm/savestate.c
 test_cmd_SRCS = smm/cmd.c
