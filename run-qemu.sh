@@ -311,6 +311,9 @@ kargs=()
 # CPUID (Hyper-V enlightenments move KVM's leaf, kvm=off hides it).
 [[ " $cmdline" =~ [[:space:]]accel= ]] || kargs+=("accel=$accel")
 [[ -z ${topology_arg:-} || " $cmdline" =~ [[:space:]]topology= ]] || kargs+=("$topology_arg")
+# The host's CPUs: the guest scales its waits for other vCPUs when they
+# outnumber the host's (kernel/config.h, config_host_scale).
+[[ " $cmdline" =~ [[:space:]]host_cpus= ]] || kargs+=("host_cpus=$(nproc 2>/dev/null || echo 1)")
 # What the guest must find: SMM on, in the region this machine uses, or off.
 if [[ ! " $cmdline" =~ [[:space:]]expect_smm= ]]; then
 	if [[ $smm == off || " $cmdline " =~ [[:space:]]smm=off[[:space:]] ]]; then

@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <stddef.h>
 
-#define MAX_CPUS 64              /* = SMMSYNC_MAX_CPUS in smm/smm_abi.h */
+#define MAX_CPUS 255             /* = SMMSYNC_MAX_CPUS in smm/smm_abi.h (the xAPIC limit) */
 #define MSR_GS_BASE 0xC0000101
 
 /* Interrupt stack table slots (SDM vol. 3A 6.14.5): the vectors that can
@@ -16,7 +16,7 @@
 #define IST_DF  2
 #define IST_MC  3
 #define IST_COUNT 3
-#define IST_STACK_SIZE 8192
+#define IST_STACK_SIZE 4096
 
 struct percpu {
     struct percpu *self;         /* offset 0 */

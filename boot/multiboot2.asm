@@ -161,7 +161,7 @@ boot_pml4: resb 4096
 boot_pdpt: resb 4096
 boot_pd:   resb 4 * 4096
 global boot_stack_top
-boot_stack: resb 16384
+boot_stack: resb 65536                 ; the tests run here: CPU-set texts of 255 CPUs are 1 KiB each
 boot_stack_top:
 global boot_magic, boot_mbi
 boot_magic: resd 1

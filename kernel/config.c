@@ -35,6 +35,7 @@ void config_init(const char *line)
     num("ap_timeout_ms", &config.ap_timeout_ms);
     num("storm_smis", &config.storm_smis);
     num("bench_n", &config.bench_n);
+    num("host_cpus", &config.host_cpus);
     STR("tests", tests);
     STR("bench", bench);
     STR("fault", fault);
@@ -44,6 +45,15 @@ void config_init(const char *line)
     STR("smm", smm);
     STR("accel", accel);
     STR("idle", idle);
+}
+
+unsigned config_host_scale(unsigned vcpus)
+{
+    if (!config.host_cpus.set || !config.host_cpus.v)
+        return 1;
+    uint64_t per = config.host_cpus.v * VCPUS_PER_HOST_CPU;
+    uint64_t k = (vcpus + per - 1) / per;
+    return k > 1 ? (unsigned)k : 1;
 }
 
 bool config_fault(const char *what, unsigned *cpu)

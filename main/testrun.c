@@ -29,7 +29,7 @@ static volatile bool timed_out;
 
 static uint32_t limit_ms(const struct test *t)
 {
-    return t->timeout_ms ? t->timeout_ms : TEST_DEFAULT_TIMEOUT_MS;
+    return (t->timeout_ms ? t->timeout_ms : TEST_DEFAULT_TIMEOUT_MS) * host_scale();
 }
 
 static void watchdog_unwind(void)

@@ -2,6 +2,7 @@
  * SMI, wait for the monarch's answer) and per-CPU service calls
  * (smm_local), with the two commands that change the handler's settings. */
 #include "smm/smm.h"
+#include "smp/smp.h"
 #include "arch/percpu.h"
 #include "drivers/timer.h"
 #include "arch/x86.h"
@@ -27,7 +28,7 @@ bool smm_call(struct smm_call *c)
     if (!smi_trigger(c->src, c->target))
         return false;
     if (!WAIT_UNTIL(__atomic_load_n(&smm_comm.done_seq, __ATOMIC_ACQUIRE) == seq,
-                    c->timeout_us ? c->timeout_us : 2000000))
+                    (c->timeout_us ? c->timeout_us : 2000000) * host_scale()))
         return false;
     c->status = smm_comm.status;
     return true;

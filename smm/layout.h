@@ -2,14 +2,26 @@
  * 36-40, 53-58). Pure: no hardware access; the same code runs in the kernel
  * and in the host unit tests.
  *
- * CPU i gets SMBASE_i = R - 0x8000 + i * stride, where R is the bottom of
- * SMRAM: its entry stub sits at R + i*stride and its save state at
- * R + 0x7E00 + i*stride. Window i = [SMBASE_i, SMBASE_i + 64 KiB). All
- * windows share [SMBASE_{n-1}, R + 0x8000): the part below R is ordinary
- * RAM (the mem-backend synchbytes live there, claim 25/40: modifiable by
- * every CPU), the part above R is SMRAM (the smram-backend synchbytes). Each
- * window's part that no other CPU's window covers from below is 'stride'
- * bytes >= max(save state, stub) (claims 22-24). */
+ * The CPUs form overlap groups of up to 'group_size' CPUs each (CPU i is in
+ * group i / group_size); group g has its base R_g = R + g * 64 KiB, where R
+ * is the bottom of SMRAM. CPU i, the j-th of its group, gets
+ * SMBASE_i = R_g - 0x8000 + j * stride: its entry stub sits at
+ * R_g + j*stride and its save state at R_g + 0x7E00 + j*stride. Window
+ * i = [SMBASE_i, SMBASE_i + 64 KiB). Within a group every pair of windows
+ * overlaps partially, and the part of each window that no other window of
+ * its group covers from below is 'stride' bytes >= max(save state, stub)
+ * (claims 20-24); across groups no stub or save state meets another.
+ * One group holds at most (0x8000 - save state) / stride CPUs (63 with
+ * 0x200-byte save states): more and its stubs would run into its first
+ * save state. A single group is used whenever the CPUs fit one.
+ *
+ * The synch areas lie where group 0's windows all overlap,
+ * [SMBASE_{last of group 0}, R + 0x8000): the part below R is ordinary RAM
+ * (the mem-backend synchbytes, claim 25/40: modifiable by every CPU), the
+ * part above R is SMRAM (the smram-backend synchbytes). The CPUs of the
+ * other groups reach the same bytes through the SMM page tables (a flat
+ * 4 GiB map): with more CPUs than one overlap holds no address lies in
+ * every window, as the windows' spread exceeds 64 KiB. */
 #ifndef SMMSYNC_LAYOUT_H
 #define SMMSYNC_LAYOUT_H
 #include <stdint.h>
@@ -27,8 +39,19 @@ struct smm_layout_req {
     uint32_t synch_stride;          /* 1 = packed bytes, 64 = a cache line each */
 };
 
+#define SMM_GROUP_SPAN  0x10000u   /* R_g = R + g * SMM_GROUP_SPAN */
+#define SMM_MAX_GROUPS  16u
+
+struct smm_group {
+    unsigned first, count;                 /* CPUs [first, first + count) */
+    uint64_t base;                         /* R_g: the first CPU's stub */
+    uint64_t overlap_lo, overlap_hi;       /* intersection of the group's windows */
+};
+
 struct smm_layout {
     unsigned ncpus;
+    unsigned group_size, ngroups;          /* CPUs per full group, groups */
+    struct smm_group group[SMM_MAX_GROUPS];
     uint32_t stride;
     uint64_t smram_base, smram_size;
     uint64_t smbase[SMMSYNC_MAX_CPUS];
@@ -40,13 +63,13 @@ struct smm_layout {
     uint32_t image_size, pt_size;
     uint64_t synch_mem, synch_smram;
     uint32_t synch_stride, synch_size;
-    uint64_t overlap_lo, overlap_hi;       /* intersection of all windows */
+    uint64_t overlap_lo, overlap_hi;       /* group 0's overlap: the synch areas */
 };
 
 enum smm_layout_err {
     LAYOUT_OK = 0,
     LAYOUT_E_ARGS = -1,            /* zero CPUs, zero sizes, stub larger than a stride... */
-    LAYOUT_E_TOO_MANY = -2,        /* stubs would reach CPU 0's save state: no common overlap */
+    LAYOUT_E_TOO_MANY = -2,        /* more CPUs than SMM_MAX_GROUPS full groups (or SMMSYNC_MAX_CPUS) */
     LAYOUT_E_NO_SPACE = -3,        /* SMRAM too small for stubs, saves, image, tables, stacks */
     LAYOUT_E_NO_SHARED = -4,       /* no room for the mem synch area below SMRAM in the overlap */
 };
@@ -57,7 +80,11 @@ int smm_layout_compute(const struct smm_layout_req *q, struct smm_layout *l,
  * computed layout at boot and by the host tests on broken layouts. */
 int smm_layout_check(const struct smm_layout_req *q, const struct smm_layout *l,
                      char *err, size_t errlen);
-/* Largest CPU count a request's SMRAM size allows (for error messages). */
+/* Most CPUs one overlap group holds: their stubs stay below the group's
+ * first save state. */
+unsigned smm_layout_group_max(const struct smm_layout_req *q);
+/* Largest CPU count the window scheme allows (SMM_MAX_GROUPS full groups,
+ * at most SMMSYNC_MAX_CPUS); the SMRAM size may allow fewer. */
 unsigned smm_layout_max_cpus(const struct smm_layout_req *q);
 /* Prints the layout as a table, one line at a time. */
 void smm_layout_print(const struct smm_layout *l, void (*line)(void *ctx, const char *s),

@@ -11,13 +11,13 @@ void smm_snapshot(uint64_t *entries)
         entries[i] = smm_comm.cpu[i].entries;
 }
 
-bool smm_wait_entries(uint64_t mask, const uint64_t *base, uint64_t timeout_us)
+bool smm_wait_entries(cpuset_t set, const uint64_t *base, uint64_t timeout_us)
 {
     uint64_t end = deadline_after_us(timeout_us);
     for (;;) {
         bool all = true;
         for (unsigned i = 0; i < ncpus; i++)
-            if ((mask >> i & 1) && !(smm_comm.cpu[i].entries > base[i] &&
+            if (cs_has(set, i) && !(smm_comm.cpu[i].entries > base[i] &&
                                      !smm_comm.cpu[i].in_smm && smm_comm.cpu[i].rec_count > base[i]))
                 all = false;
         if (all)

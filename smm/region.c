@@ -32,18 +32,14 @@ static void shared_range(uint64_t top, uint64_t *lo, uint64_t *hi)
         *lo = 0x50000;
 }
 
-static bool try_layout(enum smram_region r, char *err, size_t errlen)
+/* The request for 'n' CPUs in region r (TSEG of 'tseg_mb' MiB). */
+static void make_request(struct smm_layout_req *q, enum smram_region r, unsigned n, uint32_t tseg_mb)
 {
-    struct smm_layout_req *q = &smm.req;
     uint64_t synch_stride = config.synch_stride.set ? config.synch_stride.v : 1;
     memset(q, 0, sizeof(*q));
-    q->ncpus = ncpus;
+    q->ncpus = n;
     if (r == SMRAM_TSEG) {
-        if (chipset.kind != CHIPSET_Q35 || !chipset.below_4g) {
-            ksnprintf(err, errlen, "no TSEG on this chipset");
-            return false;
-        }
-        q->smram_size = TSEG_MB << 20;
+        q->smram_size = (uint64_t)tseg_mb << 20;
         q->smram_base = chipset.below_4g - q->smram_size;
     } else {
         q->smram_base = ASEG_BASE;
@@ -56,10 +52,48 @@ static bool try_layout(enum smram_region r, char *err, size_t errlen)
     q->image_size = image_header()->mem_size;
     q->pt_size = SMM_PT_SIZE;
     q->synch_stride = (uint32_t)synch_stride;
-    if (smm_layout_compute(q, &smm.layout, err, errlen))
+}
+
+/* The most CPUs region r holds (binary search: the layout of n CPUs needs
+ * no less room than that of n - 1), for the error message. */
+static unsigned region_max_cpus(enum smram_region r, uint32_t tseg_mb)
+{
+    static struct smm_layout l;
+    struct smm_layout_req q;
+    unsigned lo = 0, hi = ncpus;            /* lo fits (0 trivially), hi does not */
+    while (hi - lo > 1) {
+        unsigned mid = lo + (hi - lo) / 2;
+        make_request(&q, r, mid, tseg_mb);
+        if (smm_layout_compute(&q, &l, 0, 0))
+            hi = mid;
+        else
+            lo = mid;
+    }
+    return lo;
+}
+
+static bool try_layout(enum smram_region r, char *err, size_t errlen)
+{
+    static const uint32_t sizes[] = TSEG_SIZES_MB;
+    unsigned nsizes = r == SMRAM_TSEG ? sizeof(sizes) / sizeof(sizes[0]) : 1;
+    if (r == SMRAM_TSEG && (chipset.kind != CHIPSET_Q35 || !chipset.below_4g)) {
+        ksnprintf(err, errlen, "no TSEG on this chipset");
         return false;
-    smm.region = r;
-    return true;
+    }
+    for (unsigned k = 0; k < nsizes; k++) {
+        make_request(&smm.req, r, ncpus, sizes[k]);
+        if (!smm_layout_compute(&smm.req, &smm.layout, err, errlen)) {
+            smm.region = r;
+            smm.tseg_mb = sizes[k];
+            return true;
+        }
+    }
+    unsigned fit = region_max_cpus(r, sizes[nsizes - 1]);
+    size_t used = strlen(err);
+    if (used + 1 < errlen)
+        ksnprintf(err + used, errlen - used, " (%s holds at most %u CPUs)",
+                  r == SMRAM_TSEG ? "the largest TSEG" : "the A-segment", fit);
+    return false;
 }
 
 /* Test-only, fault=bad-layout: CPU 1's window on top of CPU 0's; the

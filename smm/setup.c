@@ -6,6 +6,7 @@
 #include "smm/relocate.h"
 #include "smm/install.h"
 #include "smp/power.h"
+#include "smp/smp.h"
 #include "drivers/chipset.h"
 #include "kernel/config.h"
 #include "kernel/console.h"
@@ -14,9 +15,11 @@
 
 static void read_bounds(void)
 {
-    smm.t_patent_us = config.patent_failsafe_us.set ? config.patent_failsafe_us.v : 500000;
+    /* The fail-safe bounds (not the protocol's own pull-in and wait-all
+     * times) grow with the host's load: a late vCPU is not a lost one. */
+    smm.t_patent_us = config.patent_failsafe_us.set ? config.patent_failsafe_us.v : 500000ull * host_scale();
     smm.t_pullin1_us = config.pullin_us.set ? config.pullin_us.v : 2000;
-    smm.t_pullin2_us = config.pullin2_us.set ? config.pullin2_us.v : 500000;
+    smm.t_pullin2_us = config.pullin2_us.set ? config.pullin2_us.v : 500000ull * host_scale();
     smm.t_waitall_us = config.waitall_us.set ? config.waitall_us.v : 1000;
 }
 
@@ -74,7 +77,7 @@ bool smm_setup(void)
         return false;
     smm_relocate_all();
     smm_install_image();
-    if (smm.region == SMRAM_TSEG && !tseg_enable(TSEG_MB)) {
+    if (smm.region == SMRAM_TSEG && !tseg_enable(smm.tseg_mb)) {
         smm_why("%s", "TSEG did not enable");
         return false;
     }

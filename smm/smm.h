@@ -14,6 +14,7 @@ struct smm_state {
     bool ready;                     /* image installed, every usable CPU relocated */
     char why_not[160];              /* reason SMM tests skip */
     enum smram_region region;
+    uint32_t tseg_mb;               /* TSEG size chosen for the CPU count (1, 2 or 8 MiB) */
     struct smm_layout layout;
     struct smm_layout_req req;
     char layout_err[200];           /* why a first choice of region was refused */
@@ -58,8 +59,8 @@ bool smi_trigger(enum smi_source s, unsigned target);
 /* Entries counted in SMM for each CPU. */
 static inline uint64_t smm_entries(unsigned cpu) { return smm_comm.cpu[cpu].entries; }
 void smm_snapshot(uint64_t *entries);           /* all CPUs */
-/* Waits until every CPU in 'mask' has more entries than 'base' (bounded). */
-bool smm_wait_entries(uint64_t mask, const uint64_t *base, uint64_t timeout_us);
+/* Waits until every CPU in 'set' has more entries than 'base' (bounded). */
+bool smm_wait_entries(cpuset_t set, const uint64_t *base, uint64_t timeout_us);
 const struct smm_rec *smm_rec(unsigned cpu, uint64_t entry);   /* 0 if rolled out */
 const struct smm_rec *smm_last_rec(unsigned cpu);
 
@@ -87,5 +88,6 @@ bool smm_set_timeouts(uint64_t patent_us, uint64_t pullin1_us, uint64_t pullin2_
                       uint64_t waitall_us);
 bool smm_apm_negotiate_broadcast(char *why, unsigned whylen);
 bool smm_cpu_ok(unsigned cpu);       /* online, relocated: may be sent SMIs */
-uint64_t smm_ok_mask(void);
+uint32_t smm_image_mut_size(void);  /* bytes of the handler's SMM_MUTABLE variables */
+cpuset_t smm_ok_set(void);
 #endif

@@ -5,8 +5,9 @@
 #define SMMSYNC_SMM_ABI_H
 #include <stdint.h>
 #include "smm/synch.h"
+#include "lib/cpuset.h"
 
-#define SMMSYNC_MAX_CPUS     64
+#define SMMSYNC_MAX_CPUS     255        /* the xAPIC limit; CPU sets hold CPUSET_MAX */
 #define SMM_WINDOW_SIZE      0x10000u   /* [SMBASE, SMBASE + 64 KiB) */
 #define SMM_ENTRY_OFFSET     0x8000u    /* SDM 34.5.1: entry at SMBASE + 8000h */
 #define SMM_SAVE_OFFSET      0xFE00u    /* save-state map: SMBASE + FE00h..FFFFh */
@@ -29,6 +30,7 @@ struct smm_image_header {
     uint32_t gdt_size;
     uint32_t text_end_off;
     uint32_t probe_off;         /* smm_probe: 64 bytes of SMRAM for the protection tests */
+    uint32_t mut_size;          /* the SMM_MUTABLE variables (left out of the SMRAM hash) */
 };
 
 enum rdv_policy { RDV_PULLIN = 0, RDV_PATENT = 1, RDV_WAITALL = 2, RDV_POLICY_COUNT };
@@ -64,7 +66,7 @@ struct smm_config {             /* inside SMRAM; written while SMRAM is open */
 enum smm_cmd_id {
     SMM_CMD_NONE = 0,
     SMM_CMD_NOP = 1,            /* rendezvous only */
-    SMM_CMD_PING = 2,           /* result[0] = monarch, result[1] = participants mask */
+    SMM_CMD_PING = 2,           /* result[0] = monarch, result[1] = its TSC */
     SMM_CMD_HASH_SMRAM = 3,     /* result[0] = FNV-1a 64 of SMRAM minus what changes in SMM;
                                    result[1] = bytes hashed, result[2] = bytes left out */
     SMM_CMD_COPY_IN = 4,        /* arg0 = phys, arg1 = len: copied into SMRAM; result[0] = FNV-1a */
@@ -151,7 +153,7 @@ struct smm_rec {                    /* what one SMM entry did (written in SMM) *
     uint64_t smi_count;             /* MSR_SMI_COUNT on entry */
     uint64_t tsc_entry, tsc_ready, tsc_exit;
     uint64_t wait_tsc;              /* time spent waiting for peers */
-    uint64_t waited, pulled, missing, joined, inactive, bad;   /* CPU bitmasks */
+    cpuset_t waited, pulled, missing, joined, inactive, bad;   /* CPU sets */
     uint64_t rip, rflags, efer;
     uint32_t cs_sel, cr0;
     uint64_t cs_base;
@@ -189,4 +191,5 @@ struct smm_comm {
     uint8_t buf[SMM_COMM_BUF] __attribute__((aligned(64)));
     struct smm_cpu_comm cpu[SMMSYNC_MAX_CPUS];
 };
+_Static_assert(SMMSYNC_MAX_CPUS <= CPUSET_MAX, "a CPU set holds every CPU");
 #endif

@@ -10,3 +10,8 @@ void smm_why(const char *fmt, const char *a)
 {
     ksnprintf(smm.why_not, sizeof(smm.why_not), fmt, a);
 }
+
+uint32_t smm_image_mut_size(void)
+{
+    return image_header()->mut_size;
+}

@@ -14,7 +14,9 @@ extern const uint8_t smm_reloc_blob[], smm_reloc_blob_end[];
 
 #define ASEG_BASE   0xA0000u
 #define ASEG_SIZE   0x20000u
-#define TSEG_MB     1
+/* The TSEG sizes the q35 ESMRAMC register offers (0x9E bits 2:1), smallest
+ * first: the layout takes the first that holds every CPU. */
+#define TSEG_SIZES_MB { 1, 2, 8 }
 #define SMM_STACK   4096u
 #define SMM_PT_SIZE (9u * 4096u)
 

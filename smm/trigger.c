@@ -55,12 +55,12 @@ bool smm_cpu_ok(unsigned cpu)
     return smm.ready && cpu < ncpus && smm.relocated[cpu] && cpu_usable(cpu);
 }
 
-uint64_t smm_ok_mask(void)
+cpuset_t smm_ok_set(void)
 {
-    uint64_t m = 0;
+    cpuset_t m = cs_none();
     for (unsigned i = 0; i < ncpus; i++)
         if (smm_cpu_ok(i))
-            m |= 1ull << i;
+            cs_add(&m, i);
     return m;
 }
 

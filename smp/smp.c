@@ -109,9 +109,17 @@ bool smp_init(char *err, unsigned errlen)
     return true;
 }
 
+unsigned host_scale(void)
+{
+    return config_host_scale(ncpus);
+}
+
 void smp_print_topology(void)
 {
     kprintf("# cpus: %u enabled in the MADT, %u online\n", ncpus, smp_online());
+    if (config.host_cpus.set)
+        kprintf("# host: %lu CPUs for %u vCPUs: waits for other CPUs x%u (more than %u vCPUs a host CPU)\n",
+                config.host_cpus.v, ncpus, host_scale(), VCPUS_PER_HOST_CPU);
     kprintf("# %-4s %-7s %-4s %-5s %-7s %s\n", "cpu", "apic-id", "pkg", "core", "thread", "state");
     for (unsigned i = 0; i < ncpus; i++)
         kprintf("# %-4u %-7u %-4u %-5u %-7u %s%s\n", i, cpus[i].apic_id, cpus[i].pkg,

@@ -45,6 +45,8 @@ int cpu_by_apic(uint32_t apic_id);
 const char *cpu_state_name(enum cpu_state s);
 void smp_print_topology(void);
 bool cpu_usable(unsigned cpu);               /* online and idle/busy */
+/* config_host_scale() for this machine's vCPUs: multiply waits for other CPUs by it. */
+unsigned host_scale(void);
 
 typedef void (*cpu_fn)(void *);
 bool on_cpu(unsigned cpu, cpu_fn fn, void *arg);        /* waits (bounded, 10 s) */

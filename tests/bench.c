@@ -88,15 +88,15 @@ static unsigned iterations(unsigned dflt)
 
 /* ---- SMI round trip per source: trigger -> handler -> RSM -> seen done ---- */
 
-static bool all_done(uint64_t mask, const uint64_t *base)
+static bool all_done(cpuset_t set, const uint64_t *base)
 {
     for (unsigned i = 0; i < ncpus; i++)
-        if ((mask >> i & 1) && smm_comm.cpu[i].rec_count <= base[i])
+        if (cs_has(set, i) && smm_comm.cpu[i].rec_count <= base[i])
             return false;
     return true;
 }
 
-static unsigned round_trips(enum smi_source src, unsigned target, uint64_t mask, unsigned n)
+static unsigned round_trips(enum smi_source src, unsigned target, cpuset_t set, unsigned n)
 {
     unsigned got = 0;
     for (unsigned i = 0; i < n + 20; i++) {
@@ -105,10 +105,10 @@ static unsigned round_trips(enum smi_source src, unsigned target, uint64_t mask,
             base[c] = smm_comm.cpu[c].rec_count;
         uint64_t t0 = rdtsc(), end = t0 + us_to_tsc(1000000);
         smi_trigger(src, target);
-        while (!all_done(mask, base) && rdtsc() < end)
+        while (!all_done(set, base) && rdtsc() < end)
             cpu_relax();
         uint64_t t1 = rdtsc();
-        if (!all_done(mask, base))
+        if (!all_done(set, base))
             return got;                 /* lost: stop, report what we have */
         if (i >= 20)                    /* warm-up */
             samples[got++] = t1 - t0;
@@ -119,16 +119,16 @@ static unsigned round_trips(enum smi_source src, unsigned target, uint64_t mask,
 static void bench_smi(void)
 {
     unsigned n = iterations(1000);
-    struct { const char *name; enum smi_source src; unsigned target; uint64_t mask; } c[] = {
-        { "ipi-self", SMI_IPI_SELF, 0, 1 },
-        { "ipi-directed", SMI_IPI_PHYS, 1, 2 },
-        { "apm", SMI_APM, 0, platform.q35 && !smm.apm_broadcast ? 1 : 1 },
-        { "ipi-broadcast", SMI_IPI_ALL, 0, smm_ok_mask() },
+    struct { const char *name; enum smi_source src; unsigned target; cpuset_t set; } c[] = {
+        { "ipi-self", SMI_IPI_SELF, 0, cs_of(0) },
+        { "ipi-directed", SMI_IPI_PHYS, 1, cs_of(1) },
+        { "apm", SMI_APM, 0, cs_of(0) },
+        { "ipi-broadcast", SMI_IPI_ALL, 0, smm_ok_set() },
     };
     for (unsigned i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
-        if (c[i].mask & ~smm_ok_mask())
+        if (!cs_subset(c[i].set, smm_ok_set()))
             continue;                   /* e.g. no cpu1 */
-        unsigned got = round_trips(c[i].src, c[i].target, c[i].mask, n);
+        unsigned got = round_trips(c[i].src, c[i].target, c[i].set, n);
         report(emit("smi-roundtrip", c[i].name, "-", 0, summarise(samples, got)) && got == n,
                "smi round trip %s: %u samples, well-formed", c[i].name, got);
     }
@@ -137,23 +137,23 @@ TEST("90", "bench.smi", bench_smi, .needs = FEAT_SMM | FEAT_SELFTEST, .timeout_m
 
 /* ---- rendezvous latency: SMI to release of every CPU ---- */
 
-/* SMI to exactly the CPUs in 'mask' with one IPI (flat logical mode), or
+/* SMI to exactly the CPUs in 'set' with one IPI (flat logical mode), or
  * one physical IPI each where that is not possible. */
-static void smi_to(uint64_t mask)
+static void smi_to(cpuset_t set)
 {
     if (!lapic_x2apic() && ncpus <= 8) {
-        lapic_send_ipi((uint32_t)mask, ICR_DM_SMI | ICR_DEST_LOGICAL | ICR_LEVEL_ASSERT);
+        lapic_send_ipi((uint32_t)set.w[0], ICR_DM_SMI | ICR_DEST_LOGICAL | ICR_LEVEL_ASSERT);
         return;
     }
     for (unsigned i = 0; i < ncpus; i++)
-        if (mask >> i & 1)
+        if (cs_has(set, i))
             smi_trigger(i == cpu_index() ? SMI_IPI_SELF : SMI_IPI_PHYS, i);
 }
 
 /* One event: NOP under 'pol', SMI to the active CPUs; latency = the last
  * exit TSC any active CPU recorded in SMM for it (participant or late
  * arrival: the release of every CPU) minus the trigger. */
-static bool one_event(enum rdv_policy pol, uint64_t active, uint64_t *lat)
+static bool one_event(enum rdv_policy pol, cpuset_t active, uint64_t *lat)
 {
     static uint32_t seq = 0x40000000;
     uint64_t base[SMMSYNC_MAX_CPUS];
@@ -174,7 +174,7 @@ static bool one_event(enum rdv_policy pol, uint64_t active, uint64_t *lat)
     uint64_t last = 0;
     for (unsigned c = 0; c < ncpus; c++) {
         const struct smm_rec *r = smm_last_rec(c);
-        if ((active >> c & 1) && r && r->tsc_exit > last)
+        if (cs_has(active, c) && r && r->tsc_exit > last)
             last = r->tsc_exit;
     }
     *lat = last > t0 ? last - t0 : 0;
@@ -184,17 +184,18 @@ static bool one_event(enum rdv_policy pol, uint64_t active, uint64_t *lat)
 static void bench_rdv(void)
 {
     unsigned n = iterations(200);
-    uint64_t aps = usable_aps_but(0);
-    unsigned napps = popcount64(aps);
+    cpuset_t aps = usable_aps_but(0);
+    unsigned napps = cs_count(aps);
     for (unsigned k = 0; k <= napps; k++) {
         /* Park the k highest APs (HLT: inactive). */
-        uint64_t park = 0;
+        cpuset_t park = cs_none();
         for (unsigned i = ncpus - 1, left = k; i > 0 && left; i--)
-            if (aps >> i & 1) {
-                park |= bit_of(i);
+            if (cs_has(aps, i)) {
+                cs_add(&park, i);
                 left--;
             }
-        uint64_t parked = park_aps(park, false), active = (smm_ok_mask() & ~parked) | 1;
+        cpuset_t parked = park_aps(park, false);
+        cpuset_t active = cs_or(cs_minus(smm_ok_set(), parked), cs_of(0));
         for (enum rdv_policy p = RDV_PULLIN; p < RDV_POLICY_COUNT; p++) {
             unsigned got = 0;
             for (unsigned i = 0; i < n + 10; i++) {
@@ -219,7 +220,7 @@ TEST("90", "bench.rdv", bench_rdv, .needs = FEAT_SMM | FEAT_SELFTEST, .timeout_m
 static void bench_backends(void)
 {
     unsigned n = iterations(200);
-    uint64_t active = smm_ok_mask();
+    cpuset_t active = smm_ok_set();
     for (enum synch_backend b = 0; b < SYNCH_BACKEND_COUNT; b++) {
         if (!smm_set_backend(b))
             continue;

@@ -92,25 +92,25 @@ static void self_smi_on(void *arg) { (void)arg; smi_trigger(SMI_IPI_SELF, cpu_in
 
 static void test_sources(void)
 {
-    uint64_t ok = smm_ok_mask();
+    cpuset_t ok = smm_ok_set();
     for (unsigned i = 0; i < ncpus; i++) {
         if (!smm_cpu_ok(i))
             continue;
-        EXPECT_SMI(bit_of(i), smi_trigger(SMI_IPI_PHYS, i), "ipi-physical to cpu%u", i);
-        EXPECT_SMI(bit_of(i), on_cpu(i, self_smi_on, 0), "ipi-self on cpu%u", i);
+        EXPECT_SMI(cs_of(i), smi_trigger(SMI_IPI_PHYS, i), "ipi-physical to cpu%u", i);
+        EXPECT_SMI(cs_of(i), on_cpu(i, self_smi_on, 0), "ipi-self on cpu%u", i);
     }
     /* A broadcast also reaches the relocated CPUs never started (start_cpus):
      * they sit in the firmware's halt loop, not in wait-for-SIPI. */
-    uint64_t reach = ok;
+    cpuset_t reach = ok;
     for (unsigned i = 1; i < ncpus; i++)
         if (cpus[i].state == CPU_OFFLINE && smm.relocated[i])
-            reach |= bit_of(i);
+            cs_add(&reach, i);
     EXPECT_SMI(reach, smi_trigger(SMI_IPI_ALL, 0), "ipi-all-including-self");
-    EXPECT_SMI(reach & ~bit_of(0), smi_trigger(SMI_IPI_OTHERS, 0), "ipi-all-excluding-self");
+    EXPECT_SMI(cs_minus(reach, cs_of(0)), smi_trigger(SMI_IPI_OTHERS, 0), "ipi-all-excluding-self");
     unsigned w = ncpus > 1 && smm_cpu_ok(1) ? 1 : 0;
     if (!smm.apm_broadcast) {
         /* q35: the writing CPU; pc (PIIX4): always CPU 0 (docs/PLATFORM.md Q5). */
-        uint64_t want = platform.q35 ? bit_of(w) : bit_of(0);
+        cpuset_t want = cs_of(platform.q35 ? w : 0);
         EXPECT_SMI(want, on_cpu(w, apm_on, 0), "apm 0xB2 written by cpu%u", w);
     }
 }
@@ -122,8 +122,8 @@ static void test_tco(void)
     uint16_t tco = (uint16_t)(chipset.pmbase + ICH9_TCO_OFF);
     /* A TCO SMI is work: with active peers the monarch would pull them in.
      * Park them so the only entry is the one the hardware caused. */
-    uint64_t parked = park_aps_hlt();
-    EXPECT_SMI(bit_of(0), smi_trigger(SMI_TCO, 0), "TCO_DAT_IN write: SMI to cpu0 only");
+    cpuset_t parked = park_aps_hlt();
+    EXPECT_SMI(cs_of(0), smi_trigger(SMI_TCO, 0), "TCO_DAT_IN write: SMI to cpu0 only");
     const struct smm_rec *r = smm_last_rec(0);
     report(r && (r->flags & REC_HW_TCO) && (r->tco_sts & 2), "handler saw and cleared SW_TCO_SMI (0x%x)",
            r ? r->tco_sts : 0);
@@ -134,7 +134,7 @@ static void test_tco(void)
     outw((uint16_t)(tco + TCO_TMR), 2);
     outw((uint16_t)(tco + TCO1_CNT), inw((uint16_t)(tco + TCO1_CNT)) & ~TCO_TMR_HLT);
     outw((uint16_t)(tco + TCO_RLD), 1);
-    bool got = smm_wait_entries(bit_of(0), base, 4000000);
+    bool got = smm_wait_entries(cs_of(0), base, 4000000);
     outw((uint16_t)(tco + TCO1_CNT), inw((uint16_t)(tco + TCO1_CNT)) | TCO_TMR_HLT);
     ich9_smi_en_write(ich9_smi_en_read() & ~SMI_EN_TCO_EN);
     r = smm_last_rec(0);
@@ -284,7 +284,7 @@ static void test_state(void)
         bool started = mode_start(k, mc);
         smm_snapshot(base);
         bool entered = started && smi_trigger(SMI_IPI_PHYS, k) &&
-                       smm_wait_entries(bit_of(k), base, 1000000);
+                       smm_wait_entries(cs_of(k), base, 1000000);
         static uint8_t ss[SMM_SAVE_SIZE];
         memcpy(ss, smm_comm.cpu[k].save_state, sizeof(ss));
         bool finished = mode_finish(k, mc);
@@ -365,7 +365,7 @@ static void test_nonreentrant(void)
     uint64_t b2[SMMSYNC_MAX_CPUS];
     for (unsigned i = 0; i < ncpus; i++)
         b2[i] = base[i] + 1;
-    smm_wait_entries(bit_of(k), b2, 1000000);
+    smm_wait_entries(cs_of(k), b2, 1000000);
     mdelay(50);
     smm_comm.hold_release = 0;
     uint64_t total = smm_entries(k) - base[k];
@@ -489,7 +489,7 @@ static void test_wfs(void)
     smi_trigger(SMI_IPI_PHYS, k);
     mdelay(50);
     smi_trigger(SMI_IPI_PHYS, k);
-    bool taken_now = smm_wait_entries(bit_of(k), base, 300000);
+    bool taken_now = smm_wait_entries(cs_of(k), base, 300000);
     const struct smm_rec *r = taken_now ? smm_rec(k, base[k] + 1) : 0;
     char ev[200];
     ksnprintf(ev, sizeof(ev), "%s (saved CS %04x base %lx RIP %lx, role %u)",
@@ -504,7 +504,7 @@ static void test_wfs(void)
     report(woke, "cpu%u still starts with a SIPI afterwards", k);
     if (!taken_now) {
         /* SDM: the pended SMI is serviced before the SIPI vector runs. */
-        bool later = smm_wait_entries(bit_of(k), base, 300000);
+        bool later = smm_wait_entries(cs_of(k), base, 300000);
         r = later ? smm_last_rec(k) : 0;
         report(r && r->cs_sel == (LOWMEM_BASE >> 4) && r->rip == 0,
                "the pended SMI was serviced at the SIPI vector's first instruction");
@@ -652,7 +652,7 @@ static void test_precedence(void)
     uint64_t b2[SMMSYNC_MAX_CPUS];
     for (unsigned i = 0; i < ncpus; i++)
         b2[i] = base[i] + 1;
-    bool smi2 = smm_wait_entries(bit_of(k), b2, 1000000);
+    bool smi2 = smm_wait_entries(cs_of(k), b2, 1000000);
     uint64_t end = deadline_after_us(1000000);
     while ((c->nmi_count == nmi0 || c->intr_count == intr0) && !deadline_passed(end))
         cpu_relax();
@@ -704,7 +704,7 @@ static void test_shadow(void)
         uint64_t base[SMMSYNC_MAX_CPUS];
         smm_snapshot(base);
         bool ran = on_cpu(k, run_shadow, (void *)(uintptr_t)movss);
-        bool entered = ran && smm_wait_entries(bit_of(k), base, 1000000);
+        bool entered = ran && smm_wait_entries(cs_of(k), base, 1000000);
         const struct smm_rec *r = entered ? smm_last_rec(k) : 0;
         report(r != 0, "%s: self-SMI taken and the CPU resumed", n);
         if (r)
@@ -734,14 +734,14 @@ static void test_lvt_timer(void)
     for (unsigned i = 0; i < ncpus; i++)
         b3[i] = base[i] + 2;
     on_cpu(k, lvt_smi_start, 0);
-    bool got = smm_wait_entries(bit_of(k), b3, 3000000);
+    bool got = smm_wait_entries(cs_of(k), b3, 3000000);
     on_cpu(k, lvt_smi_stop, 0);
     settle();
-    uint64_t others = 0;
+    cpuset_t others = cs_none();
     for (unsigned i = 0; i < ncpus; i++)
         if (i != k && smm_entries(i) != base[i])
-            others |= bit_of(i);
-    report(got && !others, "LVT timer in SMI mode: periodic SMIs to cpu%u only (%lu so far; TCG-only behaviour)",
+            cs_add(&others, i);
+    report(got && cs_empty(others), "LVT timer in SMI mode: periodic SMIs to cpu%u only (%lu so far; TCG-only behaviour)",
            k, smm_entries(k) - base[k]);
 }
 TEST("11", "smm.lvt_timer", test_lvt_timer, .needs = FEAT_SMM | FEAT_TCG);

@@ -4,6 +4,7 @@
  * pulled in, whether it ran the command. */
 #include "kernel/test.h"
 #include "kernel/report.h"
+#include "kernel/config.h"
 #include "lib/printf.h"
 #include "lib/kstring.h"
 #include "arch/percpu.h"
@@ -19,7 +20,7 @@ static uint64_t us_of(uint64_t tsc) { return tsc_to_ns(tsc) / 1000; }
 /* Everything the CPUs recorded for one command. */
 struct event_view {
     uint32_t event;
-    uint64_t members, wfs, ran;            /* CPU masks (late arrivals carry no
+    cpuset_t members, wfs, ran;            /* CPU sets (late arrivals carry no
                                               command number: case_mixed finds them by entry) */
     const struct smm_rec *monarch_rec;
     unsigned monarch;
@@ -30,15 +31,15 @@ static const char *const role_names[] = { "none", "monarch", "member", "late", "
 /* On a failure: what every CPU recorded since 'base'. */
 static void dump_recs(const uint64_t *base)
 {
-    char m1[64], m2[64], m3[64];
+    char m1[CPUSET_STR], m2[CPUSET_STR], m3[CPUSET_STR];
     for (unsigned i = 0; i < ncpus; i++)
         for (uint64_t e = base[i] ? base[i] : 1; e <= smm_entries(i); e++) {
             const struct smm_rec *r = smm_rec(i, e);
             if (r)
                 report_info("  cpu%u #%u: %s event %u cmd %u/%u flags 0x%x waited {%s} pulled {%s} missing {%s} "
                             "wait %lu us self %s->%s", i, r->seq, r->role < 7 ? role_names[r->role] : "?",
-                            r->event, r->cmd_id, r->cmd_seq, r->flags, mask_str(r->waited, m1, sizeof(m1)),
-                            mask_str(r->pulled, m2, sizeof(m2)), mask_str(r->missing, m3, sizeof(m3)),
+                            r->event, r->cmd_id, r->cmd_seq, r->flags, SET_STR(r->waited, m1),
+                            SET_STR(r->pulled, m2), SET_STR(r->missing, m3),
                             us_of(r->wait_tsc), synch_name(r->self_before), synch_name(r->self_after));
         }
 }
@@ -67,7 +68,7 @@ static void view(uint32_t seq, const uint64_t *base, struct event_view *v)
             if (!r)
                 continue;
             if (r->role == ROLE_WFS_PARK)
-                v->wfs |= bit_of(i);
+                cs_add(&v->wfs, i);
             if (r->cmd_seq != seq)
                 continue;
             if (r->role == ROLE_MONARCH) {
@@ -76,9 +77,9 @@ static void view(uint32_t seq, const uint64_t *base, struct event_view *v)
                 v->event = r->event;
             }
             if (r->role == ROLE_MONARCH || r->role == ROLE_MEMBER)
-                v->members |= bit_of(i);
+                cs_add(&v->members, i);
             if (r->flags & REC_RAN_CMD)
-                v->ran |= bit_of(i);
+                cs_add(&v->ran, i);
         }
 }
 
@@ -119,23 +120,23 @@ static bool read_synch(uint8_t *out)
     return true;
 }
 
-static uint64_t usable_aps(void)
+static cpuset_t usable_aps(void)
 {
-    uint64_t m = 0;
+    cpuset_t m = cs_none();
     for (unsigned i = 1; i < ncpus; i++)
         if (smm_cpu_ok(i))
-            m |= bit_of(i);
+            cs_add(&m, i);
     return m;
 }
 
-static uint64_t usable_mask(void) { return usable_aps() | 1; }
+static cpuset_t usable_set(void) { return cs_or(usable_aps(), cs_of(0)); }
 
-static uint64_t never_started(void)
+static cpuset_t never_started(void)
 {
-    uint64_t m = 0;
+    cpuset_t m = cs_none();
     for (unsigned i = 1; i < ncpus; i++)
         if (cpus[i].state == CPU_OFFLINE || cpus[i].state == CPU_FAILED)
-            m |= bit_of(i);
+            cs_add(&m, i);
     return m;
 }
 
@@ -155,53 +156,75 @@ static void on_every_backend(backend_case fn)
     smm_set_backend(SYNCH_MEM);
 }
 
+/* ---- the bounds in use ---- */
+
+/* The fail-safe bounds grow with the host's load (kernel/config.h,
+ * config_host_scale): 500 ms each per factor, unless given on the command
+ * line. The protocol's own times (pull-in's first wait, wait-all's timeout)
+ * do not. */
+static void test_bounds(void)
+{
+    unsigned k = host_scale();
+    uint64_t patent = config.patent_failsafe_us.set ? config.patent_failsafe_us.v : 500000ull * k;
+    uint64_t pullin2 = config.pullin2_us.set ? config.pullin2_us.v : 500000ull * k;
+    report(smm.t_patent_us == patent && smm.t_pullin2_us == pullin2,
+           "fail-safe bounds for %u vCPUs on %lu host CPUs (x%u): patent %lu us, pull-in %lu us", ncpus,
+           config.host_cpus.set ? config.host_cpus.v : 0, k, smm.t_patent_us, smm.t_pullin2_us);
+    report(smm.t_pullin1_us == (config.pullin_us.set ? config.pullin_us.v : 2000) &&
+           smm.t_waitall_us == (config.waitall_us.set ? config.waitall_us.v : 1000),
+           "the protocol's own times are not scaled: pull-in first wait %lu us, wait-all %lu us",
+           smm.t_pullin1_us, smm.t_waitall_us);
+}
+TEST("20", "smm.rdv.bounds", test_bounds, .needs = FEAT_SMM);
+
 /* ---- case (a): peers inactive -> no wait ---- */
 
 /* First the other state: awake, every AP's byte reads active (claim 13),
  * so "inactive" below is what parking wrote, not a byte never written. */
-static void check_awake_active(uint64_t aps)
+static void check_awake_active(cpuset_t aps)
 {
-    uint64_t not_active = 0;
+    cpuset_t not_active = cs_none();
     uint8_t s[SMMSYNC_MAX_CPUS];
     bool read = read_synch(s);
     for (unsigned i = 1; i < ncpus; i++)
-        if ((aps >> i & 1) && s[i] != SYNCH_ACTIVE)
-            not_active |= bit_of(i);
-    char m0[64];
-    if (!report(read && !not_active, "awake, the APs' bytes read active"))
-        report_info("not active: {%s}", mask_str(not_active, m0, sizeof(m0)));
+        if (cs_has(aps, i) && s[i] != SYNCH_ACTIVE)
+            cs_add(&not_active, i);
+    char m0[CPUSET_STR];
+    if (!report(read && cs_empty(not_active), "awake, the APs' bytes read active"))
+        report_info("not active: {%s}", SET_STR(not_active, m0));
 }
 
 /* Claims 2-7: a CPU never started holds the zero default, untouched. */
 static void check_zero_default(enum rdv_policy p, const struct smm_rec *r)
 {
-    char m1[64], m2[64];
-    uint64_t nonzero = 0;
+    char m1[CPUSET_STR], m2[CPUSET_STR];
+    cpuset_t nonzero = cs_none(), never = never_started();
     for (unsigned i = 1; i < ncpus; i++)
-        if ((never_started() >> i & 1) && r->peer[i] != 0)
-            nonzero |= bit_of(i);
-    if (never_started() && !report(!nonzero, "%s: never-started CPUs {%s} hold the zero default (0x00 = inactive)",
-                                   pol_name(p), mask_str(never_started(), m1, sizeof(m1))))
-        report_info("bytes read 0x%02x ... on {%s}", r->peer[__builtin_ctzll(nonzero)], mask_str(nonzero, m2, sizeof(m2)));
+        if (cs_has(never, i) && r->peer[i] != 0)
+            cs_add(&nonzero, i);
+    if (!cs_empty(never) && !report(cs_empty(nonzero), "%s: never-started CPUs {%s} hold the zero default "
+                                    "(0x00 = inactive)", pol_name(p), SET_STR(never, m1)))
+        report_info("bytes read 0x%02x ... on {%s}", r->peer[cs_first(nonzero)], SET_STR(nonzero, m2));
 }
 
 /* Claim 1(a), from the monarch's own record: no CPU whose byte it read as
  * inactive was waited for, pulled in or reported missing. */
-static void check_not_waited(enum rdv_policy p, const struct event_view *v, uint64_t inactive)
+static void check_not_waited(enum rdv_policy p, const struct event_view *v, cpuset_t inactive)
 {
-    char m1[64], m2[64], m3[64], m4[64];
+    char m1[CPUSET_STR], m2[CPUSET_STR], m3[CPUSET_STR], m4[CPUSET_STR];
     const struct smm_rec *r = v->monarch_rec;
-    uint64_t w = us_of(r->wait_tsc), read_inactive = 0;
+    uint64_t w = us_of(r->wait_tsc);
+    cpuset_t read_inactive = cs_none();
     for (unsigned i = 0; i < ncpus; i++)
         if (i != v->monarch && r->peer[i] == SYNCH_INACTIVE)
-            read_inactive |= bit_of(i);
-    uint64_t bad = (r->waited | r->pulled | r->missing) & read_inactive;
-    if (!report(read_inactive == inactive && !bad, "%s: did not wait for the inactive peers {%s}", pol_name(p),
-                mask_str(inactive, m1, sizeof(m1))))
+            cs_add(&read_inactive, i);
+    cpuset_t bad = cs_and(cs_or(cs_or(r->waited, r->pulled), r->missing), read_inactive);
+    if (!report(cs_eq(read_inactive, inactive) && cs_empty(bad), "%s: did not wait for the inactive peers {%s}", pol_name(p),
+                SET_STR(inactive, m1)))
         report_info("read inactive {%s}; waited for {%s} although their bytes read inactive (pulled {%s}, "
-                    "missing {%s}, waited %lu us)", mask_str(read_inactive, m1, sizeof(m1)),
-                    mask_str(r->waited & read_inactive, m2, sizeof(m2)), mask_str(r->pulled, m3, sizeof(m3)),
-                    mask_str(r->missing, m4, sizeof(m4)), w);
+                    "missing {%s}, waited %lu us)", SET_STR(read_inactive, m1),
+                    SET_STR(cs_and(r->waited, read_inactive), m2), SET_STR(r->pulled, m3),
+                    SET_STR(r->missing, m4), w);
     else
         report_info("%s: the monarch spent %lu us in its wait", pol_name(p), w);
 }
@@ -209,14 +232,14 @@ static void check_not_waited(enum rdv_policy p, const struct event_view *v, uint
 static void case_inactive(enum synch_backend b)
 {
     (void)b;
-    uint64_t aps = usable_aps(), parked = 0;
+    cpuset_t aps = usable_aps(), parked = cs_none();
     unsigned n = 0;
     check_awake_active(aps);
     for (unsigned i = 1; i < ncpus; i++)
-        if (aps >> i & 1)
-            parked |= park_aps(bit_of(i), (n++ & 1) != 0);     /* alternate HLT / INIT */
-    uint64_t inactive = parked | never_started();
-    char m1[64], m2[64];
+        if (cs_has(aps, i))
+            parked = cs_or(parked, park_aps(cs_of(i), (n++ & 1) != 0));   /* alternate HLT / INIT */
+    cpuset_t inactive = cs_or(parked, never_started());
+    char m1[CPUSET_STR], m2[CPUSET_STR];
     for (enum rdv_policy p = RDV_PULLIN; p <= RDV_WAITALL; p = p == RDV_PULLIN ? RDV_PATENT : p + 1) {
         uint64_t base[SMMSYNC_MAX_CPUS];
         struct smm_call c;
@@ -224,17 +247,17 @@ static void case_inactive(enum synch_backend b)
         bool done = rdv_call(p, SMI_IPI_SELF, base, &c);
         view(c.seq, base, &v);
         const struct smm_rec *r = v.monarch_rec;
-        if (!report(done && r && v.monarch == 0 && r->inactive == inactive,
-                    "%s: cpu0 handled the SMI, saw {%s} inactive", pol_name(p), mask_str(inactive, m1, sizeof(m1))))
+        if (!report(done && r && v.monarch == 0 && cs_eq(r->inactive, inactive),
+                    "%s: cpu0 handled the SMI, saw {%s} inactive", pol_name(p), SET_STR(inactive, m1)))
             report_info("monarch %d, inactive seen {%s}", (int)v.monarch,
-                        r ? mask_str(r->inactive, m2, sizeof(m2)) : "-");
+                        r ? SET_STR(r->inactive, m2) : "-");
         if (!r)
             continue;
         check_zero_default(p, r);
         if (p == RDV_WAITALL) {
             /* The baseline ignores the synchbytes: it waits out its timeout. */
             uint64_t w = us_of(r->wait_tsc);
-            report(!inactive || w * 10 >= smm.t_waitall_us * 9,
+            report(cs_empty(inactive) || w * 10 >= smm.t_waitall_us * 9,
                    "waitall: baseline waited %lu us for CPUs that were parked (timeout %lu us)", w,
                    smm.t_waitall_us);
             continue;
@@ -268,12 +291,13 @@ static void late_self_smi(void *arg)
 static void case_wait(enum synch_backend b)
 {
     (void)b;
-    uint64_t aps = usable_aps(), base[SMMSYNC_MAX_CPUS];
-    char m1[64], m2[64];
+    cpuset_t aps = usable_aps();
+    uint64_t base[SMMSYNC_MAX_CPUS];
+    char m1[CPUSET_STR], m2[CPUSET_STR];
     late_go = 0;
     for (unsigned i = 1; i < ncpus; i++) {
         late_fired[i] = 0;
-        if (aps >> i & 1)
+        if (cs_has(aps, i))
             on_cpu_async(i, late_self_smi, 0);
     }
     smm_snapshot(base);
@@ -283,7 +307,7 @@ static void case_wait(enum synch_backend b)
     late_go = 1;
     bool done = smm_call(&c);
     for (unsigned i = 1; i < ncpus; i++)
-        if (aps >> i & 1)
+        if (cs_has(aps, i))
             on_cpu_wait(i, 2000000);
     settle();
     struct event_view v;
@@ -293,21 +317,21 @@ static void case_wait(enum synch_backend b)
     /* The monarch is normally cpu0; a CPU with a latched SMI from an earlier
      * event may lead instead. Either way it must have read the late APs
      * active (claim 1(b)) and waited for every other CPU. */
-    char m3[64];
-    uint64_t others = (aps | 1) & ~bit_of(v.monarch), read_active = 0;
+    char m3[CPUSET_STR];
+    cpuset_t others = cs_minus(cs_or(aps, cs_of(0)), cs_of(v.monarch)), read_active = cs_none();
     for (unsigned i = 1; r && i < ncpus; i++)
-        if ((others >> i & 1) && r->peer[i] == SYNCH_ACTIVE)
-            read_active |= bit_of(i);
-    if (!report(done && r && read_active && r->waited == others && !r->missing,
+        if (cs_has(others, i) && r->peer[i] == SYNCH_ACTIVE)
+            cs_add(&read_active, i);
+    if (!report(done && r && !cs_empty(read_active) && cs_eq(r->waited, others) && cs_empty(r->missing),
                 "the monarch (cpu%u) read the late APs {%s} active and waited for them", v.monarch,
-                mask_str(read_active, m1, sizeof(m1))))
-        report_info("waited for {%s}, missing {%s}, read active {%s}", r ? mask_str(r->waited, m1, sizeof(m1)) : "-",
-                    r ? mask_str(r->missing, m2, sizeof(m2)) : "-", mask_str(read_active, m3, sizeof(m3)));
+                SET_STR(read_active, m1)))
+        report_info("waited for {%s}, missing {%s}, read active {%s}", r ? SET_STR(r->waited, m1) : "-",
+                    r ? SET_STR(r->missing, m2) : "-", SET_STR(read_active, m3));
     /* The wait must cover the delay the monarch actually saw: it scanned
      * before the last of those APs sent its SMI and closed the door after. */
     uint64_t fired = 0;
     for (unsigned i = 1; i < ncpus; i++)
-        if ((read_active >> i & 1) && late_fired[i] > fired)
+        if (cs_has(read_active, i) && late_fired[i] > fired)
             fired = late_fired[i];
     if (!report(r && fired && r->tsc_entry < fired && r->tsc_ready >= fired,
                 "the logged wait (%lu us) covers the delay until the last peer's SMI (%lu us after the "
@@ -315,10 +339,10 @@ static void case_wait(enum synch_backend b)
                 LATE_US))
         report_info("monarch entered at %lu, last late SMI at %lu, door closed at %lu (TSC)",
                     r ? r->tsc_entry : 0, fired, r ? r->tsc_ready : 0);
-    if (!report(v.members == (aps | 1) && popcount64(v.ran) == 1 && v.ran == bit_of(v.monarch),
+    if (!report(cs_eq(v.members, cs_or(aps, cs_of(0))) && cs_count(v.ran) == 1 && cs_eq(v.ran, cs_of(v.monarch)),
                 "they joined the event; the command ran once, on the monarch")) {
-        report_info("members {%s}, ran on {%s}", mask_str(v.members, m1, sizeof(m1)),
-                    mask_str(v.ran, m2, sizeof(m2)));
+        report_info("members {%s}, ran on {%s}", SET_STR(v.members, m1),
+                    SET_STR(v.ran, m2));
         dump_recs(base);
     }
 }
@@ -342,8 +366,8 @@ static void case_in_smm(enum synch_backend b)
 {
     (void)b;
     unsigned k = 1;
-    char m1[64], m2[64], m3[64];
-    uint64_t parked = park_aps_hlt_but(k);        /* only cpu0 and k are active */
+    char m1[CPUSET_STR], m2[CPUSET_STR], m3[CPUSET_STR];
+    cpuset_t parked = park_aps_hlt_but(k);        /* only cpu0 and k are active */
     for (enum rdv_policy p = RDV_PULLIN; p <= RDV_PATENT; p++) {
         uint64_t base[SMMSYNC_MAX_CPUS];
         struct event_view v;
@@ -367,11 +391,11 @@ static void case_in_smm(enum synch_backend b)
                     "%s: the monarch read cpu%u's byte as in SMM (0x%02x)", pn, k, SYNCH_IN_SMM))
             report_info("monarch cpu%d read 0x%02x (%s)", (int)v.monarch, r ? r->peer[k] : 0,
                         r ? synch_name(r->peer[k]) : "no record");
-        if (!report(r && !(r->pulled & bit_of(k)) && (r->waited & bit_of(k)) && !r->missing,
+        if (!report(r && !cs_has(r->pulled, k) && cs_has(r->waited, k) && cs_empty(r->missing),
                     "%s: it waited for cpu%u to join and sent it no SMI", pn, k))
-            report_info("pulled {%s}, waited {%s}, missing {%s}", r ? mask_str(r->pulled, m1, sizeof(m1)) : "-",
-                        r ? mask_str(r->waited, m2, sizeof(m2)) : "-", r ? mask_str(r->missing, m3, sizeof(m3)) : "-");
-        if (!report(kr && kr->role == ROLE_MEMBER && kr->cmd_seq == c.seq && (v.members & bit_of(k)),
+            report_info("pulled {%s}, waited {%s}, missing {%s}", r ? SET_STR(r->pulled, m1) : "-",
+                        r ? SET_STR(r->waited, m2) : "-", r ? SET_STR(r->missing, m3) : "-");
+        if (!report(kr && kr->role == ROLE_MEMBER && kr->cmd_seq == c.seq && cs_has(v.members, k),
                     "%s: cpu%u took part in the event when its hold ended", pn, k)) {
             report_info("cpu%u's entry: role %s, command %u (wanted %u)", k,
                         kr && kr->role < 7 ? role_names[kr->role] : "-", kr ? kr->cmd_seq : 0, c.seq);
@@ -393,19 +417,19 @@ TEST("21", "smm.rdv.in_smm", test_in_smm, .needs = FEAT_SMM, .min_cpus = 2, .tim
 
 /* ---- case (c): broadcast -> every active CPU takes part, the command runs once ---- */
 
-static void check_joint(const char *what, bool done, uint32_t seq, const uint64_t *base, uint64_t want)
+static void check_joint(const char *what, bool done, uint32_t seq, const uint64_t *base, cpuset_t want)
 {
     struct event_view v;
-    char m1[64], m2[64];
+    char m1[CPUSET_STR], m2[CPUSET_STR];
     view(seq, base, &v);
     /* CPUs that are not running (never started, parked) may still get a
      * broadcast and take part; every active one must. */
-    if (!report(done && (v.members & want) == want && !(v.members & ~want & usable_mask()) &&
-                popcount64(v.ran) == 1 && v.monarch_rec,
+    if (!report(done && cs_subset(want, v.members) && cs_empty(cs_and(cs_minus(v.members, want), usable_set())) &&
+                cs_count(v.ran) == 1 && v.monarch_rec,
                 "%s: every active CPU took part {%s}, the command ran once", what,
-                mask_str(want, m1, sizeof(m1)))) {
+                SET_STR(want, m1))) {
         report_info("%s: done=%d members {%s} ran on {%s}", what, done,
-                    mask_str(v.members, m1, sizeof(m1)), mask_str(v.ran, m2, sizeof(m2)));
+                    SET_STR(v.members, m1), SET_STR(v.ran, m2));
         dump_recs(base);
     }
 }
@@ -413,7 +437,8 @@ static void check_joint(const char *what, bool done, uint32_t seq, const uint64_
 static void case_broadcast(enum synch_backend b)
 {
     (void)b;
-    uint64_t want = usable_aps() | 1, base[SMMSYNC_MAX_CPUS];
+    cpuset_t want = usable_set();
+    uint64_t base[SMMSYNC_MAX_CPUS];
     struct smm_call c;
     bool done = rdv_call(RDV_PATENT, SMI_IPI_ALL, base, &c);
     check_joint("ICR all-including-self", done, c.seq, base, want);
@@ -438,25 +463,26 @@ TEST("30", "smm.rdv.broadcast", test_broadcast, .needs = FEAT_SMM, .timeout_ms =
 /* The TCO timer: a hardware SMI to cpu0; with pullin the others are brought in. */
 static void test_tco_joint(void)
 {
-    uint64_t base[SMMSYNC_MAX_CPUS], want = usable_aps() | 1;
+    uint64_t base[SMMSYNC_MAX_CPUS];
+    cpuset_t want = usable_set();
     struct smm_call c;
     rdv_call(RDV_PULLIN, SMI_IPI_SELF, base, &c);     /* sets the policy hardware events use */
     smm_snapshot(base);
     smi_trigger(SMI_TCO, 0);
     WAIT_UNTIL(smm_entries(0) != base[0], 1000000);
     mdelay(50);
-    uint64_t tco_on = 0, members = 0;
+    cpuset_t tco_on = cs_none(), members = cs_none();
     for (unsigned i = 0; i < ncpus; i++)
         for (uint64_t e = base[i] + 1; e <= smm_entries(i); e++) {
             const struct smm_rec *r = smm_rec(i, e);
             if (r && (r->flags & REC_HW_TCO))
-                tco_on |= bit_of(i);
+                cs_add(&tco_on, i);
             if (r && (r->role == ROLE_MONARCH || r->role == ROLE_MEMBER))
-                members |= bit_of(i);
+                cs_add(&members, i);
         }
-    char m1[64];
-    if (!report(tco_on == 1 && members == want, "TCO SMI: cpu0 handled the hardware event once, {%s} took part",
-                mask_str(members, m1, sizeof(m1))))
+    char m1[CPUSET_STR];
+    if (!report(cs_eq(tco_on, cs_of(0)) && cs_eq(members, want), "TCO SMI: cpu0 handled the hardware event once, {%s} took part",
+                SET_STR(members, m1)))
         dump_recs(base);
 }
 TEST("31", "smm.rdv.tco", test_tco_joint, .needs = FEAT_SMM | FEAT_Q35);
@@ -466,30 +492,34 @@ TEST("31", "smm.rdv.tco", test_tco_joint, .needs = FEAT_SMM | FEAT_Q35);
 static void case_directed(enum synch_backend b)
 {
     (void)b;
-    uint64_t aps = usable_aps(), base[SMMSYNC_MAX_CPUS];
+    cpuset_t aps = usable_aps();
+    uint64_t base[SMMSYNC_MAX_CPUS];
     struct smm_call c;
     struct event_view v;
-    char m1[64];
+    char m1[CPUSET_STR];
     bool done = rdv_call(RDV_PULLIN, SMI_IPI_SELF, base, &c);
     view(c.seq, base, &v);
     const struct smm_rec *r = v.monarch_rec;
     /* The monarch is normally cpu0 (it took the SMI); a CPU with a latched
      * SMI from an earlier event may get there first and lead instead. */
-    if (!report(done && r && r->pulled && v.members == (aps | 1) && popcount64(v.ran) == 1,
+    if (!report(done && r && !cs_empty(r->pulled) && cs_eq(v.members, cs_or(aps, cs_of(0))) && cs_count(v.ran) == 1,
                 "pullin: SMI IPIs brought the active CPUs {%s} in; the command ran once",
-                mask_str(aps, m1, sizeof(m1)))) {
+                SET_STR(aps, m1))) {
         dump_recs(base);
         dump_cpus();
     }
     /* A CPU that never comes is reported missing, within both bounds. */
     uint64_t w1 = r ? us_of(r->wait_tsc) : 0, bound = smm.t_pullin1_us + smm.t_pullin2_us;
-    if (!report(r && !r->missing && !(r->flags & REC_TIMEOUT), "pullin: every active CPU came, none missing"))
+    if (!report(r && cs_empty(r->missing) && !(r->flags & REC_TIMEOUT), "pullin: every active CPU came, none missing"))
         report_info("missing {%s} after both waits (waited %lu us, bounds %lu + %lu us)",
-                    r ? mask_str(r->missing, m1, sizeof(m1)) : "-", w1, smm.t_pullin1_us, smm.t_pullin2_us);
+                    r ? SET_STR(r->missing, m1) : "-", w1, smm.t_pullin1_us, smm.t_pullin2_us);
     /* Slack for the host: vCPU threads that share 2 host cores are late by
-     * hundreds of ms when a CPU spins in SMM (fault-smm-spin); a wait that
-     * lost its bound would run for the 20 s of that spin. */
-    uint64_t slack = smm.t_pullin2_us > 1000000 ? smm.t_pullin2_us : 1000000;
+     * hundreds of ms when a CPU spins in SMM (fault-smm-spin), more with
+     * more vCPUs (host_scale); a wait that lost its bound would run for the
+     * 20 s of that spin. */
+    uint64_t slack = 1000000ull * host_scale();
+    if (slack < smm.t_pullin2_us)
+        slack = smm.t_pullin2_us;
     report(r && w1 <= bound + slack, "pullin: the wait ended within its bounds (%lu us; bounds %lu us, +%lu us for the host)",
            w1, bound, slack);
     uint64_t t0 = rdtsc();
@@ -498,7 +528,7 @@ static void case_directed(enum synch_backend b)
     view(c.seq, base, &v);
     r = v.monarch_rec;
     uint64_t w = r ? us_of(r->wait_tsc) : 0;
-    report(done && r && (r->flags & REC_PROTO_FAIL) && r->missing == aps,
+    report(done && r && (r->flags & REC_PROTO_FAIL) && cs_eq(r->missing, aps),
            "patent: the active CPUs that got no SMI are reported as a protocol failure");
     report(r && w * 10 >= smm.t_patent_us * 9 && took < smm.t_patent_us * 3 + 100000,
            "patent: within its fail-safe bound (%lu us waited, bound %lu us, call took %lu us)", w,
@@ -511,20 +541,20 @@ TEST("22", "smm.rdv.directed", test_directed, .needs = FEAT_SMM, .min_cpus = 2, 
 /* ---- mixed: some inactive, some active, broadcast ---- */
 
 /* The parked CPUs as the monarch read them: inactive, in SMM, or neither. */
-struct parked_reads { uint64_t inactive, in_smm, other; };
+struct parked_reads { cpuset_t inactive, in_smm, other; };
 
-static struct parked_reads read_parked(const struct event_view *v, uint64_t parked)
+static struct parked_reads read_parked(const struct event_view *v, cpuset_t parked)
 {
-    struct parked_reads pr = { 0, 0, 0 };
+    struct parked_reads pr = { cs_none(), cs_none(), cs_none() };
     const struct smm_rec *r = v->monarch_rec;
     for (unsigned i = 1; r && i < ncpus; i++)
-        if ((parked >> i & 1) && i != v->monarch) {
+        if (cs_has(parked, i) && i != v->monarch) {
             if (r->peer[i] == SYNCH_INACTIVE)
-                pr.inactive |= bit_of(i);
+                cs_add(&pr.inactive, i);
             else if (r->peer[i] == SYNCH_IN_SMM)
-                pr.in_smm |= bit_of(i);
+                cs_add(&pr.in_smm, i);
             else
-                pr.other |= bit_of(i);
+                cs_add(&pr.other, i);
         }
     return pr;
 }
@@ -532,53 +562,54 @@ static struct parked_reads read_parked(const struct event_view *v, uint64_t park
 /* The parked CPUs that entered SMM for this broadcast and did not take
  * part (late); *bad: those of them with a wrong role, that ran the
  * command or left active. */
-static uint64_t late_parked(const struct event_view *v, uint64_t parked, const uint64_t *base, uint64_t *bad)
+static cpuset_t late_parked(const struct event_view *v, cpuset_t parked, const uint64_t *base, cpuset_t *bad)
 {
-    uint64_t late = 0;
-    *bad = 0;
+    cpuset_t late = cs_none();
+    *bad = cs_none();
     for (unsigned i = 1; i < ncpus; i++) {
-        if (!(parked >> i & 1) || (v->members >> i & 1))
+        if (!cs_has(parked, i) || cs_has(v->members, i))
             continue;
         for (uint64_t e = base[i] + 1; e <= smm_entries(i); e++) {
             const struct smm_rec *x = smm_rec(i, e);
             if (!x)
                 continue;
-            late |= bit_of(i);
+            cs_add(&late, i);
             if ((x->role != ROLE_LATE && x->role != ROLE_NOWORK && x->role != ROLE_WFS_PARK) ||
                 (x->flags & REC_RAN_CMD) || x->self_after != SYNCH_INACTIVE)
-                *bad |= bit_of(i);
+                cs_add(bad, i);
         }
     }
     return late;
 }
 
 /* Parked CPUs stay inactive in their low-power state after the broadcast. */
-static void check_parked_stay(const struct event_view *v, uint64_t parked)
+static void check_parked_stay(const struct event_view *v, cpuset_t parked)
 {
-    char m1[64];
+    char m1[CPUSET_STR];
     uint8_t s[SMMSYNC_MAX_CPUS];
     bool read = read_synch(s);
     bool stay = true;
     for (unsigned i = 1; i < ncpus; i++)
-        if (parked >> i & 1)
+        if (cs_has(parked, i))
             stay &= s[i] == SYNCH_INACTIVE &&
                     (cpus[i].state == CPU_PARKED_HLT || cpus[i].state == CPU_PARKED_INIT);
     report(read && stay, "parked CPUs that still got the broadcast were handled as late arrivals and stay inactive "
-           "(wfs-parked {%s})", mask_str(v->wfs, m1, sizeof(m1)));
+           "(wfs-parked {%s})", SET_STR(v->wfs, m1));
 }
 
 static void case_mixed(enum synch_backend b)
 {
     (void)b;
-    uint64_t aps = usable_aps(), parked = 0, base[SMMSYNC_MAX_CPUS];
+    cpuset_t aps = usable_aps(), parked = cs_none();
+    uint64_t base[SMMSYNC_MAX_CPUS];
     unsigned n = 0;
     for (unsigned i = 1; i < ncpus; i++)
-        if ((aps >> i & 1) && (n++ % 2 == 0))
-            parked |= park_aps(bit_of(i), (n % 4) == 3);
-    uint64_t active = (aps & ~parked) | 1;
+        if (cs_has(aps, i) && (n++ % 2 == 0))
+            parked = cs_or(parked, park_aps(cs_of(i), (n % 4) == 3));
+    cpuset_t active = cs_or(cs_minus(aps, parked), cs_of(0));
     struct smm_call c;
     struct event_view v;
-    char m1[64], m2[64], m3[64];
+    char m1[CPUSET_STR], m2[CPUSET_STR], m3[CPUSET_STR];
     bool done = rdv_call(RDV_PATENT, SMI_IPI_ALL, base, &c);
     view(c.seq, base, &v);
     const struct smm_rec *r = v.monarch_rec;
@@ -589,26 +620,26 @@ static void case_mixed(enum synch_backend b)
      * got the broadcast but did not take part is a late arrival (or, INIT
      * parked under TCG, a wait-for-SIPI park) and ran nothing. */
     struct parked_reads pr = read_parked(&v, parked);
-    uint64_t late_bad, late = late_parked(&v, parked, base, &late_bad);
-    uint64_t wrong_wait = r ? r->waited & pr.inactive : 0;
+    cpuset_t late_bad, late = late_parked(&v, parked, base, &late_bad);
+    cpuset_t wrong_wait = r ? cs_and(r->waited, pr.inactive) : cs_none();
     /* Read in SMM, then gone back to its low-power state (a wait-for-SIPI
      * park, or a late arrival leaving inactive): no longer waited for. */
-    uint64_t absent = pr.in_smm & ~v.members & ~(late & ~late_bad);
-    if (!report(done && r && !wrong_wait && !pr.other && !absent,
+    cpuset_t absent = cs_minus(cs_minus(pr.in_smm, v.members), cs_minus(late, late_bad));
+    if (!report(done && r && cs_empty(wrong_wait) && cs_empty(pr.other) && cs_empty(absent),
                 "parked CPUs: those read inactive {%s} were not waited for, those read in SMM {%s} took part or parked again",
-                mask_str(pr.inactive, m1, sizeof(m1)), mask_str(pr.in_smm, m2, sizeof(m2)))) {
+                SET_STR(pr.inactive, m1), SET_STR(pr.in_smm, m2))) {
         report_info("waited for inactive {%s}; read neither {%s}; in SMM but absent {%s}",
-                    mask_str(wrong_wait, m1, sizeof(m1)), mask_str(pr.other, m2, sizeof(m2)),
-                    mask_str(absent, m3, sizeof(m3)));
+                    SET_STR(wrong_wait, m1), SET_STR(pr.other, m2),
+                    SET_STR(absent, m3));
         dump_recs(base);
     }
-    if (!report(done && r && (v.members & active) == active && popcount64(v.ran) == 1 && v.ran == bit_of(v.monarch),
+    if (!report(done && r && cs_subset(active, v.members) && cs_count(v.ran) == 1 && cs_eq(v.ran, cs_of(v.monarch)),
                 "the active CPUs {%s} took part; the command ran once, on the monarch",
-                mask_str(active, m1, sizeof(m1))))
-        report_info("members {%s}, ran on {%s}", mask_str(v.members, m1, sizeof(m1)), mask_str(v.ran, m2, sizeof(m2)));
-    if (!report(!late_bad, "late arrivals {%s}: left without running the command, inactive again",
-                mask_str(late, m1, sizeof(m1))))
-        report_info("wrong role, ran the command or left active: {%s}", mask_str(late_bad, m1, sizeof(m1)));
+                SET_STR(active, m1)))
+        report_info("members {%s}, ran on {%s}", SET_STR(v.members, m1), SET_STR(v.ran, m2));
+    if (!report(cs_empty(late_bad), "late arrivals {%s}: left without running the command, inactive again",
+                SET_STR(late, m1)))
+        report_info("wrong role, ran the command or left active: {%s}", SET_STR(late_bad, m1));
     check_parked_stay(&v, parked);
     report(wake_aps(parked), "parked CPUs woke up");
 }
@@ -631,7 +662,7 @@ static void case_stale(enum synch_backend b)
         uint64_t base[SMMSYNC_MAX_CPUS];
         struct smm_call c;
         step = "after park";
-        ok = park_aps(bit_of(k), init) == bit_of(k) && read_synch(s) && s[k] == SYNCH_INACTIVE;
+        ok = cs_eq(park_aps(cs_of(k), init), cs_of(k)) && read_synch(s) && s[k] == SYNCH_INACTIVE;
         if (!ok)
             break;
         step = "after a broadcast SMI while parked";
@@ -639,7 +670,7 @@ static void case_stale(enum synch_backend b)
         if (!ok)
             break;
         step = "after wake";
-        ok = wake_aps(bit_of(k)) && read_synch(s) && s[k] == SYNCH_ACTIVE;
+        ok = wake_aps(cs_of(k)) && read_synch(s) && s[k] == SYNCH_ACTIVE;
     }
     if (!report(ok, "HLT and INIT park/wake with SMIs in between: inactive when parked, active when awake")) {
         report_info("cycle %d (%s) %s: cpu%u's byte is %s", cycle, cycle & 1 ? "INIT" : "HLT", step, k,
@@ -666,10 +697,10 @@ static void case_corrupt(enum synch_backend b)
     bool done = rdv_call(RDV_PULLIN, SMI_IPI_SELF, base, &c);
     view(c.seq, base, &v);
     const struct smm_rec *r = v.monarch_rec;
-    if (!report(wrote && done && r && (r->flags & REC_BAD_SYNCH) && (r->bad & bit_of(k)) && r->peer[k] == 0x77,
+    if (!report(wrote && done && r && (r->flags & REC_BAD_SYNCH) && cs_has(r->bad, k) && r->peer[k] == 0x77,
                 "cpu%u's byte 0x77 was reported as unknown", k))
         dump_recs(base);
-    if (!report(r && (r->waited & bit_of(k)) && (v.members & bit_of(k)),
+    if (!report(r && cs_has(r->waited, k) && cs_has(v.members, k),
                 "and treated as active: waited for, pulled in, took part"))
         dump_recs(base);
     uint8_t s[SMMSYNC_MAX_CPUS];

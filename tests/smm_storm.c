@@ -52,7 +52,8 @@ static bool smi_count_of(unsigned cpu, uint64_t *entries, uint64_t *msr)
 /* What the storm counts; e0/m0 are each CPU's baseline of SMM entries and
  * MSR_SMI_COUNT, inited the CPUs parked by INIT (new baseline on wake). */
 struct storm {
-    uint64_t total, sent, cmds, failed_cmds, churn, inited, ok, run0;
+    uint64_t total, sent, cmds, failed_cmds, churn, run0;
+    cpuset_t inited, ok;
     uint64_t e0[SMMSYNC_MAX_CPUS], m0[SMMSYNC_MAX_CPUS];
 };
 
@@ -62,9 +63,9 @@ static void storm_begin(struct storm *st)
     rng = config.seed.v | 1;
     report_info("seed=%lu smis=%lu (reproduce with seed=%lu storm_smis=%lu)", config.seed.v, st->total,
                 config.seed.v, st->total);
-    st->ok = smm_ok_mask();
+    st->ok = smm_ok_set();
     for (unsigned i = 0; i < ncpus; i++) {
-        if (st->ok >> i & 1)
+        if (cs_has(st->ok, i))
             smi_count_of(i, &st->e0[i], &st->m0[i]);
         st->run0 += smm_comm.cpu[i].cmds_run;
         for (unsigned r = 0; r < 6; r++)
@@ -82,11 +83,11 @@ static void storm_churn(struct storm *st, uint64_t r)
         return;
     bool init = (r >> 24) & 1;
     if (cpu_usable(k) && cpus[k].work_seq == cpus[k].done_seq) {
-        if (park_aps(bit_of(k), init) && init)
-            st->inited |= bit_of(k);
-    } else if (wake_aps(bit_of(k)) && (st->inited >> k & 1)) {
-        st->inited &= ~bit_of(k);
-        if (st->ok >> k & 1)
+        if (!cs_empty(park_aps(cs_of(k), init)) && init)
+            cs_add(&st->inited, k);
+    } else if (wake_aps(cs_of(k)) && cs_has(st->inited, k)) {
+        cs_del(&st->inited, k);
+        if (cs_has(st->ok, k))
             smi_count_of(k, &st->e0[k], &st->m0[k]);
     }
     st->churn++;
@@ -132,8 +133,8 @@ static void storm_step(struct storm *st)
 static void storm_drain(struct storm *st)
 {
     for (unsigned i = 1; i < ncpus; i++)
-        if ((cpus[i].state == CPU_PARKED_HLT || cpus[i].state == CPU_PARKED_INIT) && wake_aps(bit_of(i)) &&
-            (st->inited >> i & 1) && (st->ok >> i & 1))
+        if ((cpus[i].state == CPU_PARKED_HLT || cpus[i].state == CPU_PARKED_INIT) && wake_aps(cs_of(i)) &&
+            cs_has(st->inited, i) && cs_has(st->ok, i))
             smi_count_of(i, &st->e0[i], &st->m0[i]);
     for (unsigned i = 1; i < ncpus; i++)
         on_cpu_wait(i, 5000000);
@@ -149,7 +150,7 @@ static void storm_report(struct storm *st, uint64_t wall_ms)
         canaries += canary_runs[i];
         bad += canary_bad[i];
         uint64_t e1 = 0, m1 = 0;
-        if (!(st->ok >> i & 1))
+        if (!cs_has(st->ok, i))
             continue;
         if (!smi_count_of(i, &e1, &m1) || e1 - st->e0[i] != m1 - st->m0[i]) {
             reconcile = false;
@@ -165,7 +166,7 @@ static void storm_report(struct storm *st, uint64_t wall_ms)
            run1 - st->run0, st->cmds);
     report(reconcile, "every CPU's SMM entries reconcile with its MSR_SMI_COUNT");
     report(bad == 0, "registers intact on the canary CPUs (%lu canary runs, %lu mismatches)", canaries, bad);
-    report(smm_ok_mask() == st->ok, "every CPU is back and usable");
+    report(cs_eq(smm_ok_set(), st->ok), "every CPU is back and usable");
 }
 
 static void test_storm(void)

@@ -7,69 +7,59 @@
 
 void settle(void) { mdelay(20); }
 
-const char *mask_str(uint64_t m, char *buf, unsigned len)
+void expect_smi_check(cpuset_t set, const uint64_t *base, bool triggered, const char *fmt, ...)
 {
-    unsigned n = 0;
-    buf[0] = 0;
-    for (unsigned i = 0; i < 64 && n + 4 < len; i++)
-        if (m >> i & 1)
-            n += (unsigned)ksnprintf(buf + n, len - n, "%s%u", n ? "," : "", i);
-    if (!n)
-        ksnprintf(buf, len, "none");
-    return buf;
-}
-
-void expect_smi_check(uint64_t mask, const uint64_t *base, bool triggered, const char *fmt, ...)
-{
-    char name[160], got_s[96], want_s[96];
+    static char name[160], got_s[CPUSET_STR], want_s[CPUSET_STR];
     va_list ap;
     va_start(ap, fmt);
     kvsnprintf(name, sizeof(name), fmt, ap);
     va_end(ap);
-    bool arrived = triggered && smm_wait_entries(mask, base, 1000000);
+    bool arrived = triggered && smm_wait_entries(set, base, 1000000ull * host_scale());
     settle();
-    uint64_t got = 0, extra = 0;
+    cpuset_t got = cs_none(), extra = cs_none();
     for (unsigned i = 0; i < ncpus; i++) {
         uint64_t d = smm_entries(i) - base[i];
         if (d)
-            got |= bit_of(i);
+            cs_add(&got, i);
         if (d > 1)
-            extra |= bit_of(i);
+            cs_add(&extra, i);
     }
-    bool ok = arrived && got == mask && !extra;
+    bool ok = arrived && cs_eq(got, set) && cs_empty(extra);
     if (!report(ok, "%s", name))
-        report_info("%s: expected SMM entries on {%s}, saw {%s}%s%s", name,
-                    mask_str(mask, want_s, sizeof(want_s)), mask_str(got, got_s, sizeof(got_s)),
-                    extra ? " (more than one on some)" : "", triggered ? "" : "; trigger failed");
+        report_info("%s: expected SMM entries on {%s}, saw {%s}%s%s", name, SET_STR(set, want_s),
+                    SET_STR(got, got_s), cs_empty(extra) ? "" : " (more than one on some)",
+                    triggered ? "" : "; trigger failed");
 }
 
-uint64_t park_aps(uint64_t mask, bool init)
+cpuset_t park_aps(cpuset_t set, bool init)
 {
-    uint64_t parked = 0;
+    cpuset_t parked = cs_none();
     for (unsigned i = 1; i < ncpus; i++)
-        if ((mask >> i & 1) && cpu_usable(i) && (init ? cpu_park_init(i) : cpu_park_hlt(i)))
-            parked |= bit_of(i);
+        if (cs_has(set, i) && cpu_usable(i) && (init ? cpu_park_init(i) : cpu_park_hlt(i)))
+            cs_add(&parked, i);
     return parked;
 }
 
-uint64_t park_aps_hlt(void) { return park_aps(~1ull, false); }
-uint64_t park_aps_hlt_but(unsigned keep) { return park_aps(usable_aps_but(keep), false); }
+static cpuset_t all_aps(void) { return cs_minus(cs_first_n(ncpus), cs_of(0)); }
 
-uint64_t usable_aps_but(unsigned keep)
+cpuset_t park_aps_hlt(void) { return park_aps(all_aps(), false); }
+cpuset_t park_aps_hlt_but(unsigned keep) { return park_aps(usable_aps_but(keep), false); }
+
+cpuset_t usable_aps_but(unsigned keep)
 {
-    uint64_t m = 0;
+    cpuset_t m = cs_none();
     for (unsigned i = 1; i < ncpus; i++)
         if (i != keep && cpu_usable(i))
-            m |= bit_of(i);
+            cs_add(&m, i);
     return m;
 }
-uint64_t park_aps_init(void) { return park_aps(~1ull, true); }
+cpuset_t park_aps_init(void) { return park_aps(all_aps(), true); }
 
-bool wake_aps(uint64_t mask)
+bool wake_aps(cpuset_t set)
 {
     bool ok = true;
     for (unsigned i = 1; i < ncpus; i++) {
-        if (!(mask >> i & 1))
+        if (!cs_has(set, i))
             continue;
         if (cpus[i].state == CPU_PARKED_HLT)
             ok &= cpu_wake_hlt(i);

@@ -27,7 +27,7 @@
 set -euo pipefail
 
 ORDER="boot lib arch drivers kernel smp smm tests main"
-IMAGE_HEADERS="smm/smm_abi.h smm/synch.h smm/savestate.h smm/cmd.h arch/x86.h arch/spinlock.h lib/kstring.h lib/units.h drivers/apic_regs.h drivers/ich9_tco.h boot/layout.inc"
+IMAGE_HEADERS="lib/cpuset.h smm/smm_abi.h smm/synch.h smm/savestate.h smm/cmd.h arch/x86.h arch/spinlock.h lib/kstring.h lib/units.h drivers/apic_regs.h drivers/ich9_tco.h boot/layout.inc"
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 objdir=''

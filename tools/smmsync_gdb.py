@@ -680,8 +680,20 @@ cannot be read from gdb (I/O ports)."""
                    enum_name("enum cpu_state", c["state"]) if c else "-", fmt(memv), fmt(smrv)))
 
 
-def _mask(m):
-    return "-" if m == 0 else "0x%x" % m
+def _cpuset(v):
+    """A cpuset_t (lib/cpuset.h) as "0-3,5", or "-" when empty."""
+    words = v["w"]
+    lo, hi = words.type.range()
+    cpus = [k * 64 + b for k in range(lo, hi + 1)
+            for b in range(64) if int(words[k]) >> b & 1]
+    out, i = [], 0
+    while i < len(cpus):
+        j = i
+        while j + 1 < len(cpus) and cpus[j + 1] == cpus[j] + 1:
+            j += 1
+        out.append(str(cpus[i]) if i == j else "%d-%d" % (cpus[i], cpus[j]))
+        i = j + 1
+    return ",".join(out) or "-"
 
 
 def _flags(f):
@@ -704,7 +716,7 @@ class SmmLog(gdb.Command):
     """smm-log [N [K]]: the last K (default 16 = the whole ring; 4 per CPU
 without N) SMM event records of CPU N (every CPU without N), from
 smm_comm.cpu[N].ring and rec_count: seq, rendezvous event, role, policy,
-flags, SMBASE, command, status, the waited/pulled/missing CPU masks and the
+flags, SMBASE, command, status, the waited/pulled/missing CPU sets and the
 time spent waiting for peers (TSC ticks). An entry still running (entries >
 rec_count) is shown as 'in progress'."""
 
@@ -742,8 +754,8 @@ rec_count) is shown as 'in progress'."""
                         seq, int(r["event"]), enum_name("enum smm_role", r["role"]),
                         enum_name("enum rdv_policy", r["policy"]), _flags(int(r["flags"])),
                         int(r["smbase"]), _cmd(int(r["cmd_id"])), int(r["cmd_status"]),
-                        _mask(int(r["waited"])), _mask(int(r["pulled"])),
-                        _mask(int(r["missing"])), int(r["wait_tsc"]),
+                        _cpuset(r["waited"]), _cpuset(r["pulled"]),
+                        _cpuset(r["missing"]), int(r["wait_tsc"]),
                         "  (in progress)" if e > rc else ""))
 
 

@@ -52,7 +52,7 @@ uint64_t smm_hash_smram(volatile uint64_t *result)
 {
     extern char __mut_start[], __mut_end[];
     const struct smm_config *c = &smm_config;
-    struct range skip[HASH_SKIP_MAX];
+    static struct range skip[HASH_SKIP_MAX] SMM_MUTABLE;    /* too large for a 4 KiB SMM stack */
     unsigned n = 0;
     uint64_t image_va = (uint64_t)SMM_IMAGE_VBASE;
     for (unsigned i = 0; i < c->ncpus; i++)

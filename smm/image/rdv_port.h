@@ -32,11 +32,6 @@ static inline struct smm_comm *comm(void)
 {
     return (struct smm_comm *)(uintptr_t)smm_config.comm_phys;
 }
-static inline uint64_t bit(unsigned cpu) { return 1ull << cpu; }
-static inline uint64_t all_cpus_mask(void)
-{
-    return smm_config.ncpus >= 64 ? ~0ull : (1ull << smm_config.ncpus) - 1;
-}
 
 uint8_t synch_get(unsigned cpu);
 void synch_put(unsigned cpu, uint8_t v);

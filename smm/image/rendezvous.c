@@ -53,7 +53,7 @@ static struct {
     struct spinlock lock;           /* guards opening and joining */
     uint32_t phase;                 /* enum phase */
     uint32_t event;                 /* the current event's number */
-    uint64_t joined, left;          /* CPU sets of the current event */
+    cpuset_t joined, left;          /* CPU sets of the current event (cs_atomic_*) */
     uint32_t monarch;
     struct smm_cmd cmd;             /* the command, copied into SMRAM */
     uint32_t has_cmd;
@@ -93,14 +93,14 @@ static bool command_pending(struct smm_cmd *out)
  * inactive meanwhile (it parked) is no longer waited for. */
 static bool arrived(unsigned p, bool by_join_only)
 {
-    if (LOAD(rdv.joined) & bit(p))
+    if (cs_atomic_has(&rdv.joined, p))
         return true;
     if (smm_config.flags & SMMF_INACTIVE_AS_ACTIVE)
         return false;                        /* test-only: really wait on them */
     return !by_join_only && synch_get(p) == SYNCH_INACTIVE;
 }
 
-struct arrivals { uint64_t set; bool by_join_only; uint64_t next_scan, pause; };
+struct arrivals { cpuset_t set; bool by_join_only; uint64_t next_scan, pause; };
 
 /* Drops the arrived CPUs from the set; true once it is empty. Scans at most
  * every 'pause' ticks: with the cmos backend every read takes the
@@ -110,16 +110,16 @@ static bool all_arrived(void *ctx)
     struct arrivals *a = ctx;
     if (smm_clock() < a->next_scan)
         return false;
-    for (unsigned p = 0; p < smm_config.ncpus; p++)
-        if ((a->set & bit(p)) && arrived(p, a->by_join_only))
-            a->set &= ~bit(p);
+    for (int p = cs_first(a->set); p >= 0; p = cs_next(a->set, p))
+        if (arrived((unsigned)p, a->by_join_only))
+            cs_del(&a->set, (unsigned)p);
     a->next_scan = smm_clock() + a->pause;
-    return a->set == 0;
+    return cs_empty(a->set);
 }
 
 /* Waits until every CPU in 'set' has arrived or the deadline; returns who
  * is still missing. waitall counts arrivals only (it ignores the bytes). */
-static uint64_t wait_for(uint64_t set, uint64_t end, bool by_join_only)
+static cpuset_t wait_for(cpuset_t set, uint64_t end, bool by_join_only)
 {
     struct arrivals a = { set, by_join_only, 0, smm_us_to_tsc(10) };
     smm_wait_until(all_arrived, &a, end);
@@ -131,41 +131,45 @@ static uint64_t wait_for(uint64_t set, uint64_t end, bool by_join_only)
 /* Reads every peer's byte; returns the set to wait for: the active ones
  * (claim 1(b)) and the ones already in SMM, which take part (claim 1(c))
  * once they have joined. */
-static uint64_t scan_peers(unsigned me, struct smm_rec *r)
+static cpuset_t scan_peers(unsigned me, struct smm_rec *r)
 {
-    uint64_t waitset = 0;
+    cpuset_t waitset = cs_none();
     for (unsigned p = 0; p < smm_config.ncpus; p++) {
         uint8_t v = p == me ? SYNCH_IN_SMM : synch_get(p);
         r->peer[p] = v;
         if (p == me)
             continue;
         if (!synch_valid(v)) {               /* never trust an unknown value */
-            r->bad |= bit(p);
+            cs_add(&r->bad, p);
             r->flags |= REC_BAD_SYNCH;
             v = SYNCH_ACTIVE;
         }
         if (v == SYNCH_INACTIVE && (smm_config.flags & SMMF_INACTIVE_AS_ACTIVE))
             v = SYNCH_ACTIVE;                /* test-only fault */
-        uint64_t joined = LOAD(rdv.joined);
         if (v == SYNCH_INACTIVE)
-            r->inactive |= bit(p);           /* claim 1(a): not waited for */
-        else if (!(joined & bit(p)))
-            waitset |= bit(p);
+            cs_add(&r->inactive, p);         /* claim 1(a): not waited for */
+        else if (!cs_atomic_has(&rdv.joined, p))
+            cs_add(&waitset, p);
     }
     return waitset;
 }
 
 /* waitall: every other CPU, bytes ignored, until the timeout. */
-static uint64_t wait_waitall(unsigned me, struct smm_rec *r, uint64_t t0)
+static cpuset_t all_others(unsigned me)
 {
-    uint64_t missing = wait_for(all_cpus_mask() & ~bit(me), t0 + smm_config.t_waitall, true);
-    if (missing)
+    return cs_minus(cs_first_n(smm_config.ncpus), cs_of(me));
+}
+
+static cpuset_t wait_waitall(unsigned me, struct smm_rec *r, uint64_t t0)
+{
+    cpuset_t missing = wait_for(all_others(me), t0 + smm_config.t_waitall, true);
+    if (!cs_empty(missing))
         r->flags |= REC_TIMEOUT;
     return missing;
 }
 
 /* patent: every active peer until it is in SMM; the bound is a fail-safe. */
-static uint64_t wait_patent(uint64_t waitset, struct smm_rec *r, uint64_t t0)
+static cpuset_t wait_patent(cpuset_t waitset, struct smm_rec *r, uint64_t t0)
 {
     /* A stray SMI (TCO, a latched one) can bring the submitter, or any
      * CPU, into SMM between publishing a broadcast command and sending
@@ -174,44 +178,44 @@ static uint64_t wait_patent(uint64_t waitset, struct smm_rec *r, uint64_t t0)
      * peers that read active. (Found by the model: docs/model, checks
      * regress-trigger-window-* and regress-trigger-member-*.) */
     if (rdv.cmd.flags & CMDF_BROADCAST)
-        for (unsigned p = 0; p < smm_config.ncpus; p++)
-            if ((waitset & bit(p)) && synch_get(p) == SYNCH_ACTIVE) {
-                smm_send_smi(p);
-                r->pulled |= bit(p);
+        for (int p = cs_first(waitset); p >= 0; p = cs_next(waitset, p))
+            if (synch_get((unsigned)p) == SYNCH_ACTIVE) {
+                smm_send_smi((unsigned)p);
+                cs_add(&r->pulled, (unsigned)p);
             }
-    uint64_t missing = wait_for(waitset, t0 + smm_config.t_patent_failsafe, false);
-    if (missing)
+    cpuset_t missing = wait_for(waitset, t0 + smm_config.t_patent_failsafe, false);
+    if (!cs_empty(missing))
         r->flags |= REC_PROTO_FAIL;
     return missing;
 }
 
 /* pullin: a bounded wait, SMIs to the laggards, a second bounded wait. */
-static uint64_t wait_pullin(uint64_t waitset, struct smm_rec *r, uint64_t t0)
+static cpuset_t wait_pullin(cpuset_t waitset, struct smm_rec *r, uint64_t t0)
 {
     const struct smm_config *c = &smm_config;
-    uint64_t missing = wait_for(waitset, t0 + c->t_pullin1, false);
-    if (!missing)
-        return 0;
+    cpuset_t missing = wait_for(waitset, t0 + c->t_pullin1, false);
+    if (cs_empty(missing))
+        return missing;
     /* Pull in only the CPUs still outside SMM: an SMI to one that is
      * already entering would be latched and come back later. */
-    for (unsigned p = 0; p < c->ncpus; p++)
-        if ((missing & bit(p)) && synch_get(p) != SYNCH_IN_SMM) {
-            smm_send_smi(p);
-            r->pulled |= bit(p);
+    for (int p = cs_first(missing); p >= 0; p = cs_next(missing, p))
+        if (synch_get((unsigned)p) != SYNCH_IN_SMM) {
+            smm_send_smi((unsigned)p);
+            cs_add(&r->pulled, (unsigned)p);
         }
     missing = wait_for(missing, smm_clock() + c->t_pullin2, false);
-    if (missing)
+    if (!cs_empty(missing))
         r->flags |= REC_TIMEOUT;
     return missing;
 }
 
 static void monarch_wait(unsigned me, struct smm_rec *r)
 {
-    uint64_t waitset = scan_peers(me, r), missing;
+    cpuset_t waitset = scan_peers(me, r), missing;
     uint64_t t0 = smm_clock();
     switch (rdv.cmd.policy) {
     case RDV_WAITALL:
-        waitset = all_cpus_mask() & ~bit(me);
+        waitset = all_others(me);
         missing = wait_waitall(me, r, t0);
         break;
     case RDV_PATENT:
@@ -249,7 +253,7 @@ static void run_event_command(unsigned me, struct smm_rec *r)
 /* Under the lock, the door open: this CPU becomes a member. */
 static uint32_t join_event(unsigned me, struct smm_rec *r)
 {
-    __atomic_or_fetch(&rdv.joined, bit(me), __ATOMIC_ACQ_REL);
+    cs_atomic_add(&rdv.joined, me);
     r->role = ROLE_MEMBER;
     return LOAD(rdv.event);
 }
@@ -259,8 +263,8 @@ static uint32_t open_event(unsigned me, struct smm_rec *r, const struct smm_cmd 
 {
     uint32_t ev = LOAD(rdv.event) + 1;
     STORE(rdv.event, ev);
-    STORE(rdv.joined, bit(me));
-    STORE(rdv.left, 0);
+    cs_atomic_store(&rdv.joined, cs_of(me));
+    cs_atomic_store(&rdv.left, cs_none());
     rdv.monarch = me;
     rdv.has_cmd = has_cmd;
     rdv.cmd = *cmd;
@@ -323,8 +327,7 @@ static bool enter_event(unsigned me, struct smm_rec *r, uint8_t exit_val, uint64
 
 static bool members_left(void *ctx)
 {
-    uint64_t others = *(const uint64_t *)ctx;
-    return (LOAD(rdv.left) & others) == others;
+    return cs_subset(*(const cpuset_t *)ctx, cs_atomic_load(&rdv.left));
 }
 
 /* The door closes, the command runs once, the members are released and
@@ -333,13 +336,13 @@ static void monarch_finish(unsigned me, struct smm_rec *r, uint8_t exit_val)
 {
     spin_lock(&rdv.lock);
     STORE(rdv.phase, PH_RUNNING);            /* the door closes */
-    uint64_t joined = LOAD(rdv.joined);
+    cpuset_t joined = cs_atomic_load(&rdv.joined);
     spin_unlock(&rdv.lock);
     r->tsc_ready = smm_clock();
     r->joined = joined;
     run_event_command(me, r);
     STORE(rdv.phase, PH_RELEASED);
-    uint64_t others = joined & ~bit(me);
+    cpuset_t others = cs_minus(joined, cs_of(me));
     if (!smm_wait_until(members_left, &others, smm_clock() + smm_config.t_member * 4))
         r->flags |= REC_TIMEOUT;
     synch_put(me, exit_val);
@@ -363,9 +366,9 @@ static void member_follow(unsigned me, struct smm_rec *r, uint8_t exit_val, uint
     if (!smm_wait_until(released, &w, failsafe))
         r->flags |= REC_TIMEOUT;
     r->tsc_ready = smm_clock();
-    r->joined = LOAD(rdv.joined);
+    r->joined = cs_atomic_load(&rdv.joined);
     synch_put(me, exit_val);                 /* before 'left': a new event must not see us in SMM */
-    __atomic_or_fetch(&rdv.left, bit(me), __ATOMIC_RELEASE);
+    cs_atomic_add(&rdv.left, me);
 }
 
 void rendezvous(unsigned me, struct smm_rec *r, uint8_t exit_val)

@@ -32,7 +32,7 @@ test_string_SRCS  =
 HOST_TSAN_CFLAGS ?= -std=c11 -Wall -Wextra -Werror -g -O2 -pthread \
 		-fsanitize=thread -fno-omit-frame-pointer -DSMMSYNC_HOST -I.
 HOST_TSAN_TESTS += test_rendezvous
-test_rendezvous_SRCS = smm/image/rendezvous.c smm/image/wait.c
+test_rendezvous_SRCS = smm/image/rendezvous.c smm/image/wait.c lib/cpuset.c lib/printf.c
 
 # Keep whatever default goal the including Makefile has (or will define):
 # nothing in this fragment should become `make`'s default target.

@@ -33,7 +33,9 @@
 #define ENTRY    0x8000ull
 #define PAGE     0x1000ull
 #define LINE     64ull
-#define MAXCPU   64u
+#define MAXCPU   255u
+#define SPAN     0x10000ull        /* group g's stubs start at R + g * SPAN */
+#define MAXGROUPS 16u
 
 /* ---- the requests --------------------------------------------------------- */
 
@@ -47,9 +49,16 @@ struct smram_region {
 static const struct smram_region ASEG = {
     "A-segment", 0xA0000, 0x20000, 0x50000, 0x9FC00
 };
-/* q35 TSEG, 1 MiB at the top of 512 MiB of RAM. */
+/* q35 TSEG, 1 MiB at the top of 512 MiB of RAM; and the larger sizes
+ * the ESMRAMC register offers (2 and 8 MiB). */
 static const struct smram_region TSEG = {
     "TSEG", 0x1FF00000, 0x100000, 0x100000, 0x1FF00000
+};
+static const struct smram_region TSEG2 = {
+    "TSEG 2 MiB", 0x1FE00000, 0x200000, 0x100000, 0x1FE00000
+};
+static const struct smram_region TSEG8 = {
+    "TSEG 8 MiB", 0x1F800000, 0x800000, 0x100000, 0x1F800000
 };
 
 static struct smm_layout_req mkreq(const struct smram_region *r, unsigned n,
@@ -96,14 +105,30 @@ static uint64_t stride_of(const struct smm_layout_req *q)
     return up(max64(q->save_size, q->stub_size), LINE);
 }
 
-/* The n stubs (at R + i*stride) must stay below CPU 0's save state. */
+/* One overlap group's stubs (at R_g + j*stride) stay below its first save
+ * state (R_g + 7E00h): so many CPUs per group at most. */
+static unsigned group_max(const struct smm_layout_req *q)
+{
+    return q->save_size >= ENTRY ? 0 : (unsigned)((ENTRY - q->save_size) / stride_of(q));
+}
+
 static bool too_many(const struct smm_layout_req *q)
 {
-    uint64_t s = stride_of(q);
-
     if (q->ncpus > MAXCPU || q->save_size >= ENTRY)
         return true;
-    return q->ncpus > (ENTRY - q->save_size) / s;
+    return q->ncpus > group_max(q) * MAXGROUPS;
+}
+
+/* smm/layout.h's scheme with groups of G CPUs: CPU i is the (i % G)-th of
+ * group i / G, whose stubs start at R + (i / G) * SPAN. */
+static uint64_t smbase_of(const struct smm_layout_req *q, unsigned G, unsigned i)
+{
+    return q->smram_base + (uint64_t)(i / G) * SPAN - ENTRY + (uint64_t)(i % G) * stride_of(q);
+}
+
+static unsigned first_group_count(const struct smm_layout_req *q, unsigned G)
+{
+    return q->ncpus < G ? q->ncpus : G;
 }
 
 /* [a, a+an) and [b, b+bn) share a byte (no wrap in the inputs used). */
@@ -121,10 +146,10 @@ static bool within(uint64_t a, uint64_t n, uint64_t lo, uint64_t hi)
 /* ---- exhaustive feasibility (the SMBASE scheme of layout.h is fixed) ---- */
 
 /*
- * smm/layout.h documents SMBASE_i = R - 8000h + i * stride. That fixes
- * every stub and save state; what is left to place is the SMRAM synch area
- * (n * synch_stride bytes, 64-byte aligned, in the windows' overlap), the
- * page tables and image (page aligned) and the n stacks (one contiguous
+ * smm/layout.h documents the SMBASEs for a group size G. That fixes every
+ * stub and save state; what is left to place is the SMRAM synch area
+ * (n * synch_stride bytes, 64-byte aligned, in group 0's windows' overlap),
+ * the page tables and image (page aligned) and the n stacks (one contiguous
  * page-aligned block). smram_fits() tries every position of the synch area
  * and every assignment of the three blocks to the free gaps, in every
  * order: if it says no, no layout with these SMBASEs exists.
@@ -156,29 +181,59 @@ static bool pack(const struct iv *gap, unsigned ngap, uint64_t *cur,
     return false;
 }
 
-static bool smram_fits(const struct smm_layout_req *q)
+static bool smram_fits(const struct smm_layout_req *q, unsigned G)
 {
-    unsigned n = q->ncpus;
-    uint64_t s = stride_of(q), R = q->smram_base, E = R + q->smram_size;
+    unsigned n = q->ncpus, c0 = first_group_count(q, G);
+    uint64_t R = q->smram_base, E = R + q->smram_size;
     uint64_t z = (uint64_t)n * q->synch_stride;
-    /* Obstacles in address order: the stubs, then the save states. */
+    /* Obstacles in address order: each group's stubs, then its save states. */
     static struct iv obs[2 * MAXCPU + 1];
     static struct iv gap[2 * MAXCPU + 4];
     static struct iv all[2 * MAXCPU + 2];
     unsigned nobs = 0;
 
-    for (unsigned i = 0; i < n; i++)
-        obs[nobs++] = (struct iv){ R + i * s, R + i * s + q->stub_size };
-    for (unsigned i = 0; i < n; i++) {
-        uint64_t sv = R - ENTRY + i * s + WIN - q->save_size;
+    for (unsigned g0 = 0; g0 < n; g0 += G) {
+        unsigned end = g0 + G < n ? g0 + G : n;
 
-        obs[nobs++] = (struct iv){ sv, sv + q->save_size };
+        for (unsigned i = g0; i < end; i++)
+            obs[nobs++] = (struct iv){ smbase_of(q, G, i) + ENTRY,
+                           smbase_of(q, G, i) + ENTRY + q->stub_size };
+        for (unsigned i = g0; i < end; i++) {
+            uint64_t sv = smbase_of(q, G, i) + WIN - q->save_size;
+
+            obs[nobs++] = (struct iv){ sv, sv + q->save_size };
+        }
     }
     if (obs[nobs - 1].hi > E)
         return false;           /* the save states alone do not fit */
 
-    /* Where the SMRAM synch area may go: all windows and SMRAM. */
-    uint64_t olo = max64(R, R - ENTRY + (n - 1) * s);
+    /* The synch area only takes room: if the three blocks do not fit the
+     * gaps without it, they fit with it nowhere. */
+    {
+        unsigned ngap = 0;
+        uint64_t pos = R;
+
+        for (unsigned o = 0; o <= nobs; o++) {
+            uint64_t lo = o < nobs ? obs[o].lo : E;
+
+            if (lo >= pos + PAGE)
+                gap[ngap++] = (struct iv){ pos, lo };
+            if (o < nobs)
+                pos = max64(pos, obs[o].hi);
+        }
+        uint64_t cur[2 * MAXCPU + 4], size[3] = {
+            q->pt_size, q->image_size, (uint64_t)n * q->stack_size
+        };
+        bool used[3] = { false, false, false };
+
+        for (unsigned g = 0; g < ngap; g++)
+            cur[g] = gap[g].lo;
+        if (!pack(gap, ngap, cur, size, used, 3, 3))
+            return false;
+    }
+
+    /* Where the SMRAM synch area may go: group 0's windows and SMRAM. */
+    uint64_t olo = max64(R, smbase_of(q, G, c0 - 1));
     uint64_t ohi = min64(E, R - ENTRY + WIN);
 
     for (uint64_t a = up(olo, LINE); a + z <= ohi; a += LINE) {
@@ -186,7 +241,7 @@ static bool smram_fits(const struct smm_layout_req *q)
         unsigned ngap = 0;
         uint64_t pos = R;
 
-        for (unsigned o = 0; o < nobs; o++)
+        for (unsigned o = 0; o < nobs && !clash && obs[o].lo < a + z; o++)   /* sorted */
             if (overl(a, z, obs[o].lo, obs[o].hi - obs[o].lo))
                 clash = true;
         if (clash)
@@ -221,17 +276,36 @@ static bool smram_fits(const struct smm_layout_req *q)
     return false;
 }
 
-/* The mem synch area: below SMRAM, in usable RAM, in every window. */
-static bool shared_fits(const struct smm_layout_req *q)
+/* The mem synch area: below SMRAM, in usable RAM, in group 0's windows. */
+static bool shared_fits(const struct smm_layout_req *q, unsigned G)
 {
-    unsigned n = q->ncpus;
-    uint64_t s = stride_of(q), R = q->smram_base;
-    uint64_t z = (uint64_t)n * q->synch_stride;
-    uint64_t lo = max64(q->shared_lo, R - ENTRY + (n - 1) * s);
+    uint64_t R = q->smram_base;
+    uint64_t z = (uint64_t)q->ncpus * q->synch_stride;
+    uint64_t lo = max64(q->shared_lo, smbase_of(q, G, first_group_count(q, G) - 1));
     uint64_t hi = min64(min64(q->shared_hi, R), R - ENTRY + WIN);
     uint64_t a = up(lo, LINE);
 
     return lo < hi && a <= hi && z <= hi - a;
+}
+
+/* The group size a layout must use: the largest that fits (one group
+ * whenever the CPUs fit one), or 0 when none does. */
+static unsigned fitting_group(const struct smm_layout_req *q)
+{
+    unsigned n = q->ncpus, gm = group_max(q);
+
+    for (unsigned G = n < gm ? n : gm; G >= 1 && (n + G - 1) / G <= MAXGROUPS; G--)
+        if (smram_fits(q, G) && shared_fits(q, G))
+            return G;
+    return 0;
+}
+
+/* The first group size tried: its failure is the one reported. */
+static unsigned first_group(const struct smm_layout_req *q)
+{
+    unsigned gm = group_max(q);
+
+    return q->ncpus < gm ? q->ncpus : gm;
 }
 
 /* ---- independent checks on a computed layout ------------------------------ */
@@ -255,9 +329,18 @@ static void verify_layout(const struct smm_layout_req *q, const struct smm_layou
         fail_msg("%s: stride 0x%x", ctx, l->stride);
     if (l->synch_size != z || l->synch_stride != q->synch_stride)
         fail_msg("%s: sync size %u stride %u", ctx, l->synch_size, l->synch_stride);
+    unsigned G = l->group_size;
+    if (!G || G > group_max(q) || l->ngroups != (n + G - 1) / G || l->ngroups > MAXGROUPS)
+        fail_msg("%s: %u groups of %u CPUs (at most %u per group, %u groups)", ctx,
+             l->ngroups, G, group_max(q), MAXGROUPS);
 
     for (unsigned i = 0; i < n; i++) {
         uint64_t b = l->smbase[i];
+
+        /* smm/layout.h's scheme: groups 64 KiB apart, one stride apart inside. */
+        if (b != smbase_of(q, G, i))
+            fail_msg("%s: cpu %u SMBASE 0x%llx, the scheme says 0x%llx", ctx, i,
+                 (unsigned long long)b, (unsigned long long)smbase_of(q, G, i));
 
         /* SMBASE is a 32-bit register; the whole window below 4 GiB. */
         if (b + WIN > 0x100000000ull)
@@ -269,9 +352,12 @@ static void verify_layout(const struct smm_layout_req *q, const struct smm_layou
         if (l->save[i] != b + WIN - q->save_size)
             fail_msg("%s: cpu %u save 0x%llx, SMBASE 0x%llx", ctx, i,
                  (unsigned long long)l->save[i], (unsigned long long)b);
-        lo = max64(lo, b);
-        hi = min64(hi, b + WIN);
-        for (unsigned j = 0; j < i; j++) {
+        if (i < first_group_count(q, G)) {
+            lo = max64(lo, b);
+            hi = min64(hi, b + WIN);
+        }
+        /* Claims 20-24 hold within each overlap group. */
+        for (unsigned j = i - i % G; j < i; j++) {
             uint64_t c = l->smbase[j];
             uint64_t d = b > c ? b - c : c - b;
 
@@ -308,7 +394,7 @@ static void verify_layout(const struct smm_layout_req *q, const struct smm_layou
         fail_msg("%s: image 0x%llx / page tables 0x%llx not page-aligned", ctx,
              (unsigned long long)l->image, (unsigned long long)l->pt);
 
-    /* Claims 25, 40: the synch areas in the intersection of all windows. */
+    /* Claims 25, 40: the synch areas in the intersection of group 0's windows. */
     if (l->overlap_lo != lo || l->overlap_hi != hi)
         fail_msg("%s: overlap [0x%llx, 0x%llx), expected [0x%llx, 0x%llx)", ctx,
              (unsigned long long)l->overlap_lo, (unsigned long long)l->overlap_hi,
@@ -337,6 +423,7 @@ static void verify_layout(const struct smm_layout_req *q, const struct smm_layou
 /* ---- the sweep ---------------------------------------------------------- */
 
 struct sweep {
+    unsigned groups_max; /* most overlap groups a layout used */
     unsigned ok_max;    /* largest n smm_layout_compute lays out */
     unsigned fit_max;   /* largest n that really fits */
     unsigned ok_count;
@@ -346,7 +433,7 @@ struct sweep {
 static struct sweep sweep(const struct smram_region *r, uint32_t synch_stride)
 {
     static struct smm_layout l;
-    struct sweep w = { 0, 0, 0 };
+    struct sweep w = { 0, 0, 0, 0 };
     char err[256], ctx[96];
 
     for (unsigned n = 1; n <= 255; n++) {
@@ -367,19 +454,25 @@ static struct sweep sweep(const struct smram_region *r, uint32_t synch_stride)
         if (rc == LAYOUT_E_TOO_MANY)
             fail_msg("%s: TOO_MANY although the stubs fit: %s", ctx, err);
 
-        bool sm = smram_fits(&q), sh = shared_fits(&q);
-        if (sm && sh)
+        unsigned G = fitting_group(&q), G0 = first_group(&q);
+        bool sm = smram_fits(&q, G0), sh = shared_fits(&q, G0);
+        if (G)
             w.fit_max = n;
         if (rc == LAYOUT_OK) {
             verify_layout(&q, &l, ctx);
-            /* The model must not call a real layout impossible. */
-            if (!sm || !sh)
-                fail_msg("%s: laid out, but the model says smram %d shared %d",
-                     ctx, sm, sh);
+            /* The model must not call a real layout impossible, and the
+             * layout must use the fullest groups that fit. */
+            if (l.group_size != G)
+                fail_msg("%s: laid out in groups of %u, the fullest that fit hold %u",
+                     ctx, l.group_size, G);
             w.ok_max = n;
             w.ok_count++;
+            if (l.ngroups > w.groups_max)
+                w.groups_max = l.ngroups;
             continue;
         }
+        if (G)
+            fail_msg("%s: refused (%s), but groups of %u fit", ctx, err, G);
         if (!err[0])
             fail_msg("%s: error %d without a message", ctx, rc);
         if (rc == LAYOUT_E_NO_SPACE && sm)
@@ -392,22 +485,30 @@ static struct sweep sweep(const struct smram_region *r, uint32_t synch_stride)
     return w;
 }
 
+static void print_sweep(const char *name, struct sweep w1, struct sweep w64)
+{
+    print_message("%s: largest CPU count laid out %u (stride 1) / %u (stride 64); largest that "
+              "fits %u / %u; most overlap groups %u / %u\n", name, w1.ok_max, w64.ok_max,
+              w1.fit_max, w64.fit_max, w1.groups_max, w64.groups_max);
+}
+
 static void test_sweep(void **state)
 {
-    struct sweep a1, a64, t1, t64;
+    struct sweep a1, a64, t1, t64, m1, m64, e1, e64;
 
     (void)state;
     a1 = sweep(&ASEG, 1);
     a64 = sweep(&ASEG, 64);
     t1 = sweep(&TSEG, 1);
     t64 = sweep(&TSEG, 64);
-
-    print_message("A-segment: largest CPU count laid out %u (stride 1) / %u (stride 64); "
-              "largest that fits %u / %u\n", a1.ok_max, a64.ok_max, a1.fit_max,
-              a64.fit_max);
-    print_message("TSEG: largest CPU count laid out %u (stride 1) / %u (stride 64); "
-              "largest that fits %u / %u\n", t1.ok_max, t64.ok_max, t1.fit_max,
-              t64.fit_max);
+    m1 = sweep(&TSEG2, 1);
+    m64 = sweep(&TSEG2, 64);
+    e1 = sweep(&TSEG8, 1);
+    e64 = sweep(&TSEG8, 64);
+    print_sweep("A-segment", a1, a64);
+    print_sweep("TSEG 1 MiB", t1, t64);
+    print_sweep("TSEG 2 MiB", m1, m64);
+    print_sweep("TSEG 8 MiB", e1, e64);
 
     /*
      * A-segment, 13 CPUs: the stubs end at R + 0x18AE, so the gap below
@@ -415,7 +516,9 @@ static void test_sweep(void **state)
      * above the last save state (R + 0x9800) pages R+0xA000..R+0x20000
      * (22). Image (4) below, page tables (9) + stacks (13) = 22 above.
      * 14 CPUs need 9 + 14 = 23 pages above (still 22) or a 9/14-page
-     * block below (5): no fit.
+     * block below (5): no fit. Two groups do not help: the second one's
+     * stubs and save states at R + 0x10000.. cut the free space above the
+     * first group's save states into blocks of at most 7 pages.
      */
     assert_int_equal(a1.fit_max, 13);
     assert_int_equal(a64.fit_max, 13);
@@ -424,21 +527,32 @@ static void test_sweep(void **state)
     assert_int_equal(a64.ok_max, 13);
     assert_int_equal(a1.ok_count, 13);
     assert_int_equal(a64.ok_count, 13);
+    assert_int_equal(a1.groups_max, 1);
 
     /*
-     * TSEG: every count up to the TOO_MANY limit ((0x8000 - 0x200) /
-     * 0x200 = 63) fits with packed synchbytes. With one cache line per
-     * CPU, n*64 bytes must fit between the last stub and CPU 0's save
-     * state in SMRAM: 0x7E00 - up64((n-1)*0x200 + 174) >= 64n holds up
-     * to n = 56 only (and below SMRAM, 0x8000 - (n-1)*0x200 >= 64n up to
-     * n = 57): a geometric limit of the window scheme, not a bug.
+     * TSEG: one group holds (0x8000 - 0x200) / 0x200 = 63 CPUs; past that
+     * a second group starts. With one cache line per CPU, n*64 bytes must
+     * also fit in group 0's overlap: between its last stub and its first
+     * save state in SMRAM, 0x7E00 - up64((G-1)*0x200 + 174) >= 64n, so from
+     * n = 57 on group 0 holds fewer CPUs and the rest go to more groups.
+     * Every count up to the maximum is laid out, in every TSEG size.
      */
-    assert_int_equal(t1.fit_max, 63);
-    assert_int_equal(t64.fit_max, 56);
-    assert_int_equal(t1.ok_max, 63);
-    assert_int_equal(t1.ok_count, 63);
-    assert_int_equal(t64.ok_max, 56);
-    assert_int_equal(t64.ok_count, 56);
+    /*
+     * 1 MiB is too small for 255 CPUs: the stacks (4 KiB each) are one
+     * block, which must fit above the last group's save states together
+     * with whatever else does not fit the groups' gaps. 190 CPUs (4 groups,
+     * stride 1) and 173 (5 groups: group 0 leaves room for 173 cache
+     * lines) are the most; the kernel then takes the 2 MiB TSEG.
+     */
+    assert_int_equal(t1.fit_max, 190);
+    assert_int_equal(t64.fit_max, 173);
+    assert_int_equal(t1.ok_count, 190);
+    assert_int_equal(t64.ok_count, 173);
+    assert_int_equal(m1.ok_count, MAXCPU);
+    assert_int_equal(m64.ok_count, MAXCPU);
+    assert_int_equal(e1.ok_count, MAXCPU);
+    assert_int_equal(e64.ok_count, MAXCPU);
+    assert_true(t1.groups_max >= 2);
 }
 
 /* A layout with the documented SMBASEs and hand-picked placements. */
@@ -472,6 +586,13 @@ static void by_hand(const struct smm_layout_req *q, struct smm_layout *l, uint64
     l->synch_size = n * q->synch_stride;
     l->overlap_lo = l->smbase[n - 1];
     l->overlap_hi = l->smbase[0] + WIN;
+    l->group_size = n;
+    l->ngroups = 1;
+    l->group[0].first = 0;
+    l->group[0].count = n;
+    l->group[0].base = q->smram_base;
+    l->group[0].overlap_lo = l->overlap_lo;
+    l->group[0].overlap_hi = l->overlap_hi;
 }
 
 /*
@@ -510,40 +631,46 @@ static void test_model(void **state)
 
     (void)state;
     q = mkreq(&ASEG, 13, 64);
-    assert_true(smram_fits(&q));
-    assert_true(shared_fits(&q));
+    assert_true(smram_fits(&q, first_group(&q)));
+    assert_true(shared_fits(&q, first_group(&q)));
     q = mkreq(&ASEG, 14, 1);
-    assert_false(smram_fits(&q));
-    assert_true(shared_fits(&q));
+    assert_false(smram_fits(&q, first_group(&q)));
+    assert_true(shared_fits(&q, first_group(&q)));
     /* Below the A-segment: [0x98000 + (n-1)*0x200, 0x9FC00) holds n
      * bytes up to n = 62. */
     q = mkreq(&ASEG, 62, 1);
-    assert_true(shared_fits(&q));
+    assert_true(shared_fits(&q, first_group(&q)));
     q = mkreq(&ASEG, 63, 1);
-    assert_false(shared_fits(&q));
+    assert_false(shared_fits(&q, first_group(&q)));
     q = mkreq(&TSEG, 57, 64);
-    assert_true(shared_fits(&q));
-    assert_false(smram_fits(&q));
+    assert_true(shared_fits(&q, first_group(&q)));
+    assert_false(smram_fits(&q, first_group(&q)));
     q = mkreq(&TSEG, 58, 64);
-    assert_false(shared_fits(&q));
+    assert_false(shared_fits(&q, first_group(&q)));
     q = mkreq(&TSEG, 63, 1);
-    assert_true(smram_fits(&q));
-    assert_true(shared_fits(&q));
+    assert_true(smram_fits(&q, first_group(&q)));
+    assert_true(shared_fits(&q, first_group(&q)));
     /* No usable RAM below SMRAM at all. */
     q = mkreq(&TSEG, 1, 1);
     q.shared_lo = q.shared_hi = 0x100000;
-    assert_false(shared_fits(&q));
-    /* TOO_MANY arithmetic. */
+    assert_false(shared_fits(&q, first_group(&q)));
+    /* Group and TOO_MANY arithmetic. */
     q = mkreq(&TSEG, 63, 1);
-    assert_false(too_many(&q));
+    assert_int_equal(group_max(&q), 63);
+    assert_int_equal(fitting_group(&q), 63);    /* one group */
     q.ncpus = 64;
-    assert_true(too_many(&q));
+    assert_false(too_many(&q));
+    assert_int_equal(fitting_group(&q), 63);    /* 63 + 1 */
+    q = mkreq(&TSEG, 64, 64);
+    /* 64 lines need 0x1000 bytes in group 0's gap: G*0x200 + 0x1000 <= 0x7E00. */
+    assert_int_equal(fitting_group(&q), 55);
     q = mkreq(&TSEG, 64, 1);
     q.save_size = 0x100;
     q.stub_size = 0x80;
-    assert_false(too_many(&q)); /* (0x8000 - 0x100) / 0x100 = 127 */
-    q.ncpus = 65;
-    assert_true(too_many(&q));  /* > 64 */
+    assert_int_equal(group_max(&q), 127);       /* (0x8000 - 0x100) / 0x100 */
+    assert_false(too_many(&q));
+    q.ncpus = MAXCPU + 1;
+    assert_true(too_many(&q));                  /* > the build's maximum */
 }
 
 /* ---- request shapes other than the realistic ones ------------------------- */
@@ -563,12 +690,12 @@ static void test_shared_range(void **state)
     /* Usable RAM that ends below the windows' overlap. */
     q = mkreq(&TSEG, 4, 64);
     q.shared_hi = TSEG.base - ENTRY;
-    assert_false(shared_fits(&q));
+    assert_false(shared_fits(&q, first_group(&q)));
     assert_int_equal(smm_layout_compute(&q, &l, err, sizeof(err)), LAYOUT_E_NO_SHARED);
     /* A hole just below SMRAM, but the overlap starts lower. */
     q = mkreq(&TSEG, 4, 1);
     q.shared_hi = TSEG.base - 0x1000;
-    assert_true(shared_fits(&q));
+    assert_true(shared_fits(&q, first_group(&q)));
     assert_int_equal(smm_layout_compute(&q, &l, err, sizeof(err)), LAYOUT_OK);
     verify_layout(&q, &l, "TSEG, hole below SMRAM");
     /* Exactly enough: 4 CPUs x 64 B right under SMRAM. */
@@ -582,7 +709,7 @@ static void test_shared_range(void **state)
     /* SMRAM too small for the save states. */
     q = mkreq(&TSEG, 8, 1);
     q.smram_size = 0x8000;
-    assert_false(smram_fits(&q));
+    assert_false(smram_fits(&q, first_group(&q)));
     assert_int_equal(smm_layout_compute(&q, &l, err, sizeof(err)), LAYOUT_E_NO_SPACE);
     /* A larger save state (stub smaller): stride follows the save state. */
     q = mkreq(&TSEG, 16, 64);
@@ -597,7 +724,7 @@ static void test_shared_range(void **state)
     verify_layout(&q, &l, "TSEG, 0x301-byte stub");
     assert_int_equal(l.stride, 0x340);
     /* No error buffer at all. */
-    q = mkreq(&TSEG, 200, 1);
+    q = mkreq(&TSEG, MAXCPU + 1, 1);
     assert_int_equal(smm_layout_compute(&q, &l, NULL, 0), LAYOUT_E_TOO_MANY);
     /* A tiny one: truncated, terminated. */
     assert_int_equal(smm_layout_compute(&q, &l, err, 8), LAYOUT_E_TOO_MANY);
@@ -610,14 +737,18 @@ static void test_max_cpus(void **state)
 
     (void)state;
     q = mkreq(&TSEG, 1, 1);
-    assert_int_equal(smm_layout_max_cpus(&q), 63);
+    assert_int_equal(smm_layout_group_max(&q), 63);
+    assert_int_equal(smm_layout_max_cpus(&q), MAXCPU);  /* 16 groups of 63, capped */
     q.save_size = 0x100;
     q.stub_size = 0x40;
-    assert_int_equal(smm_layout_max_cpus(&q), 64);      /* 127, capped */
+    assert_int_equal(smm_layout_group_max(&q), 127);
+    assert_int_equal(smm_layout_max_cpus(&q), MAXCPU);
     q.save_size = 0x8000;
+    assert_int_equal(smm_layout_group_max(&q), 0);
     assert_int_equal(smm_layout_max_cpus(&q), 0);
     q.save_size = 0x4000;
-    assert_int_equal(smm_layout_max_cpus(&q), 1);
+    assert_int_equal(smm_layout_group_max(&q), 1);
+    assert_int_equal(smm_layout_max_cpus(&q), 16);      /* one CPU per group */
 }
 
 static void test_bad_requests(void **state)
@@ -781,6 +912,44 @@ static void test_check_broken(void **state)
     assert_int_equal(smm_layout_check(&bq, &good4, err, sizeof(err)), 0);
 }
 
+/* The checker on a two-group layout (64 CPUs: 63 + 1) broken one way at a time. */
+static void test_check_broken_groups(void **state)
+{
+    static struct smm_layout good, l;
+    char err[256];
+
+    (void)state;
+    bq = mkreq(&TSEG, 64, 1);
+    assert_int_equal(smm_layout_compute(&bq, &good, err, sizeof(err)), LAYOUT_OK);
+    verify_layout(&bq, &good, "TSEG, 64 CPUs");
+    assert_int_equal(good.ngroups, 2);
+    assert_int_equal(good.group[1].first, 63);
+
+    /* All 64 in one group, one stride apart: CPU 63's stub lands on CPU 0's
+     * save state. (The group-size rule and the region check both refuse it.) */
+    l = good;
+    l.group_size = 64;
+    l.ngroups = 1;
+    l.group[0].count = 64;
+    for (unsigned i = 63; i < 64; i++)
+        move_cpu(&l, i, l.smbase[0] + (uint64_t)i * l.stride);
+    expect_broken(&l, "64 CPUs in one overlap group", NULL);
+
+    l = good;
+    l.group[1].base += 0x200;       /* group 1 not where the scheme puts it */
+    expect_broken(&l, "group 1 based off the scheme", "group 1");
+
+    l = good;
+    move_cpu(&l, 63, l.smbase[62] + 0x100);  /* group 1's CPU on group 0's last stub */
+    expect_broken(&l, "group 1's CPU on top of group 0's last", "overlaps");
+
+    l = good;
+    l.synch_smram = l.group[1].base + 0x7000;  /* in group 1's gap, not group 0's overlap */
+    expect_broken(&l, "smram synch area in group 1's windows", "group 0");
+
+    assert_int_equal(smm_layout_check(&bq, &good, err, sizeof(err)), 0);
+}
+
 /* ---- the printed table ---------------------------------------------------- */
 
 struct cap {
@@ -854,6 +1023,7 @@ int main(void)
         cmocka_unit_test(test_known_bug_layouts_exist),
         cmocka_unit_test(test_shared_range),
         cmocka_unit_test(test_max_cpus),
+        cmocka_unit_test(test_check_broken_groups),
         cmocka_unit_test(test_bad_requests),
         cmocka_unit_test(test_check_broken),
         cmocka_unit_test(test_print),

@@ -204,9 +204,11 @@ static void dump_rec(const struct smm_rec *r)
     printf("#   record: event %u role %u policy %u cmd_seq %u flags 0x%x wait %" PRIu64 " us\n",
             r->event, r->role, r->policy, r->cmd_seq, r->flags,
             smm_config.tsc_hz ? r->wait_tsc * 1000000 / smm_config.tsc_hz : 0);
-    printf("#   waited 0x%" PRIx64 " pulled 0x%" PRIx64 " missing 0x%" PRIx64
-            " joined 0x%" PRIx64 " inactive 0x%" PRIx64 " peers", r->waited, r->pulled, r->missing,
-            r->joined, r->inactive);
+    char w[CPUSET_STR], pu[CPUSET_STR], m[CPUSET_STR], j[CPUSET_STR], in[CPUSET_STR];
+    printf("#   waited {%s} pulled {%s} missing {%s} joined {%s} inactive {%s} peers",
+           cs_format(r->waited, w, sizeof(w)), cs_format(r->pulled, pu, sizeof(pu)),
+           cs_format(r->missing, m, sizeof(m)), cs_format(r->joined, j, sizeof(j)),
+           cs_format(r->inactive, in, sizeof(in)));
     for (unsigned p = 0; p < ncpus; p++)
         printf(" %02x", r->peer[p]);
     printf("\n");
@@ -270,19 +272,19 @@ static void check_monarch(unsigned me, const struct smm_rec *r)
         fail(me, r, "bounded: the monarch waited %" PRIu64 " us, bound %" PRIu64 " us", wait_us, bound_us(r->policy));
     if (r->policy == RDV_WAITALL)
         return;                            /* the baseline ignores the bytes */
-    if (r->missing)
-        fail(me, r, "bounded: peers 0x%" PRIx64 " never came (%s)", r->missing,
+    if (!cs_empty(r->missing))
+        fail(me, r, "bounded: peers (first cpu%d) never came (%s)", cs_first(r->missing),
              r->policy == RDV_PATENT ? "patent" : "pullin");
     for (unsigned p = 0; p < ncpus; p++) {
         if (p == me)
             continue;
-        uint64_t b = bit(p);
-        if (r->peer[p] == SYNCH_INACTIVE && ((r->waited | r->pulled | r->missing) & b))
+        bool waited = cs_has(r->waited, p), joined = cs_has(r->joined, p);
+        if (r->peer[p] == SYNCH_INACTIVE && (waited || cs_has(r->pulled, p) || cs_has(r->missing, p)))
             fail(me, r, "inactive: cpu%u read inactive but was waited for or pulled in", p);
         /* (It may have joined between the read and the look at 'joined'.) */
-        if (r->peer[p] == SYNCH_ACTIVE && !((r->waited | r->joined) & b))
+        if (r->peer[p] == SYNCH_ACTIVE && !waited && !joined)
             fail(me, r, "active: cpu%u read active but was not waited for", p);
-        if (r->peer[p] == SYNCH_IN_SMM && !(r->joined & b))
+        if (r->peer[p] == SYNCH_IN_SMM && !joined)
             fail(me, r, "in-smm: cpu%u read in SMM but did not take part", p);
     }
 }
@@ -309,7 +311,7 @@ static void cover(unsigned me, const struct smm_rec *r)
     if (r->role != ROLE_MONARCH)
         return;
     count(COV_PULLIN + (r->policy < RDV_POLICY_COUNT ? r->policy : 0));
-    if (r->pulled)
+    if (!cs_empty(r->pulled))
         count(COV_PULLED);
     if (r->flags & REC_HW_TCO)
         count(COV_TCO);
