@@ -32,7 +32,7 @@ SOBJ := $(SSRC:%.c=$(B)/s/%.o) $(SASM:%.asm=$(B)/s/%.o)
 
 BLOBS := $(B)/lowmem.bin $(B)/smm_stub.bin $(B)/smm_reloc.bin $(B)/smm.bin
 
-.PHONY: all run test debug clean deps host-test layers style model gdb-check bench bench-smoke stress mutants
+.PHONY: all run test test-big debug clean deps host-test layers style model gdb-check bench bench-smoke stress mutants
 all: $(B)/kernel.elf $(B)/smmsync.iso
 
 # The assembler's view of the C headers (tools/asm-offsets.c): compiled to
@@ -151,9 +151,15 @@ test: deps
 	@$(MAKE) --no-print-directory gdb-check
 	@$(MAKE) --no-print-directory bench-smoke
 	FUZZ_SECONDS=$${FUZZ_SECONDS:-10} tools/fuzz.sh
-	tests/run-configs.sh $(or $(TEST_ARGS),-j 1)
+	tests/run-configs.sh -x big $(or $(TEST_ARGS),-j 1)
 	tools/mutants.sh --check
 	tools/mutants.sh --sample
+
+# The whole suite at 128 and 255 vCPUs (tests/configs.cfg group 'big'):
+# minutes each under TCG, so not part of make test.
+test-big: deps
+	@$(MAKE) --no-print-directory all
+	tests/run-configs.sh -g big $(or $(TEST_ARGS),-j 1)
 
 # The whole mutation suite (tests/mutants/README.md): bounded, one QEMU at a time.
 mutants: deps

@@ -186,7 +186,14 @@ static void bench_rdv(void)
     unsigned n = iterations(200);
     cpuset_t aps = usable_aps_but(0);
     unsigned napps = cs_count(aps);
-    for (unsigned k = 0; k <= napps; k++) {
+    /* Every k up to 8 APs; past that k = 0, n/4, n/2 and all of them. */
+    unsigned ks[9], nk = 0;
+    for (unsigned j = 0; j <= 8 && j <= napps; j++)
+        ks[nk++] = napps > 8 ? (j == 0 ? 0 : j == 1 ? napps / 4 : j == 2 ? napps / 2 : napps) : j;
+    if (napps > 8)
+        nk = 4;
+    for (unsigned kk = 0; kk < nk; kk++) {
+        unsigned k = ks[kk];
         /* Park the k highest APs (HLT: inactive). */
         cpuset_t park = cs_none();
         for (unsigned i = ncpus - 1, left = k; i > 0 && left; i--)

@@ -84,9 +84,10 @@ cfg_in_group() { [[ " $(cfg_get "$1" groups) " == *" $2 "* ]]; }
 
 run_configs_usage() {
 	cat <<'EOF'
-Usage: tests/run-configs.sh [-j N] [-g GROUP] [-l] [-v] [NAME...]
+Usage: tests/run-configs.sh [-j N] [-g GROUP] [-x GROUP] [-l] [-v] [NAME...]
   -j N      run N configurations in parallel (default: number of cores)
   -g GROUP  only configurations whose 'groups' contain GROUP
+  -x GROUP  leave out configurations whose 'groups' contain GROUP (make test: -x big)
   -l        list the selected configurations and exit
   -v        verbose prove output (every test point)
   NAME...   only these configurations (default: all in tests/configs.cfg)
@@ -96,18 +97,19 @@ EOF
 }
 
 run_configs_main() {
-	local root jobs group='' list=0 verbose=0 opt n rc=0 passed=0 failed=0
+	local root jobs group='' exclude='' list=0 verbose=0 opt n rc=0 passed=0 failed=0
 	local -a names=() sel=() files=() prove_args=()
 	root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 	cd "$root"
 	jobs=$(nproc 2>/dev/null || getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)
-	while getopts ':j:g:lvh' opt; do
+	while getopts ':j:g:x:lvh' opt; do
 		case $opt in
 		j)
 			[[ $OPTARG =~ ^[1-9][0-9]*$ ]] || { echo "-j: expected a positive number" >&2; run_configs_usage >&2; exit 2; }
 			jobs=$OPTARG
 			;;
 		g) group=$OPTARG ;;
+		x) exclude=$OPTARG ;;
 		l) list=1 ;;
 		v) verbose=1 ;;
 		h) run_configs_usage; exit 0 ;;
@@ -124,6 +126,7 @@ run_configs_main() {
 	for n in "${names[@]}"; do
 		cfg_has "$n" || { echo "unknown configuration: $n (see tests/run-configs.sh -l)" >&2; exit 2; }
 		[[ -z $group ]] || cfg_in_group "$n" "$group" || continue
+		[[ -z $exclude ]] || ! cfg_in_group "$n" "$exclude" || continue
 		sel+=("$n")
 	done
 	if ((${#sel[@]} == 0)); then

@@ -12,12 +12,16 @@ run=${RUN_QEMU:-./run-qemu.sh}
 mode=${1:-full}
 mkdir -p "$out"
 
-# name | run-qemu options | kernel arguments
+# name | run-qemu options | kernel arguments [| iterations, when fewer than BENCH_N:
+# past 8 CPUs each event takes the host's scheduler a round over every vCPU]
 full_configs=(
   "rdv-smp1|--smp 1|bench=rdv"
   "rdv-smp2|--smp 2|bench=rdv"
   "rdv-smp4|--smp 4|bench=rdv,smi,backend"
   "rdv-smp8|--smp 8|bench=rdv"
+  "rdv-smp16|--smp 16|bench=rdv|50"
+  "rdv-smp32|--smp 32|bench=rdv|50"
+  "rdv-smp64|--smp 64|bench=rdv|30"
   "rdv-smp4-line|--smp 4|bench=rdv synch_stride=64"
 )
 smoke_configs=("smoke|--smp 2|bench=rdv,smi,backend")
@@ -67,6 +71,9 @@ plot() {
       if ($r->{bench} eq "rendezvous" and $r->{config} eq "rdv-smp4") {
         push @{$f{"inactive_$r->{policy}"}}, "$r->{inactive} $us " . $r->{p10_ns}/1000 . " " . $r->{p90_ns}/1000;
       }
+      if ($r->{bench} eq "rendezvous" and $r->{config} eq "rdv-smp64") {
+        push @{$f{"inactive64_$r->{policy}"}}, "$r->{inactive} $us " . $r->{p10_ns}/1000 . " " . $r->{p90_ns}/1000;
+      }
       if ($r->{bench} eq "smi-roundtrip") {
         push @{$f{"roundtrip"}}, join(" ", "\"$r->{case}\"", map { $r->{$_}/1000 } qw(p10_ns median_ns p90_ns p99_ns max_ns));
       }
@@ -91,6 +98,9 @@ set output "$out/latency-vs-inactive.$ext"
 set title "Rendezvous latency vs inactive CPUs (N = 4): synchbyte policies vs waitall"
 set xlabel "inactive CPUs (HLT-parked)"
 plot for [p in "pullin patent waitall"] "$out/inactive_".p.".dat" using 1:2:3:4 with yerrorlines title p
+set output "$out/latency-vs-inactive-64.$ext"
+set title "Rendezvous latency vs inactive CPUs (N = 64)"
+plot for [p in "pullin patent waitall"] "$out/inactive64_".p.".dat" using 1:2:3:4 with yerrorlines title p
 set output "$out/roundtrip.$ext"
 set title "SMI round trip per source (p10 / median / p90, whiskers to p99)"
 set xlabel ""
@@ -116,8 +126,10 @@ esac
 : > "$out/results.jsonl"
 status=0
 for c in "${configs[@]}"; do
-  IFS='|' read -r name opts args <<<"$c"
-  collect "$name" "$opts" "$args" "$n" || status=1
+  IFS='|' read -r name opts args cap <<<"$c"
+  cn=$n
+  [[ -z ${cap:-} || $cap -ge $n ]] || cn=$cap
+  collect "$name" "$opts" "$args" "$cn" || status=1
 done
 validate || status=1
 [ "$mode" = full ] && plot
