@@ -4,6 +4,7 @@
 #include "drivers/lapic.h"
 #include "arch/x86.h"
 #include "arch/percpu.h"
+#include "drivers/timer.h"
 
 #define SVR_ENABLE (1u << 8)
 
@@ -109,3 +110,19 @@ void lapic_timer_stop(void)
 }
 
 uint32_t lapic_timer_current(void) { return lapic_read_reg(APIC_TIMER_CUR); }
+
+/* Timer ticks per millisecond at divide-by-16, counted down masked over
+ * 1 ms of the TSC, once (all local APIC timers run at the same rate). */
+uint32_t lapic_timer_per_ms(void)
+{
+    static uint32_t per_ms;
+    if (!per_ms) {
+        lapic_timer_start(LVT_MASKED, 0xFFFFFFFF, 4);
+        udelay(1000);
+        per_ms = 0xFFFFFFFF - lapic_timer_current();
+        lapic_timer_stop();
+        if (!per_ms)
+            per_ms = 1000;
+    }
+    return per_ms;
+}

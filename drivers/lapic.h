@@ -17,6 +17,7 @@ uint32_t lapic_esr(void);
 void lapic_timer_start(uint32_t lvt, uint32_t initial_count, unsigned divide_log2);
 void lapic_timer_stop(void);
 uint32_t lapic_timer_current(void);
+uint32_t lapic_timer_per_ms(void);          /* at divide-by-16, measured once */
 uint32_t lapic_read_reg(uint32_t off);
 void lapic_write_reg(uint32_t off, uint32_t v);
 

@@ -45,6 +45,7 @@ void config_init(const char *line)
     STR("smm", smm);
     STR("accel", accel);
     STR("idle", idle);
+    STR("smm_wait", smm_wait);
 }
 
 unsigned config_host_scale(unsigned vcpus)

@@ -28,6 +28,7 @@ struct config {
     CFG_STR(16) expect_smm, smram, smm;
     CFG_STR(8) accel;
     CFG_STR(8) idle;                /* idle=hlt (default) | spin: the APs' idle loop */
+    CFG_STR(8) smm_wait;            /* smm_wait=hlt (default) | spin: members' wait in SMM */
 };
 
 extern struct config config;

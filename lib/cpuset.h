@@ -141,10 +141,12 @@ static inline int cs_next(cpuset_t s, int c)
     return -1;
 }
 
+/* Sequentially consistent (a locked OR on x86): what a Dekker-style
+ * "add myself, then look at the flag" needs (smm_wait=hlt's halters). */
 static inline void cs_atomic_add(cpuset_t *s, unsigned c)
 {
     if (c < CPUSET_MAX)
-        __atomic_or_fetch(&s->w[c / 64], 1ull << (c % 64), __ATOMIC_ACQ_REL);
+        __atomic_or_fetch(&s->w[c / 64], 1ull << (c % 64), __ATOMIC_SEQ_CST);
 }
 
 static inline bool cs_atomic_has(const cpuset_t *s, unsigned c)
@@ -156,7 +158,7 @@ static inline cpuset_t cs_atomic_load(const cpuset_t *s)
 {
     cpuset_t v;
     for (unsigned k = 0; k < CPUSET_WORDS; k++)
-        v.w[k] = __atomic_load_n(&s->w[k], __ATOMIC_ACQUIRE);
+        v.w[k] = __atomic_load_n(&s->w[k], __ATOMIC_SEQ_CST);    /* plain moves on x86 */
     return v;
 }
 

@@ -54,14 +54,8 @@ static void watchdog_tick(struct regs *r)
 static void watchdog_start(void)
 {
     idt_set_handler(VEC_TIMER, watchdog_tick);
-    /* ~10 ms period; the count only needs to be roughly right: the
-     * timer's count per millisecond, counted down masked over 1 ms. */
-    lapic_timer_start(VEC_TIMER | LVT_MASKED, 0xFFFFFFFF, 4);
-    udelay(1000);
-    uint32_t per_ms = 0xFFFFFFFF - lapic_timer_current();
-    if (!per_ms)
-        per_ms = 1000;
-    lapic_timer_start(VEC_TIMER | LVT_TIMER_PERIODIC, per_ms * 10, 4);
+    /* ~10 ms period; the count only needs to be roughly right. */
+    lapic_timer_start(VEC_TIMER | LVT_TIMER_PERIODIC, lapic_timer_per_ms() * 10, 4);
 }
 
 static bool selected(const struct test *t, const char *globs)

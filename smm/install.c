@@ -79,6 +79,9 @@ static void config_machine(struct smm_config *c)
     c->backend = SYNCH_MEM;
     c->cmos_index = SYNCH_CMOS_FIRST;
     c->x2apic = lapic_x2apic();
+    /* hlt by default: the benchmark's choice (docs/PERFORMANCE.md section 8) */
+    c->wait_method = config_is(smm_wait, "spin") ? SMM_WAIT_SPIN : SMM_WAIT_HLT;
+    c->apic_timer_per_ms = lapic_timer_per_ms();
     c->park_real16 = lowmem_entry(LM_PARK_REAL16);
     c->tco_base = chipset.kind == CHIPSET_Q35 ? chipset.pmbase + ICH9_TCO_OFF : 0;
     c->stack_lo = ~0ull;

@@ -9,6 +9,8 @@
 #include "smp/smp.h"
 #include "drivers/chipset.h"
 #include "kernel/config.h"
+#include "kernel/idt.h"
+#include "kernel/panic.h"
 #include "kernel/console.h"
 #include "lib/printf.h"
 #include "lib/kstring.h"
@@ -66,6 +68,14 @@ static void lock_down(void)
     }
 }
 
+/* SMM's wake vector must never reach the OS (smm/image/halt.c drains it
+ * before RSM): if it does, say so instead of "unexpected interrupt". */
+static void stray_wake(struct regs *r)
+{
+    panic_regs(r, "SMM's wake vector 0x%x reached the OS (a wake IPI of smm_wait=hlt left pending)",
+               SMM_WAKE_VECTOR);
+}
+
 bool smm_setup(void)
 {
     smm.backend = SYNCH_MEM;
@@ -83,6 +93,7 @@ bool smm_setup(void)
     }
     lock_down();
     power_set_hooks(&synch_power_hooks);
+    idt_set_handler(SMM_WAKE_VECTOR, stray_wake);
     smm.ready = true;
     return true;
 }

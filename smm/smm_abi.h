@@ -59,7 +59,20 @@ struct smm_config {             /* inside SMRAM; written while SMRAM is open */
     uint32_t tco_base;          /* q35: PMBASE + 0x60, else 0 */
     uint64_t t_patent_failsafe, t_pullin1, t_pullin2, t_waitall, t_member; /* TSC ticks */
     uint64_t stack_lo, stack_hi;   /* every CPU's SMM stack lies in [stack_lo, stack_hi) */
+    uint32_t wait_method;       /* enum smm_wait_method (smm_wait=) */
+    uint32_t apic_timer_per_ms; /* local APIC timer ticks per ms at divide-by-16 (0: unknown) */
 };
+
+/* How a member waits in SMM for the monarch to release it (smm_wait=):
+ * halting (the default) or spinning. A halting member has interrupts on
+ * for SMM_WAKE_VECTOR only (the task priority raised to class 0xE
+ * meanwhile) and is woken by the monarch's wake IPI or, at the latest, by
+ * its own local APIC timer (a one-shot of at most SMM_HALT_MAX_US, so a
+ * lost wake would cost that much, never the bound). A CPU whose timer the
+ * OS uses (LVT timer unmasked), or that entered SMM parked, spins. */
+enum smm_wait_method { SMM_WAIT_SPIN = 0, SMM_WAIT_HLT = 1 };
+#define SMM_WAKE_VECTOR  0xF8u
+#define SMM_HALT_MAX_US  10000u
 
 /* ---- the communication area (outside SMRAM) ---- */
 
@@ -154,9 +167,12 @@ struct smm_rec {                    /* what one SMM entry did (written in SMM) *
     uint64_t tsc_entry, tsc_ready, tsc_exit;
     uint64_t wait_tsc;              /* time spent waiting for peers */
     cpuset_t waited, pulled, missing, joined, inactive, bad;   /* CPU sets */
+    cpuset_t woken;                 /* monarch: the halting members it sent a wake IPI */
     uint64_t rip, rflags, efer;
     uint32_t cs_sel, cr0;
     uint64_t cs_base;
+    uint32_t halts;                 /* HLTs in its waits (smm_wait=hlt) */
+    uint32_t timer_wakes;           /* of those, ended by its own timer, not a wake IPI */
     uint8_t peer[SMMSYNC_MAX_CPUS]; /* every peer's synchbyte as this CPU read it */
 };
 

@@ -5,7 +5,24 @@
 #include "drivers/timer.h"
 #include "smp/smp.h"
 
-void settle(void) { mdelay(20); }
+/* Every CPU's last SMM entry has its record complete (the handler bumps
+ * rec_count as it leaves SMM). */
+static bool records_complete(void)
+{
+    for (unsigned i = 0; i < ncpus; i++)
+        if (smm_comm.cpu[i].rec_count != smm_comm.cpu[i].entries)
+            return false;
+    return true;
+}
+
+/* Until every CPU in SMM has left it (bounded: 1 s times the host's scale;
+ * with 64 vCPUs on 2 host CPUs the last one can take more than 20 ms),
+ * then 20 ms for stray SMIs to show up. */
+void settle(void)
+{
+    WAIT_UNTIL(records_complete(), 1000000ull * host_scale());
+    mdelay(20);
+}
 
 void expect_smi_check(cpuset_t set, const uint64_t *base, bool triggered, const char *fmt, ...)
 {

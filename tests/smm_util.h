@@ -28,5 +28,5 @@ cpuset_t park_aps_init(void);
 cpuset_t park_aps(cpuset_t set, bool init);
 /* Wake CPUs parked by the above (either kind). */
 bool wake_aps(cpuset_t set);
-void settle(void);              /* let stray SMIs show up: 20 ms */
+void settle(void);              /* every CPU out of SMM (bounded), then 20 ms for strays */
 #endif

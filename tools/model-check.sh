@@ -61,6 +61,12 @@ regress-withdraw-stale-seq-pullin|pass|0|-DPOLICY=0 -DNCPU=2 -DCALL_TIMEOUT
 regress-withdraw-stale-seq-patent|pass|0|-DPOLICY=1 -DNCPU=2 -DCALL_TIMEOUT
 residual-tcg-init-window-pullin|fail:assertion violated \(synch\[me\]!=2\)|0|-DPOLICY=0 -DNCPU=2 -DTCG_INIT_ABORT -DINIT_WINDOW
 residual-tcg-init-wedge-pullin |fail:invalid end state|0|-DPOLICY=0 -DNCPU=2 -DTCG_INIT_ABORT -DINIT_WINDOW -DASYNC_PM -DNO_CHECK_E
+halt-pullin-n2    |pass|0|-DPOLICY=0 -DNCPU=2 -DNCMD=3 -DNPARK=3 -DNSMI=2 -DHALT_WAIT
+halt-patent-n2    |pass|0|-DPOLICY=1 -DNCPU=2 -DNCMD=3 -DNPARK=3 -DNSMI=2 -DHALT_WAIT
+halt-pullin-n3    |pass|1|-DPOLICY=0 -DNCPU=3 -DNCMD=2 -DNPARK=2 -DNSMI=1 -DHALT_WAIT
+halt-async-pullin-n2|pass|0|-DPOLICY=0 -DNCPU=2 -DNCMD=3 -DNPARK=3 -DNSMI=2 -DASYNC_PM -DHALT_WAIT
+mut-halt-no-wake-pullin |fail:invalid end state|0|-DPOLICY=0 -DNCPU=2 -DHALT_WAIT -DBUG_NO_WAKE
+mut-halt-no-drain-pullin|fail:assertion violated +!\(wake_pend|0|-DPOLICY=0 -DNCPU=2 -DHALT_WAIT -DBUG_NO_DRAIN
 mut-leave-early-pullin |fail:assertion violated \(\(event!=ev\)|0|-DPOLICY=0 -DNCPU=2 -DBUG_LEAVE_EARLY
 mut-leave-early-patent |fail:assertion violated \(\(event!=ev\)|0|-DPOLICY=1 -DNCPU=2 -DBUG_LEAVE_EARLY
 mut-leave-early-waitall|fail:assertion violated \(\(event!=ev\)|0|-DPOLICY=2 -DNCPU=2 -DBUG_LEAVE_EARLY

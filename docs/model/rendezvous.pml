@@ -308,6 +308,13 @@ byte req[NCPU];         /* comm()->cpu[p].req: 0 none, else value + 1 */
 
 /* struct rdv (rendezvous.c) */
 byte phase, event, joined, left, rdv_cmd_seq;
+#ifdef HALT_WAIT
+/* smm_wait=hlt: rdv.halters, rdv.wakes_sent, and each CPU's pending wake
+ * (its local APIC's IRR bit for SMM_WAKE_VECTOR). A halt has no timer in the
+ * model: a lost wake is a member that never leaves (invalid end state). */
+byte halters, wakes_sent;
+bit  wake_pend[NCPU];
+#endif
 hidden byte monarch;    /* written only: not part of the state */
 #if POLICY == PATENT
 bit  rdv_cmd_bcast;     /* rdv.cmd.flags & CMDF_BROADCAST */
@@ -422,6 +429,12 @@ inline wait_strict(S, J)
 #define PULL_BY(m) ((m) == SUBMITTER)
 #else
 #define PULL_BY(m) 1
+#endif
+
+#ifdef HALT_WAIT
+/* smm_wake(p) for every halting member p of the set (one d_step in the
+ * monarch: the sends are not interleaved with anything that matters) */
+#define WAKE_IN_SET(p) if :: set & BIT(p) -> wake_pend[p] = 1 :: else fi;
 #endif
 
 /* a broadcast SMI: every CPU */
@@ -546,6 +559,9 @@ rdv_loop:
 			phase = PH_OPEN;
 			joined = BIT(me);
 			left = 0;
+#ifdef HALT_WAIT
+			halters = 0;
+#endif
 			monarch = me;
 			rdv_cmd_seq = cmd_seq;           /* rdv.cmd = cmd */
 			COPY_BCAST;
@@ -629,6 +645,17 @@ monarch_:
 		done_seq = rdv_cmd_seq
 	};
 	phase = PH_RELEASED;
+#ifdef HALT_WAIT
+	/* after the (seq_cst) release, the (seq_cst) look at who halts */
+	d_step {
+		set = halters & joined & ~BIT(me);
+#ifndef BUG_NO_WAKE
+		FOR_CPUS(WAKE_IN_SET)
+#endif
+		set = 0
+	};
+	wakes_sent = ev;
+#endif
 	/* others = rdv.joined & ~bit(me): joined is frozen until the next open */
 #ifdef FAILSAFE
 	if
@@ -648,6 +675,23 @@ monarch_:
 	goto rsm;
 
 member:
+#ifdef HALT_WAIT
+	if
+	:: exit_val != INACTIVE ->               /* wait_release(): may halt */
+		halters = halters | BIT(me);         /* seq_cst add, before the look */
+		do
+		:: event != ev || (phase != PH_OPEN && phase != PH_RUNNING) -> break
+		:: else ->                           /* IF=0 look said no: sti; hlt */
+			atomic { wake_pend[me] -> wake_pend[me] = 0 }
+		od;
+		event != ev || wakes_sent == ev;     /* the monarch sent its wakes */
+#ifndef BUG_NO_DRAIN
+		wake_pend[me] = 0;                   /* smm_halt_drain() */
+#endif
+		goto member_done
+	:: else
+	fi;
+#endif
 #ifdef BUG_LEAVE_EARLY
 	event != ev || phase != PH_OPEN;
 #elif defined(FAILSAFE)
@@ -657,6 +701,9 @@ member:
 	fi;
 #else
 	event != ev || (phase != PH_OPEN && phase != PH_RUNNING);
+#endif
+#ifdef HALT_WAIT
+member_done:
 #endif
 	atomic {
 		/* (c): our event's command is done (a newer event means it is) */
@@ -668,6 +715,9 @@ member:
 
 rsm:
 	atomic {
+#ifdef HALT_WAIT
+		assert(!wake_pend[me]);              /* (w) the OS never sees SMM's wake */
+#endif
 		CHECK_E(synch[me] != IN_SMM);        /* (e) */
 		CHECK_E(BYTE_MATCHES_POWER(me));
 		in_smm[me] = 0;

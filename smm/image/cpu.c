@@ -62,3 +62,41 @@ uint64_t smm_us_to_tsc(uint64_t us)
 /* The rendezvous port's clock and wait step (rdv_port.h). */
 uint64_t smm_clock(void) { return rdtsc(); }
 void smm_relax(void) { cpu_relax(); }
+
+/* This CPU's local APIC registers, in its own mode. */
+uint32_t smm_apic_read(uint32_t reg)
+{
+    if (x2apic_here())
+        return (uint32_t)rdmsr(X2APIC_MSR(reg));
+    return mmio_read32(XAPIC_BASE + reg);
+}
+
+void smm_apic_write(uint32_t reg, uint32_t v)
+{
+    if (x2apic_here())
+        wrmsr(X2APIC_MSR(reg), v);
+    else
+        mmio_write32(XAPIC_BASE + reg, v);
+}
+
+/* The wake IPI of smm_wait=hlt: a fixed interrupt, SMM_WAKE_VECTOR. */
+void smm_wake(unsigned cpu)
+{
+    uint32_t dest = smm_config.apic_id[cpu];
+    if (x2apic_here()) {
+        wrmsr(X2APIC_MSR(APIC_ICR_LO), ((uint64_t)dest << 32) | ICR_DM_FIXED | SMM_WAKE_VECTOR);
+        return;
+    }
+    uint32_t saved_hi = mmio_read32(XAPIC_BASE + APIC_ICR_HI);
+    mmio_write32(XAPIC_BASE + APIC_ICR_HI, dest << 24);
+    mmio_write32(XAPIC_BASE + APIC_ICR_LO, ICR_DM_FIXED | SMM_WAKE_VECTOR);
+    for (unsigned i = 0; i < 100000 && (mmio_read32(XAPIC_BASE + APIC_ICR_LO) & ICR_DELIVS); i++)
+        cpu_relax();
+    mmio_write32(XAPIC_BASE + APIC_ICR_HI, saved_hi);
+}
+
+/* From the wake stub (smm/image/idt.asm): end of interrupt. */
+void smm_wake_eoi(void)
+{
+    smm_apic_write(APIC_EOI, 0);
+}

@@ -26,6 +26,37 @@ FAULT v
 %assign v v+1
 %endrep
 
+; smm_wait=hlt (smm/image/halt.c). The only places where interrupts are
+; on in SMM: 'sti; hlt' and 'sti; nop' below, with the task priority at
+; class 0xE, so only SMM_WAKE_VECTOR (the wake IPI, the one-shot timer)
+; and the spurious vector can come. Their stubs do not IRET (an IRET in SMM
+; would unblock NMIs, SDM 34.8): they go back to the interrupted stack and
+; on to the 'ret' after the window, interrupts off again (the gate cleared
+; IF). Neither routine touches the stack, so that 'ret' returns to its caller.
+extern smm_wake_eoi
+global smm_halt_once, smm_irq_window
+smm_halt_once:               ; void smm_halt_once(void): IF=0 before and after
+    sti
+    hlt
+    cli
+window_end:
+    ret
+smm_irq_window:              ; void smm_irq_window(void): take a pending wake
+    sti
+    nop
+    cli
+    ret
+
+wake_stub:                   ; no error code: RIP CS RFLAGS RSP SS
+    mov rsp, [rsp + 24]      ; the stack of the window, as it was
+    sub rsp, 8               ; 16-byte alignment for the call (the window's RSP is 8 mod 16)
+    call smm_wake_eoi
+    add rsp, 8
+    jmp window_end
+spurious_stub:               ; the APIC's spurious vector: no EOI
+    mov rsp, [rsp + 24]
+    jmp window_end
+
 section .data
 align 8
 fault_table:
@@ -37,7 +68,7 @@ fault_table:
 
 section .bss
 alignb 16
-smm_idt: resb 32 * 16
+smm_idt: resb 256 * 16       ; exceptions, SMM_WAKE_VECTOR, spurious (0xFF)
 idt_ready: resd 1
 
 section .bss.smm_mut nobits alloc write align=4
@@ -74,14 +105,32 @@ smm_idt_load:
     add rdi, 16
     add rsi, 8
     loop .gate
+    lea rdi, [smm_idt + SMM_WAKE_VECTOR * 16]
+    lea rax, [wake_stub]
+    call set_gate
+    lea rdi, [smm_idt + 0xFF * 16]
+    lea rax, [spurious_stub]
+    call set_gate
     mov dword [idt_ready], 1
 .unlock:
     mov dword [idt_lock], 0
 .load:
     sub rsp, 16
-    mov word [rsp], 32 * 16 - 1
+    mov word [rsp], 256 * 16 - 1
     lea rax, [smm_idt]
     mov [rsp + 2], rax
     lidt [rsp]
     add rsp, 16
+    ret
+
+; rdi = gate, rax = handler: a present 64-bit interrupt gate.
+set_gate:
+    mov word [rdi], ax
+    mov word [rdi + 2], GDT_CODE64
+    mov word [rdi + 4], 0x8E00
+    shr rax, 16
+    mov word [rdi + 6], ax
+    shr rax, 16
+    mov dword [rdi + 8], eax
+    mov dword [rdi + 12], 0
     ret

@@ -54,6 +54,8 @@ static struct {
     uint32_t phase;                 /* enum phase */
     uint32_t event;                 /* the current event's number */
     cpuset_t joined, left;          /* CPU sets of the current event (cs_atomic_*) */
+    cpuset_t halters;               /* members that may halt for their release (smm_wait=hlt) */
+    uint32_t wakes_sent;            /* the event whose wakes the monarch has sent */
     uint32_t monarch;
     struct smm_cmd cmd;             /* the command, copied into SMRAM */
     uint32_t has_cmd;
@@ -265,6 +267,7 @@ static uint32_t open_event(unsigned me, struct smm_rec *r, const struct smm_cmd 
     STORE(rdv.event, ev);
     cs_atomic_store(&rdv.joined, cs_of(me));
     cs_atomic_store(&rdv.left, cs_none());
+    cs_atomic_store(&rdv.halters, cs_none());
     rdv.monarch = me;
     rdv.has_cmd = has_cmd;
     rdv.cmd = *cmd;
@@ -341,8 +344,16 @@ static void monarch_finish(unsigned me, struct smm_rec *r, uint8_t exit_val)
     r->tsc_ready = smm_clock();
     r->joined = joined;
     run_event_command(me, r);
-    STORE(rdv.phase, PH_RELEASED);
-    cpuset_t others = cs_minus(joined, cs_of(me));
+    /* Release, then wake the members that halt: the release is seq_cst
+     * (an exchange) and so is the look at who halts, as on the member's
+     * side, so a member either sees the release or is seen halting. */
+    __atomic_exchange_n(&rdv.phase, PH_RELEASED, __ATOMIC_SEQ_CST);
+    cpuset_t others = cs_minus(joined, cs_of(me)), halters = cs_and(cs_atomic_load(&rdv.halters), others);
+    for (int p = cs_first(halters); p >= 0; p = cs_next(halters, p)) {
+        smm_wake((unsigned)p);
+        cs_add(&r->woken, (unsigned)p);
+    }
+    STORE(rdv.wakes_sent, r->event);
     if (!smm_wait_until(members_left, &others, smm_clock() + smm_config.t_member * 4))
         r->flags |= REC_TIMEOUT;
     synch_put(me, exit_val);
@@ -354,16 +365,40 @@ struct release { uint32_t ev; };
 static bool released(void *ctx)
 {
     const struct release *w = ctx;
-    uint32_t ph = LOAD(rdv.phase);
+    uint32_t ph = __atomic_load_n(&rdv.phase, __ATOMIC_SEQ_CST);    /* after the halters add */
     return LOAD(rdv.event) != w->ev || (ph != PH_OPEN && ph != PH_RUNNING);
+}
+
+/* The monarch has sent its wakes for this event (or another event began). */
+static bool wakes_sent(void *ctx)
+{
+    const struct release *w = ctx;
+    return LOAD(rdv.wakes_sent) == w->ev || LOAD(rdv.event) != w->ev;
+}
+
+/* The wait for the release: halting where it may (smm_wait=hlt), then,
+ * once the monarch has sent its wakes, taking a wake that came after the
+ * last look, so that the OS never sees SMM_WAKE_VECTOR. */
+static bool wait_release(unsigned me, struct smm_rec *r, uint8_t exit_val, uint64_t failsafe)
+{
+    struct release w = { r->event };
+    /* A parked CPU (it entered inactive) spins: the INIT that parks it may
+     * come while it waits, and TCG takes an INIT in SMM at once (a known
+     * deviation), which would leave its wake pending for the OS. */
+    if (exit_val == SYNCH_INACTIVE || !smm_halt_possible())
+        return smm_wait_until(released, &w, failsafe);
+    cs_atomic_add(&rdv.halters, me);
+    bool ok = smm_wait_halting(released, &w, failsafe, r);
+    smm_wait_until(wakes_sent, &w, failsafe);
+    smm_halt_drain();
+    return ok;
 }
 
 /* Member: record what it sees, wait for the command to be done, leave. */
 static void member_follow(unsigned me, struct smm_rec *r, uint8_t exit_val, uint64_t failsafe)
 {
     scan_peers(me, r);
-    struct release w = { r->event };
-    if (!smm_wait_until(released, &w, failsafe))
+    if (!wait_release(me, r, exit_val, failsafe))
         r->flags |= REC_TIMEOUT;
     r->tsc_ready = smm_clock();
     r->joined = cs_atomic_load(&rdv.joined);

@@ -16,6 +16,12 @@ void synch_migrate(enum synch_backend to);
 uint32_t smm_apic_id(void);
 uint32_t smm_apic_id_nofault(void);         /* for smm_fault: decides the mode itself */
 int smm_cpu_of_apic(uint32_t apic_id);
+uint32_t smm_apic_read(uint32_t reg);
+void smm_apic_write(uint32_t reg, uint32_t v);
+void smm_wake_eoi(void);                    /* the wake stub's end of interrupt */
+/* idt.asm: interrupts on for one 'hlt' / one instruction (IF=0 before and after). */
+void smm_halt_once(void);
+void smm_irq_window(void);
 
 /* rdv_port.h: rendezvous.c, and the command body (commands.c) and the TCO
  * status (tco.c) it runs. */

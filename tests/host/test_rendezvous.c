@@ -170,6 +170,37 @@ uint64_t smm_clock(void) { return use_fake_clock ? fake_clock : __builtin_ia32_r
 
 uint64_t smm_us_to_tsc(uint64_t us) { return ticks_of_us(us, smm_config.tsc_hz); }
 
+/* ---- smm_wait=hlt on threads: a wake is a pending flag (the IRR), a halt
+ * waits for it. Here a halt has no timer of its own below the wait's
+ * bound: a lost wake then shows as a member's timeout (check_record). */
+static uint32_t wake_pending[CPUSET_MAX];
+static uint64_t halts_total, wakes_total;
+static __thread unsigned tls_me;
+
+bool smm_halt_possible(void) { return one_in(2); }    /* half the waits halt */
+
+void smm_wake(unsigned cpu)
+{
+    __atomic_store_n(&wake_pending[cpu], 1, __ATOMIC_SEQ_CST);
+    __atomic_add_fetch(&wakes_total, 1, __ATOMIC_RELAXED);
+}
+
+bool smm_wait_halting(bool (*done)(void *ctx), void *ctx, uint64_t end, struct smm_rec *r)
+{
+    for (;;) {
+        if (done(ctx))
+            return true;
+        if (smm_clock() >= end)
+            return done(ctx);
+        r->halts++;
+        __atomic_add_fetch(&halts_total, 1, __ATOMIC_RELAXED);
+        while (!__atomic_exchange_n(&wake_pending[tls_me], 0, __ATOMIC_SEQ_CST) && smm_clock() < end)
+            sched_yield();                 /* halted: only a wake (or the bound) ends it */
+    }
+}
+
+void smm_halt_drain(void) { __atomic_store_n(&wake_pending[tls_me], 0, __ATOMIC_SEQ_CST); }
+
 void smm_relax(void)
 {
     if (use_fake_clock) {
@@ -294,11 +325,11 @@ static uint64_t roles[8];
 /* What the run exercised, per backend segment: a check that never meets
  * its case proves nothing, so each case must have happened. */
 enum { COV_PULLIN, COV_PATENT, COV_WAITALL, COV_PULLED, COV_INACTIVE, COV_IN_SMM, COV_LATE,
-       COV_TCO, COV_DEAF, COV_TIMEOUT, COV_N };
+       COV_TCO, COV_DEAF, COV_TIMEOUT, COV_HALT, COV_N };
 static const char *const cov_name[COV_N] = {
     "pullin events", "patent events", "waitall events", "pulled-in peers",
     "peers read inactive", "peers read in SMM", "late arrivals", "TCO events",
-    "INIT parks", "waitall timeouts",
+    "INIT parks", "waitall timeouts", "halted members",
 };
 static uint64_t cov[COV_N];
 
@@ -308,6 +339,8 @@ static void cover(unsigned me, const struct smm_rec *r)
 {
     if (r->role == ROLE_LATE)
         count(COV_LATE);
+    if (r->halts)
+        count(COV_HALT);
     if (r->role != ROLE_MONARCH)
         return;
     count(COV_PULLIN + (r->policy < RDV_POLICY_COUNT ? r->policy : 0));
@@ -363,6 +396,10 @@ static void smm_entry(unsigned me, int service_byte)
         exit_val = (uint8_t)service_byte;
     rendezvous(me, &r, exit_val);
     check_record(me, &r);
+    /* The OS must never see SMM's wake vector: none pending on the way out. */
+    if (__atomic_load_n(&wake_pending[me], __ATOMIC_SEQ_CST))
+        fail(me, &r, "wake: a wake IPI is still pending as the CPU leaves SMM (%s)",
+             r.halts ? "it halted" : "it never halted");
     uint8_t after = synch_get(me);
     if (after != exit_val)
         fail(me, &r, "bytes: left SMM with byte 0x%02x, not 0x%02x", after, exit_val);
@@ -505,6 +542,7 @@ static void *cpu_thread(void *arg)
 {
     unsigned me = (unsigned)(uintptr_t)arg;
     struct cpu_state s = { 0 };
+    tls_me = me;
     rng = seed * 0x9E3779B97F4A7C15ull + me + 1;
     if (!rng)
         rng = 1;
@@ -547,6 +585,7 @@ static void configure(enum synch_backend b)
     memset(runs, 0, sizeof(runs));
     memset(monarchs, 0, sizeof(monarchs));
     memset(smi, 0, sizeof(smi));
+    memset(wake_pending, 0, sizeof(wake_pending));
     inflight = next_seq = idle_cpus = in_smm = exited = 0;
     memset(cov, 0, sizeof(cov));
     tco_sts = 0;
@@ -620,10 +659,10 @@ static uint32_t run_segment(enum synch_backend b, uint32_t events)
     uint32_t ev = cm->events;
     printf("# %-5s %7u events, %7u commands, %.1f s; pullin/patent/waitall %" PRIu64 "/%" PRIu64 "/%" PRIu64
            ", pulled %" PRIu64 ", inactive %" PRIu64 ", in SMM %" PRIu64 ", late %" PRIu64 ", TCO %" PRIu64
-           ", INIT parks %" PRIu64 ", waitall timeouts %" PRIu64 "\n",
+           ", INIT parks %" PRIu64 ", waitall timeouts %" PRIu64 ", halted members %" PRIu64 "\n",
            backend_name[b], ev, next_seq, now_s() - t0, cov[COV_PULLIN], cov[COV_PATENT], cov[COV_WAITALL],
            cov[COV_PULLED], cov[COV_INACTIVE], cov[COV_IN_SMM], cov[COV_LATE], cov[COV_TCO], cov[COV_DEAF],
-           cov[COV_TIMEOUT]);
+           cov[COV_TIMEOUT], cov[COV_HALT]);
     return ev;
 }
 

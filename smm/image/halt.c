@@ -1,0 +1,71 @@
+/* smm_wait=hlt: a member halts while it waits for its release, so its vCPU
+ * gives the host core back (smm_abi.h, enum smm_wait_method). Each halt is
+ * bounded by this CPU's own local APIC timer (a one-shot of at most
+ * SMM_HALT_MAX_US on SMM_WAKE_VECTOR), which is why only a CPU whose timer
+ * the OS leaves masked may halt: its LVT timer, initial count and divider
+ * are put back before RSM. The task priority (CR8) is raised to class 0xE
+ * for the wait, so the OS's own interrupts stay pending until after RSM. */
+#include "smm/image/smm.h"
+#include "drivers/apic_regs.h"
+
+#define TPR_WAIT 0xEu                    /* CR8: classes 0x0-0xE held off */
+#define TIMER_DIV16 0x3u                 /* APIC_TIMER_DIV encoding of divide-by-16 */
+
+bool smm_halt_possible(void)
+{
+    return smm_config.wait_method == SMM_WAIT_HLT && smm_config.apic_timer_per_ms &&
+           (smm_apic_read(APIC_LVT_TIMER) & LVT_MASKED);
+}
+
+struct timer_save { uint32_t lvt, init, div; };
+
+static void arm(uint64_t now, uint64_t end)
+{
+    uint64_t us = end > now ? (end - now) * 1000000 / smm_config.tsc_hz : 0;
+    if (us > SMM_HALT_MAX_US)
+        us = SMM_HALT_MAX_US;
+    uint64_t ticks = us * smm_config.apic_timer_per_ms / 1000 + 1;
+    smm_apic_write(APIC_LVT_TIMER, LVT_MASKED | SMM_WAKE_VECTOR);
+    smm_apic_write(APIC_TIMER_DIV, TIMER_DIV16);
+    smm_apic_write(APIC_TIMER_INIT, ticks > 0xFFFFFFFFu ? 0xFFFFFFFFu : (uint32_t)ticks);
+    smm_apic_write(APIC_LVT_TIMER, SMM_WAKE_VECTOR);     /* one-shot, unmasked */
+}
+
+bool smm_wait_halting(bool (*done)(void *ctx), void *ctx, uint64_t end, struct smm_rec *r)
+{
+    struct timer_save t = { smm_apic_read(APIC_LVT_TIMER), smm_apic_read(APIC_TIMER_INIT),
+                            smm_apic_read(APIC_TIMER_DIV) };
+    uint64_t tpr = read_cr8();
+    write_cr8(TPR_WAIT);
+    bool ok;
+    for (;;) {
+        if (done(ctx)) {
+            ok = true;
+            break;
+        }
+        uint64_t now = smm_clock();
+        if (now >= end) {
+            ok = done(ctx);
+            break;
+        }
+        arm(now, end);
+        r->halts++;
+        smm_halt_once();                 /* a wake IPI or the timer */
+        if (!smm_apic_read(APIC_TIMER_CUR))
+            r->timer_wakes++;
+    }
+    smm_apic_write(APIC_LVT_TIMER, t.lvt | LVT_MASKED);
+    smm_apic_write(APIC_TIMER_INIT, t.init);
+    smm_apic_write(APIC_TIMER_DIV, t.div);
+    smm_apic_write(APIC_LVT_TIMER, t.lvt);
+    write_cr8(tpr);
+    return ok;
+}
+
+void smm_halt_drain(void)
+{
+    uint64_t tpr = read_cr8();
+    write_cr8(TPR_WAIT);
+    smm_irq_window();
+    write_cr8(tpr);
+}
