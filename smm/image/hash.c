@@ -14,16 +14,34 @@ uint64_t smm_fnv1a(uint64_t h, const volatile uint8_t *p, uint64_t n)
 }
 
 struct range { uint64_t lo, hi; };
-#define HASH_SKIP_MAX (SMMSYNC_MAX_CPUS + 4)
 
-static void skip_add(struct range *s, unsigned *n, uint64_t lo, uint64_t len)
+/* Among the ranges left out of the hash, the one that starts lowest of
+ * those ending after 'cur'; false when none does. No list: with 255 CPUs
+ * a sorted array of them would take 4 KiB of a 4 KiB SMM stack or of
+ * SMRAM; a scan per step costs 255 x 260 compares. */
+static void consider(struct range *best, bool *found, uint64_t cur, uint64_t lo, uint64_t len)
 {
-    unsigned i = (*n)++;
-    while (i > 0 && s[i - 1].lo > lo) {      /* insertion sort by start */
-        s[i] = s[i - 1];
-        i--;
+    if (lo + len > cur && (!*found || lo < best->lo)) {
+        *best = (struct range){ lo, lo + len };
+        *found = true;
     }
-    s[i] = (struct range){ lo, lo + len };
+}
+
+static bool next_skip(uint64_t cur, struct range *r)
+{
+    extern char __mut_start[], __mut_end[];
+    const struct smm_config *c = &smm_config;
+    uint64_t image_va = (uint64_t)SMM_IMAGE_VBASE;
+    bool found = false;
+    for (unsigned i = 0; i < c->ncpus; i++)
+        consider(r, &found, cur, c->smbase[i] + SMM_SAVE_OFFSET, SMM_SAVE_SIZE);
+    consider(r, &found, cur, c->stack_lo, c->stack_hi - c->stack_lo);
+    consider(r, &found, cur, c->synch_smram, (uint64_t)c->ncpus * c->synch_stride);
+    consider(r, &found, cur, c->image_phys + ((uint64_t)__mut_start - image_va),
+             (uint64_t)(__mut_end - __mut_start));
+    consider(r, &found, cur, c->image_phys + ((uint64_t)(uintptr_t)&smm_config - image_va),
+             sizeof(smm_config));
+    return found;
 }
 
 /* The configuration without the fields commands may change (backend, bounds). */
@@ -50,31 +68,18 @@ static uint64_t hash_config(uint64_t h)
  * and the unused bytes. result[1] = bytes hashed, result[2] = bytes left out. */
 uint64_t smm_hash_smram(volatile uint64_t *result)
 {
-    extern char __mut_start[], __mut_end[];
     const struct smm_config *c = &smm_config;
-    static struct range skip[HASH_SKIP_MAX] SMM_MUTABLE;    /* too large for a 4 KiB SMM stack */
-    unsigned n = 0;
-    uint64_t image_va = (uint64_t)SMM_IMAGE_VBASE;
-    for (unsigned i = 0; i < c->ncpus; i++)
-        skip_add(skip, &n, c->smbase[i] + SMM_SAVE_OFFSET, SMM_SAVE_SIZE);
-    skip_add(skip, &n, c->stack_lo, c->stack_hi - c->stack_lo);
-    skip_add(skip, &n, c->synch_smram, (uint64_t)c->ncpus * c->synch_stride);
-    skip_add(skip, &n, c->image_phys + ((uint64_t)__mut_start - image_va),
-             (uint64_t)(__mut_end - __mut_start));
-    skip_add(skip, &n, c->image_phys + ((uint64_t)(uintptr_t)&smm_config - image_va), sizeof(smm_config));
-
     uint64_t h = hash_config(0xCBF29CE484222325ull), cur = c->smram_base, end = c->smram_base + c->smram_size;
     uint64_t hashed = 0;
-    for (unsigned i = 0; i <= n; i++) {
-        uint64_t lo = i < n ? skip[i].lo : end, hi = i < n ? skip[i].hi : end;
-        if (lo > end)
-            lo = end;
+    while (cur < end) {
+        struct range skip = { 0, 0 };
+        bool more = next_skip(cur, &skip);
+        uint64_t lo = more && skip.lo < end ? skip.lo : end;
         if (lo > cur) {
             h = smm_fnv1a(h, (const volatile uint8_t *)(uintptr_t)cur, lo - cur);
             hashed += lo - cur;
         }
-        if (hi > cur)
-            cur = hi;
+        cur = more && skip.hi > cur ? skip.hi : end;
     }
     result[1] = hashed;
     result[2] = c->smram_size - hashed;
