@@ -37,21 +37,27 @@ int smm_cpu_of_apic(uint32_t apic_id)
     return -1;
 }
 
-/* SMI IPI, physical destination (SDM vol. 3A 11.6.1). The interrupted code
- * may have been between its ICR-high and ICR-low writes: put ICR-high back. */
-void smm_send_smi(unsigned cpu)
+/* An IPI to one CPU, physical destination (SDM vol. 3A 11.6.1). The
+ * interrupted code may have been between its ICR-high and ICR-low writes:
+ * put ICR-high back. */
+static void send_ipi(unsigned cpu, uint32_t icr_lo)
 {
     uint32_t dest = smm_config.apic_id[cpu];
     if (x2apic_here()) {
-        wrmsr(X2APIC_MSR(APIC_ICR_LO), ((uint64_t)dest << 32) | ICR_DM_SMI | ICR_LEVEL_ASSERT);
+        wrmsr(X2APIC_MSR(APIC_ICR_LO), ((uint64_t)dest << 32) | icr_lo);
         return;
     }
     uint32_t saved_hi = mmio_read32(XAPIC_BASE + APIC_ICR_HI);
     mmio_write32(XAPIC_BASE + APIC_ICR_HI, dest << 24);
-    mmio_write32(XAPIC_BASE + APIC_ICR_LO, ICR_DM_SMI | ICR_LEVEL_ASSERT);
+    mmio_write32(XAPIC_BASE + APIC_ICR_LO, icr_lo);
     for (unsigned i = 0; i < 100000 && (mmio_read32(XAPIC_BASE + APIC_ICR_LO) & ICR_DELIVS); i++)
         cpu_relax();
     mmio_write32(XAPIC_BASE + APIC_ICR_HI, saved_hi);
+}
+
+void smm_send_smi(unsigned cpu)
+{
+    send_ipi(cpu, ICR_DM_SMI | ICR_LEVEL_ASSERT);
 }
 
 uint64_t smm_us_to_tsc(uint64_t us)
@@ -82,17 +88,7 @@ void smm_apic_write(uint32_t reg, uint32_t v)
 /* The wake IPI of smm_wait=hlt: a fixed interrupt, SMM_WAKE_VECTOR. */
 void smm_wake(unsigned cpu)
 {
-    uint32_t dest = smm_config.apic_id[cpu];
-    if (x2apic_here()) {
-        wrmsr(X2APIC_MSR(APIC_ICR_LO), ((uint64_t)dest << 32) | ICR_DM_FIXED | SMM_WAKE_VECTOR);
-        return;
-    }
-    uint32_t saved_hi = mmio_read32(XAPIC_BASE + APIC_ICR_HI);
-    mmio_write32(XAPIC_BASE + APIC_ICR_HI, dest << 24);
-    mmio_write32(XAPIC_BASE + APIC_ICR_LO, ICR_DM_FIXED | SMM_WAKE_VECTOR);
-    for (unsigned i = 0; i < 100000 && (mmio_read32(XAPIC_BASE + APIC_ICR_LO) & ICR_DELIVS); i++)
-        cpu_relax();
-    mmio_write32(XAPIC_BASE + APIC_ICR_HI, saved_hi);
+    send_ipi(cpu, ICR_DM_FIXED | SMM_WAKE_VECTOR);
 }
 
 /* From the wake stub (smm/image/idt.asm): end of interrupt. */

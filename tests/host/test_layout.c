@@ -181,6 +181,30 @@ static bool pack(const struct iv *gap, unsigned ngap, uint64_t *cur,
     return false;
 }
 
+/* Do the page tables, the image and the stacks fit the gaps that SMRAM
+ * [R, E) leaves between the obstacles 'obs' (in address order, the last
+ * one the sentinel {E, E})? */
+static bool blocks_fit(const struct smm_layout_req *q, const struct iv *obs, unsigned nobs)
+{
+    static struct iv gap[2 * MAXCPU + 4];
+    unsigned ngap = 0;
+    uint64_t pos = q->smram_base;
+
+    for (unsigned o = 0; o < nobs; o++) {
+        if (obs[o].lo >= pos + PAGE)
+            gap[ngap++] = (struct iv){ pos, obs[o].lo };
+        pos = max64(pos, obs[o].hi);
+    }
+    uint64_t cur[2 * MAXCPU + 4], size[3] = {
+        q->pt_size, q->image_size, (uint64_t)q->ncpus * q->stack_size
+    };
+    bool used[3] = { false, false, false };
+
+    for (unsigned g = 0; g < ngap; g++)
+        cur[g] = gap[g].lo;
+    return pack(gap, ngap, cur, size, used, 3, 3);
+}
+
 static bool smram_fits(const struct smm_layout_req *q, unsigned G)
 {
     unsigned n = q->ncpus, c0 = first_group_count(q, G);
@@ -188,7 +212,6 @@ static bool smram_fits(const struct smm_layout_req *q, unsigned G)
     uint64_t z = (uint64_t)n * q->synch_stride;
     /* Obstacles in address order: each group's stubs, then its save states. */
     static struct iv obs[2 * MAXCPU + 1];
-    static struct iv gap[2 * MAXCPU + 4];
     static struct iv all[2 * MAXCPU + 2];
     unsigned nobs = 0;
 
@@ -209,28 +232,10 @@ static bool smram_fits(const struct smm_layout_req *q, unsigned G)
 
     /* The synch area only takes room: if the three blocks do not fit the
      * gaps without it, they fit with it nowhere. */
-    {
-        unsigned ngap = 0;
-        uint64_t pos = R;
-
-        for (unsigned o = 0; o <= nobs; o++) {
-            uint64_t lo = o < nobs ? obs[o].lo : E;
-
-            if (lo >= pos + PAGE)
-                gap[ngap++] = (struct iv){ pos, lo };
-            if (o < nobs)
-                pos = max64(pos, obs[o].hi);
-        }
-        uint64_t cur[2 * MAXCPU + 4], size[3] = {
-            q->pt_size, q->image_size, (uint64_t)n * q->stack_size
-        };
-        bool used[3] = { false, false, false };
-
-        for (unsigned g = 0; g < ngap; g++)
-            cur[g] = gap[g].lo;
-        if (!pack(gap, ngap, cur, size, used, 3, 3))
-            return false;
-    }
+    memcpy(all, obs, nobs * sizeof(obs[0]));
+    all[nobs] = (struct iv){ E, E };
+    if (!blocks_fit(q, all, nobs + 1))
+        return false;
 
     /* Where the SMRAM synch area may go: group 0's windows and SMRAM. */
     uint64_t olo = max64(R, smbase_of(q, G, c0 - 1));
@@ -238,8 +243,6 @@ static bool smram_fits(const struct smm_layout_req *q, unsigned G)
 
     for (uint64_t a = up(olo, LINE); a + z <= ohi; a += LINE) {
         bool clash = false;
-        unsigned ngap = 0;
-        uint64_t pos = R;
 
         for (unsigned o = 0; o < nobs && !clash && obs[o].lo < a + z; o++)   /* sorted */
             if (overl(a, z, obs[o].lo, obs[o].hi - obs[o].lo))
@@ -258,19 +261,7 @@ static bool smram_fits(const struct smm_layout_req *q, unsigned G)
         if (z && nall == nobs)
             all[nall++] = (struct iv){ a, a + z };
         all[nall++] = (struct iv){ E, E };
-        for (unsigned o = 0; o < nall; o++) {
-            if (all[o].lo >= pos + PAGE)
-                gap[ngap++] = (struct iv){ pos, all[o].lo };
-            pos = max64(pos, all[o].hi);
-        }
-        uint64_t cur[2 * MAXCPU + 4], size[3] = {
-            q->pt_size, q->image_size, (uint64_t)n * q->stack_size
-        };
-        bool used[3] = { false, false, false };
-
-        for (unsigned g = 0; g < ngap; g++)
-            cur[g] = gap[g].lo;
-        if (pack(gap, ngap, cur, size, used, 3, 3))
+        if (blocks_fit(q, all, nall))
             return true;
     }
     return false;
