@@ -211,7 +211,10 @@ static int compute_groups(const struct smm_layout_req *q, struct smm_layout *l, 
 }
 
 /* The fullest groups that work: one group whenever the CPUs fit one; when
- * group 0 cannot also hold the synch areas, smaller groups (more of them). */
+ * group 0 cannot also hold the synch areas (no room: NO_SPACE, NO_SHARED),
+ * smaller groups (more of them). A layout the checker refuses is a bug, not
+ * a reason to try smaller groups: groups of one CPU would pass any window
+ * rule, so falling back there would hide it. */
 int smm_layout_compute(const struct smm_layout_req *q, struct smm_layout *l,
                        char *err, size_t errlen)
 {
@@ -222,7 +225,8 @@ int smm_layout_compute(const struct smm_layout_req *q, struct smm_layout *l,
     unsigned gmax = smm_layout_group_max(q);
     unsigned g0 = q->ncpus < gmax ? q->ncpus : gmax;
     st = compute_groups(q, l, g0, err, errlen);
-    for (unsigned g = g0 - 1; st && g >= 1 && (q->ncpus + g - 1) / g <= SMM_MAX_GROUPS; g--) {
+    for (unsigned g = g0 - 1; (st == LAYOUT_E_NO_SPACE || st == LAYOUT_E_NO_SHARED) && g >= 1 &&
+                              (q->ncpus + g - 1) / g <= SMM_MAX_GROUPS; g--) {
         static struct smm_layout tmp;      /* the layout is large: not on the stack */
         if (!compute_groups(q, &tmp, g, 0, 0)) {
             *l = tmp;

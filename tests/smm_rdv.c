@@ -323,14 +323,24 @@ TEST("20", "smm.rdv.inactive", test_inactive, .needs = FEAT_SMM, .timeout_ms = 6
 #define LATE_US 5000
 static volatile uint32_t late_go;
 static volatile uint64_t late_fired[SMMSYNC_MAX_CPUS];   /* TSC when each AP sent its SMI */
+static uint64_t late_cpu0_entries;                        /* cpu0's SMM entries before the command */
+
+/* cpu0 is in SMM for this test's command: a new entry, not the end of the
+ * previous one (a monarch stays in SMM until its members have left, long
+ * after smm_call returned: with 128 vCPUs the APs fired into that stay and
+ * found no work). */
+static bool cpu0_in_new_entry(void)
+{
+    return smm_comm.cpu[0].entries > late_cpu0_entries && smm_comm.cpu[0].in_smm;
+}
 
 static void late_self_smi(void *arg)
 {
     (void)arg;
-    uint64_t end = deadline_after_us(2000000);
+    uint64_t end = deadline_after_us(2000000ull * host_scale());
     WAIT_UNTIL_END(late_go, end);
     /* Start the delay once cpu0 is in SMM, so it scans before we come. */
-    WAIT_UNTIL_END(smm_comm.cpu[0].in_smm, end);
+    WAIT_UNTIL_END(cpu0_in_new_entry(), end);
     udelay(LATE_US);
     late_fired[cpu_index()] = rdtsc();
     smi_trigger(SMI_IPI_SELF, cpu_index());
@@ -343,6 +353,8 @@ static void case_wait(enum synch_backend b)
     uint64_t base[SMMSYNC_MAX_CPUS];
     char m1[CPUSET_STR], m2[CPUSET_STR];
     late_go = 0;
+    settle();                                  /* cpu0 out of the previous event */
+    late_cpu0_entries = smm_comm.cpu[0].entries;
     for (unsigned i = 1; i < ncpus; i++) {
         late_fired[i] = 0;
         if (cs_has(aps, i))
