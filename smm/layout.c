@@ -23,7 +23,10 @@ unsigned smm_layout_group_max(const struct smm_layout_req *q)
 
 unsigned smm_layout_max_cpus(const struct smm_layout_req *q)
 {
-    unsigned n = smm_layout_group_max(q) * SMM_MAX_GROUPS;
+    unsigned g = smm_layout_group_max(q);
+    if (g < SMM_MIN_GROUP)
+        return g;                       /* one CPU at most, or none */
+    unsigned n = g * SMM_MAX_GROUPS;
     return n > SMMSYNC_MAX_CPUS ? SMMSYNC_MAX_CPUS : n;
 }
 
@@ -225,7 +228,7 @@ int smm_layout_compute(const struct smm_layout_req *q, struct smm_layout *l,
     unsigned gmax = smm_layout_group_max(q);
     unsigned g0 = q->ncpus < gmax ? q->ncpus : gmax;
     st = compute_groups(q, l, g0, err, errlen);
-    for (unsigned g = g0 - 1; (st == LAYOUT_E_NO_SPACE || st == LAYOUT_E_NO_SHARED) && g >= 1 &&
+    for (unsigned g = g0 - 1; (st == LAYOUT_E_NO_SPACE || st == LAYOUT_E_NO_SHARED) && g >= SMM_MIN_GROUP &&
                               (q->ncpus + g - 1) / g <= SMM_MAX_GROUPS; g--) {
         static struct smm_layout tmp;      /* the layout is large: not on the stack */
         if (!compute_groups(q, &tmp, g, 0, 0)) {
@@ -259,6 +262,10 @@ static int check_groups(const struct smm_layout_req *q, const struct smm_layout 
         l->ngroups > SMM_MAX_GROUPS) {
         ksnprintf(err, errlen, "check: %u overlap groups of %u CPUs: one group holds at most %u, "
                   "and %u groups at most", l->ngroups, gs, smm_layout_group_max(q), SMM_MAX_GROUPS);
+        return -1;
+    }
+    if (n >= SMM_MIN_GROUP && gs < SMM_MIN_GROUP) {
+        ksnprintf(err, errlen, "check: groups of one CPU: no window would overlap another (claim 20)");
         return -1;
     }
     for (unsigned g = 0; g < l->ngroups; g++) {

@@ -41,6 +41,10 @@ struct smm_layout_req {
 
 #define SMM_GROUP_SPAN  0x10000u   /* R_g = R + g * SMM_GROUP_SPAN */
 #define SMM_MAX_GROUPS  16u
+/* Groups of two CPUs at least (when there are two): then every window
+ * overlaps another partially, inside its group and with the next group's
+ * first window; groups of one would leave windows that overlap none. */
+#define SMM_MIN_GROUP   2u
 
 struct smm_group {
     unsigned first, count;                 /* CPUs [first, first + count) */

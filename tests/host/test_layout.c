@@ -116,6 +116,8 @@ static bool too_many(const struct smm_layout_req *q)
 {
     if (q->ncpus > MAXCPU || q->save_size >= ENTRY)
         return true;
+    if (group_max(q) < 2)               /* groups of one: only a lone CPU fits */
+        return q->ncpus > group_max(q);
     return q->ncpus > group_max(q) * MAXGROUPS;
 }
 
@@ -285,7 +287,11 @@ static unsigned fitting_group(const struct smm_layout_req *q)
 {
     unsigned n = q->ncpus, gm = group_max(q);
 
-    for (unsigned G = n < gm ? n : gm; G >= 1 && (n + G - 1) / G <= MAXGROUPS; G--)
+    /* Groups of two at least (with two CPUs or more): a CPU alone in its
+     * group would have a window that overlaps no other (claim 20). */
+    unsigned gmin = n < 2 ? 1 : 2;
+
+    for (unsigned G = n < gm ? n : gm; G >= gmin && (n + G - 1) / G <= MAXGROUPS; G--)
         if (smram_fits(q, G) && shared_fits(q, G))
             return G;
     return 0;
@@ -739,7 +745,7 @@ static void test_max_cpus(void **state)
     assert_int_equal(smm_layout_max_cpus(&q), 0);
     q.save_size = 0x4000;
     assert_int_equal(smm_layout_group_max(&q), 1);
-    assert_int_equal(smm_layout_max_cpus(&q), 16);      /* one CPU per group */
+    assert_int_equal(smm_layout_max_cpus(&q), 1);       /* groups of one overlap nothing */
 }
 
 static void test_bad_requests(void **state)
@@ -939,6 +945,19 @@ static void test_check_broken_groups(void **state)
     expect_broken(&l, "smram synch area in group 1's windows", "group 0");
 
     assert_int_equal(smm_layout_check(&bq, &good, err, sizeof(err)), 0);
+
+    /* Four CPUs in four groups of one: every window its own, none
+     * overlapping another (each rule inside a group holds vacuously). */
+    static struct smm_layout ones;
+    bq = mkreq(&TSEG, 4, 1);
+    assert_int_equal(smm_layout_compute(&bq, &ones, err, sizeof(err)), LAYOUT_OK);
+    ones.group_size = 1;
+    ones.ngroups = 4;
+    for (unsigned g = 0; g < 4; g++) {
+        ones.group[g] = (struct smm_group){ g, 1, TSEG.base + g * SPAN, 0, 0 };
+        move_cpu(&ones, g, TSEG.base + g * SPAN - ENTRY);
+    }
+    expect_broken(&ones, "groups of one CPU", "groups of one CPU");
 }
 
 /* ---- the printed table ---------------------------------------------------- */
