@@ -24,6 +24,8 @@ struct percpu {
     uint32_t apic_id;            /* offset 12 */
     const char *where;           /* what this CPU is doing (for hang reports) */
     uint64_t irq_count;
+    uint32_t tick_us;            /* period of this CPU's own periodic interrupt, 0: none */
+    uint64_t wait_halts;         /* halts in bounded waits (drivers/timer.c wait_step) */
 };
 
 /* Points GS at CPU idx's area, and loads that CPU's GDT and task-state

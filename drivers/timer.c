@@ -2,6 +2,7 @@
  * port 0x61, mode 0 "interrupt on terminal count"); 1.193182 MHz input. */
 #include "drivers/timer.h"
 #include "arch/x86.h"
+#include "arch/percpu.h"
 #include "lib/units.h"
 
 #define PIT_HZ        1193182u
@@ -22,11 +23,41 @@ uint64_t ns_to_tsc(uint64_t ns) { return muldiv(ns, tsc_rate, 1000000000u); }
 
 bool deadline_passed(uint64_t deadline) { return rdtsc() >= deadline; }
 
+void timer_tick_set(uint32_t period_us) { this_percpu()->tick_us = period_us; }
+
+/* Halts only with interrupts on (the tick must be able to end the halt) and
+ * a tick of this CPU's own; interrupts are enabled only once GS points at
+ * the CPU's area, so the look at the tick is safe then. */
+static bool may_halt(void)
+{
+    return irqs_enabled() && this_percpu()->tick_us;
+}
+
+void wait_step(struct wait_state *w)
+{
+    if (rdtsc() >= w->spin_end && may_halt()) {
+        this_percpu()->wait_halts++;
+        hlt();
+    } else {
+        cpu_relax();
+    }
+}
+
+/* A delay ends on time: it halts only while more than one tick remains,
+ * and spins the rest. */
 void ndelay(uint64_t ns)
 {
-    uint64_t end = rdtsc() + ns_to_tsc(ns);
-    while (rdtsc() < end)
-        cpu_relax();
+    uint64_t now = rdtsc(), end = now + ns_to_tsc(ns);
+    while (now < end) {
+        uint32_t tick = may_halt() ? this_percpu()->tick_us : 0;
+        if (tick && end - now > us_to_tsc(2ull * tick)) {
+            this_percpu()->wait_halts++;
+            hlt();
+        } else {
+            cpu_relax();
+        }
+        now = rdtsc();
+    }
 }
 
 void udelay(uint64_t us) { ndelay(us * 1000); }

@@ -35,14 +35,30 @@ static inline uint64_t deadline_after_us(uint64_t us)
 }
 bool deadline_passed(uint64_t deadline);
 
+/* Halting waits. A CPU that has a periodic interrupt of its own (the BSP's
+ * test watchdog: timer_tick_set) and runs with interrupts enabled halts
+ * between looks once a wait has spun for WAIT_SPIN_US, instead of spinning:
+ * the vCPU gives its host core back, and the tick bounds how late the wait
+ * notices its condition (one period). Every other CPU, and every wait with
+ * interrupts off, spins as before. Each halt is counted in its struct percpu
+ * (wait_halts: smp.wait_halt checks that a long wait halted). */
+#define WAIT_SPIN_US 500
+struct wait_state { uint64_t spin_end; };
+void timer_tick_set(uint32_t period_us);
+static inline void wait_begin(struct wait_state *w) { w->spin_end = deadline_after_us(WAIT_SPIN_US); }
+/* One pause between looks: halts past the spin phase when it may. */
+void wait_step(struct wait_state *w);
+
 /* The one bounded wait outside SMM (the SMM image's is smm_wait_until):
  * looks at COND, an expression, until it holds or the deadline passes,
- * pausing between looks; evaluates to whether COND held (one last look at
- * the deadline, so a condition met just then still counts). */
+ * pausing (wait_step) between looks; evaluates to whether COND held (one
+ * last look at the deadline, so a condition met just then still counts). */
 #define WAIT_UNTIL_END(cond, end) __extension__({                \
     uint64_t wait_end_ = (end);                                  \
+    struct wait_state wait_st_;                                  \
+    wait_begin(&wait_st_);                                       \
     while (!(cond) && !deadline_passed(wait_end_))               \
-        cpu_relax();                                             \
+        wait_step(&wait_st_);                                    \
     (bool)(cond);                                                \
 })
 #define WAIT_UNTIL(cond, us) WAIT_UNTIL_END(cond, deadline_after_us(us))

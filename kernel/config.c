@@ -46,6 +46,7 @@ void config_init(const char *line)
     STR("accel", accel);
     STR("idle", idle);
     STR("smm_wait", smm_wait);
+    STR("wait", wait);
 }
 
 unsigned config_host_scale(unsigned vcpus)

@@ -29,6 +29,7 @@ struct config {
     CFG_STR(8) accel;
     CFG_STR(8) idle;                /* idle=hlt (default) | spin: the APs' idle loop */
     CFG_STR(8) smm_wait;            /* smm_wait=hlt (default) | spin: members' wait in SMM */
+    CFG_STR(8) wait;                /* wait=hlt (default) | spin: the BSP's bounded waits in tests */
 };
 
 extern struct config config;

@@ -145,6 +145,73 @@ static void test_idle(void)
 }
 TEST("03", "smp.idle", test_idle, .min_cpus = 2);
 
+/* The BSP's bounded waits halt (wait=hlt, the default; drivers/timer.h):
+ * past its spin phase a wait halts until the test watchdog's 1 ms tick,
+ * where a spinning wait looks tens of thousands of times; a delay still
+ * ends on time; a condition another CPU sets is still seen within a few
+ * ticks. With wait=spin the same counts show the spin. */
+#define WAIT_TEST_MS   50
+#define WAIT_HALT_MIN  10                /* halts in WAIT_TEST_MS that mean "it halted" */
+#define WAIT_SEEN_US   3000              /* condition set -> seen, best of WAIT_TRIES */
+#define WAIT_DELAY_SLACK_US 500          /* mdelay's overshoot, best of WAIT_TRIES */
+#define WAIT_TRIES     3
+
+static volatile uint64_t wait_flag_tsc;
+
+static void set_wait_flag(void *arg)
+{
+    mdelay((uint64_t)(uintptr_t)arg);
+    wait_flag_tsc = rdtsc();
+}
+
+static uint64_t best_seen_us(void)
+{
+    uint64_t best = ~0ull;
+    for (int i = 0; i < WAIT_TRIES; i++) {
+        wait_flag_tsc = 0;
+        if (!on_cpu_async(1, set_wait_flag, (void *)(uintptr_t)5))
+            return ~0ull;
+        bool seen = WAIT_UNTIL(wait_flag_tsc, 1000000);
+        uint64_t t = rdtsc();
+        on_cpu_wait(1, 1000000);
+        if (seen) {
+            uint64_t us = tsc_to_ns(t - wait_flag_tsc) / 1000;
+            best = us < best ? us : best;
+        }
+    }
+    return best;
+}
+
+static void test_wait_halt(void)
+{
+    bool halt = !config_is(wait, "spin");
+    struct percpu *me = this_percpu();
+    uint64_t looks = 0, h0 = me->wait_halts;
+    WAIT_UNTIL((looks++, false), WAIT_TEST_MS * 1000);
+    uint64_t halts = me->wait_halts - h0;
+    if (halt)
+        report(halts >= WAIT_HALT_MIN, "a %u ms wait halted %lu times (%lu looks)", WAIT_TEST_MS, halts, looks);
+    else
+        report(halts == 0, "wait=spin: a %u ms wait spun (%lu looks, %lu halts)", WAIT_TEST_MS, looks, halts);
+    uint64_t best = ~0ull;
+    h0 = me->wait_halts;
+    for (int i = 0; i < WAIT_TRIES; i++) {
+        uint64_t t0 = rdtsc();
+        mdelay(20);
+        uint64_t us = tsc_to_ns(rdtsc() - t0) / 1000;
+        best = us < best ? us : best;
+    }
+    halts = me->wait_halts - h0;
+    report(best >= 20000 && best <= 20000 + WAIT_DELAY_SLACK_US && (halts > 0) == halt,
+           "mdelay(20) took %lu us (best of %d), halting %lu times", best, WAIT_TRIES, halts);
+    if (ncpus < 2 || !cpu_usable(1))
+        return;
+    best = best_seen_us();
+    report(best <= WAIT_SEEN_US * host_scale(), "a flag cpu1 set was seen %lu us later (best of %d, bound %u us)",
+           best, WAIT_TRIES, WAIT_SEEN_US * host_scale());
+}
+TEST("03", "smp.wait_halt", test_wait_halt);
+
 static bool synch_is(unsigned cpu, uint8_t want)
 {
     uint8_t v;
