@@ -5,6 +5,7 @@
 #   make layers   the folders are layers: no include or call goes up (tools/layers.sh)
 #   make debug    QEMU halted with a gdb stub + gdb with symbols (tools/gdbinit)
 #   make bench    the benchmarks, build/bench/results.json and plots (several minutes)
+#   make bench-big the same, then 128 and 255 vCPUs (tens of minutes)
 #   make mutants  the mutation suite: every mutant of tests/mutants/ must be killed
 
 CC      ?= gcc
@@ -32,7 +33,7 @@ SOBJ := $(SSRC:%.c=$(B)/s/%.o) $(SASM:%.asm=$(B)/s/%.o)
 
 BLOBS := $(B)/lowmem.bin $(B)/smm_stub.bin $(B)/smm_reloc.bin $(B)/smm.bin
 
-.PHONY: all run test test-big debug clean deps host-test layers style model gdb-check bench bench-smoke stress mutants
+.PHONY: all run test test-big debug clean deps host-test layers style model gdb-check bench bench-big bench-smoke stress mutants
 all: $(B)/kernel.elf $(B)/smmsync.iso
 
 # The assembler's view of the C headers (tools/asm-offsets.c): compiled to
@@ -131,6 +132,10 @@ gdb-check: all
 bench: deps
 	@$(MAKE) --no-print-directory all
 	tools/bench.sh
+
+bench-big: deps
+	@$(MAKE) --no-print-directory all
+	tools/bench.sh --big
 
 bench-smoke: all
 	tools/bench.sh --smoke
