@@ -26,6 +26,7 @@ ap_entry16:                         ; 0x8000: SIPI vector 0x08 lands here
     mov ss, ax
     o32 lgdt [gdtr]
     mov eax, cr0
+    and eax, ~(CR0_CD | CR0_NW)     ; INIT left the caches off (CR0 60000010h)
     or eax, CR0_PE
     mov cr0, eax
     jmp dword GDT_CODE32:ap_entry32

@@ -12,6 +12,7 @@
 #include "smm/smm.h"
 
 static volatile uint32_t seen_apic[MAX_CPUS], seen_idx[MAX_CPUS];
+static volatile uint64_t seen_cr0[MAX_CPUS];
 
 static void whoami(void *arg)
 {
@@ -19,6 +20,7 @@ static void whoami(void *arg)
     unsigned me = cpu_index();
     seen_apic[me] = lapic_id();
     seen_idx[me] = me + 1;
+    seen_cr0[me] = read_cr0();
 }
 
 static void test_bringup(void)
@@ -31,6 +33,16 @@ static void test_bringup(void)
             report_info("cpu%u is %s; it reported APIC ID %d", i, cpu_state_name(cpus[i].state),
                         (int)seen_apic[i]);
     }
+    /* INIT leaves CR0 at 60000010h: caches off (CD, NW) until the start-up
+     * code turns them on; a CPU left that way runs uncached on hardware. */
+    cpuset_t uncached = cs_none();
+    for (unsigned i = 0; i < ncpus; i++)
+        if (seen_apic[i] == cpus[i].apic_id && (seen_cr0[i] & (CR0_CD | CR0_NW)))
+            cs_add(&uncached, i);
+    char m[CPUSET_STR];
+    if (!report(cs_empty(uncached), "every online CPU runs with its caches on (CR0.CD and CR0.NW clear)"))
+        report_info("CD or NW set on {%s} (cpu%u: CR0 %lx)", cs_format(uncached, m, sizeof(m)),
+                    cs_first(uncached), seen_cr0[cs_first(uncached)]);
 }
 TEST("02", "smp.bringup", test_bringup);
 

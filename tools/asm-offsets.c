@@ -41,6 +41,8 @@ void asm_offsets(void)
     SYM(CR0_TS, CR0_TS);
     SYM(CR0_NE, CR0_NE);
     SYM(CR0_WP, CR0_WP);
+    SYM(CR0_NW, CR0_NW);
+    SYM(CR0_CD, CR0_CD);
     SYM(CR0_PG, CR0_PG);
     SYM(CR4_PSE, CR4_PSE);
     SYM(CR4_PAE, CR4_PAE);
