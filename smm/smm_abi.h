@@ -152,6 +152,38 @@ enum smm_role {
 #define REC_TIMEOUT     (1u << 3)   /* a bounded wait expired */
 #define REC_HW_TCO      (1u << 4)   /* TCO status was pending and cleared */
 
+/* The CPU's state on SMM entry (SDM vol. 3C 34.5.1, table "Processor
+ * Register Initialization in SMM"), as the entry stub (smm/stub.asm) found
+ * it before its first change: written in 16-bit mode through DS (base 0,
+ * 4 GiB limit on entry) into the top SMM_ENTRY_SNAP_SIZE bytes of the CPU's
+ * SMM stack, then copied into the entry's record. EFLAGS: the stub's first
+ * instructions keep the arithmetic flags (LAHF, SETO); the rest (IF, DF,
+ * TF...) is taken in 64-bit mode, nothing having changed them. */
+#define SMM_ENTRY_SNAP_SIZE 80u          /* a multiple of 16: RSP stays aligned */
+#define SMM_ENTRY_SNAP_MAGIC 0x45525453u  /* "STRE": the stub stored it */
+struct smm_entry_state {
+    uint16_t cs, ds, es, ss, fs, gs;    /* selectors */
+    uint16_t idt_limit;                 /* SIDT: limit, then 32-bit base */
+    uint32_t idt_base;
+    uint16_t gdt_limit;                 /* SGDT */
+    uint32_t gdt_base;
+    uint32_t cr0, cr3, cr4, dr6, dr7;
+    uint32_t efer_lo, efer_hi;
+    uint32_t cs_magic;                  /* SMM_STUB_MAGIC read CS-relative: CS base = SMBASE */
+    uint8_t flags_ah, flags_of;         /* LAHF, SETO at the first instruction */
+    uint16_t pad;
+    uint32_t rflags_late;               /* PUSHFQ in 64-bit mode */
+    uint32_t magic;                     /* SMM_ENTRY_SNAP_MAGIC, written last */
+} __attribute__((packed));
+_Static_assert(sizeof(struct smm_entry_state) <= SMM_ENTRY_SNAP_SIZE, "the snapshot fits its room");
+/* EFLAGS on entry: the arithmetic flags from LAHF and SETO, the others as
+ * PUSHFQ saw them later. */
+#define EFLAGS_ARITH 0x8D5u             /* OF SF ZF AF PF CF */
+static inline uint32_t smm_entry_eflags(const struct smm_entry_state *e)
+{
+    return (e->rflags_late & ~EFLAGS_ARITH) | (e->flags_ah & 0xD5u) | ((uint32_t)(e->flags_of & 1) << 11);
+}
+
 struct smm_rec {                    /* what one SMM entry did (written in SMM) */
     uint32_t seq;                   /* this CPU's entry number, from 1 */
     uint32_t event;                 /* rendezvous event (0: none) */
@@ -173,6 +205,7 @@ struct smm_rec {                    /* what one SMM entry did (written in SMM) *
     uint64_t cs_base;
     uint32_t halts;                 /* HLTs in its waits (smm_wait=hlt) */
     uint32_t timer_wakes;           /* of those, ended by its own timer, not a wake IPI */
+    struct smm_entry_state entry;   /* the CPU's state on entry, before the stub changed it */
     uint8_t peer[SMMSYNC_MAX_CPUS]; /* every peer's synchbyte as this CPU read it */
 };
 

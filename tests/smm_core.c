@@ -19,6 +19,7 @@
 #include "smp/lowmem.h"
 #include "smm/smm.h"
 #include "smm/savestate.h"
+#include "smm/stub.h"
 #include "tests/smm_util.h"
 
 /* ---- layout and relocation ---- */
@@ -299,6 +300,80 @@ static void test_state(void)
     }
 }
 TEST("12", "smm.state", test_state, .needs = FEAT_SMM, .min_cpus = 2);
+
+/* ---- the SMM execution environment on entry (SDM 34.5.1) ---- */
+
+#define DR7_ON_ENTRY    0x400u
+#define EFLAGS_ON_ENTRY 0x2u
+#define CR0_CLEARED     (CR0_PE | CR0_EM | CR0_TS | CR0_PG)
+
+/* One entry's snapshot (taken by the stub before its first change) against
+ * the SDM's table "Processor Register Initialization in SMM"; CR0 keeps the
+ * interrupted context's other bits (the save state's CR0). One result. */
+static void check_entry_state(const struct smm_rec *r, const char *what)
+{
+    const struct smm_entry_state *e = &r->entry;
+    char bad[240];
+    size_t n = 0;
+    bad[0] = 0;
+#define ENTRY_WANT(cond, ...) \
+    do { if (!(cond) && n < sizeof(bad)) n += (size_t)ksnprintf(bad + n, sizeof(bad) - n, __VA_ARGS__); } while (0)
+    ENTRY_WANT(e->magic == SMM_ENTRY_SNAP_MAGIC, " no snapshot (magic %x)", e->magic);
+    ENTRY_WANT(e->cs == ((r->smbase >> 4) & 0xFFFF), " CS %x (want SMBASE>>4 = %x)", e->cs, (r->smbase >> 4) & 0xFFFF);
+    ENTRY_WANT(e->cs_magic == SMM_STUB_MAGIC, " CS-relative read %x (CS base is not SMBASE)", e->cs_magic);
+    ENTRY_WANT(!e->ds && !e->es && !e->ss && !e->fs && !e->gs, " DS/ES/SS/FS/GS %x/%x/%x/%x/%x (want 0)",
+               e->ds, e->es, e->ss, e->fs, e->gs);
+    ENTRY_WANT(smm_entry_eflags(e) == EFLAGS_ON_ENTRY, " EFLAGS %x (want 2)", smm_entry_eflags(e));
+    ENTRY_WANT(e->cr0 == (r->cr0 & ~CR0_CLEARED), " CR0 %x (want the interrupted %x without PE/EM/TS/PG)",
+               e->cr0, r->cr0);
+    ENTRY_WANT(!e->cr4, " CR4 %x (want 0)", e->cr4);
+    ENTRY_WANT(e->dr7 == DR7_ON_ENTRY, " DR7 %x (want 400)", e->dr7);
+    ENTRY_WANT(!e->efer_lo && !e->efer_hi, " EFER %x (want 0)", e->efer_lo);
+#undef ENTRY_WANT
+    if (!report(!bad[0], "%s: entry state as the SDM specifies (CS %04x, EFLAGS %x, CR0 %x, CR4 %x, DR7 %x, "
+                "EFER %x)", what, e->cs, smm_entry_eflags(e), e->cr0, e->cr4, e->dr7, e->efer_lo))
+        report_info("entry seq %u:%s", r->seq, bad);
+    report_info("%s: IDTR %x/%x, GDTR %x/%x, CR3 %x, DR6 %x on entry (the SDM does not specify them)", what,
+                e->idt_base, e->idt_limit, e->gdt_base, e->gdt_limit, e->cr3, e->dr6);
+}
+
+static void test_entry_state(void)
+{
+    unsigned k = 1;
+    if (!report(smm_cpu_ok(k), "cpu%u is online and relocated", k))
+        return;
+    /* Every CPU, from the kernel's long mode (a service SMI). */
+    for (unsigned i = 0; i < ncpus; i++) {
+        if (!smm_cpu_ok(i))
+            continue;
+        char what[32];
+        ksnprintf(what, sizeof(what), "cpu%u from long mode", i);
+        const struct smm_rec *r = 0;
+        if (smm_local(i, SMM_LOCAL_READ_MSR, MSR_SMI_COUNT, 1000000, 0, 0))
+            r = smm_last_rec(i);
+        if (!report(r != 0, "%s: a service SMI entered", what))
+            continue;
+        check_entry_state(r, what);
+    }
+    /* cpu1 from each CPU mode: CR0 on entry follows the interrupted one. */
+    for (enum mcase mc = 0; mc < MC_COUNT; mc++) {
+        uint64_t base[SMMSYNC_MAX_CPUS];
+        bool started = mode_start(k, mc);
+        smm_snapshot(base);
+        bool entered = started && smi_trigger(SMI_IPI_PHYS, k) && smm_wait_entries(cs_of(k), base, 1000000);
+        bool finished = mode_finish(k, mc);
+        const struct smm_rec *r = smm_last_rec(k);
+        char what[48];
+        ksnprintf(what, sizeof(what), "cpu%u from %s", k, mc_name[mc]);
+        if (!report(started && entered && finished && r, "%s: entered the mode, took the SMI, came back", what)) {
+            if (!finished)
+                return;
+            continue;
+        }
+        check_entry_state(r, what);
+    }
+}
+TEST("12", "smm.entry_state", test_entry_state, .needs = FEAT_SMM, .min_cpus = 2);
 
 /* ---- RSM honours a modified save state (C5) ---- */
 

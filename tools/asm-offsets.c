@@ -16,6 +16,7 @@
 #define SYM(name, value) __asm__ volatile("\n.ascii \"->" #name " %0\"" :: "i"((unsigned long long)(value)))
 #define LMP(name, field) SYM(LMP_##name, offsetof(struct lowmem_params, field))
 #define STUB(name, field) SYM(STUB_##name, offsetof(struct smm_stub_params, field))
+#define ES(name, field) SYM(ES_##name, offsetof(struct smm_entry_state, field))
 #define SS(name, off) SYM(name, SMM_SAVE_OFFSET + (off))   /* from SMBASE: the handler's CS base */
 
 void asm_offsets(void);
@@ -116,6 +117,30 @@ void asm_offsets(void)
     STUB(JMP64_SEL, jmp64_sel);
     STUB(STACK, stack);
     STUB(HANDLER, handler);
+
+    /* The entry snapshot the stub writes (struct smm_entry_state, smm/smm_abi.h). */
+    SYM(SMM_ENTRY_SNAP_SIZE, SMM_ENTRY_SNAP_SIZE);
+    SYM(SMM_ENTRY_SNAP_MAGIC, SMM_ENTRY_SNAP_MAGIC);
+    ES(CS, cs);
+    ES(DS, ds);
+    ES(ES, es);
+    ES(SS, ss);
+    ES(FS, fs);
+    ES(GS, gs);
+    ES(IDTR, idt_limit);
+    ES(GDTR, gdt_limit);
+    ES(CR0, cr0);
+    ES(CR3, cr3);
+    ES(CR4, cr4);
+    ES(DR6, dr6);
+    ES(DR7, dr7);
+    ES(EFER_LO, efer_lo);
+    ES(EFER_HI, efer_hi);
+    ES(CS_MAGIC, cs_magic);
+    ES(FLAGS_AH, flags_ah);
+    ES(FLAGS_OF, flags_of);
+    ES(RFLAGS_LATE, rflags_late);
+    ES(MAGIC, magic);
 
     /* The save-state fields of the relocation handler (smm/savestate.h). */
     SS(SS_REV, SS_OFF_REVISION);

@@ -93,7 +93,7 @@ static uint8_t take_part(unsigned cpu, struct smm_cpu_comm *cc, uint8_t *ss, uin
     return exit_val;
 }
 
-void smm_entry(uint32_t slot, uint64_t smbase)
+void smm_entry(uint32_t slot, uint64_t smbase, const struct smm_entry_state *snap)
 {
     uint64_t t0 = rdtsc();
     smm_idt_load();
@@ -104,6 +104,7 @@ void smm_entry(uint32_t slot, uint64_t smbase)
     struct smm_cpu_comm *cc = &comm()->cpu[cpu];
     uint8_t *ss = (uint8_t *)(uintptr_t)(smbase + SMM_SAVE_OFFSET);
     struct smm_rec *r = open_record(cc, t0, before, ss, smbase);
+    r->entry = *snap;
     uint8_t exit_val = take_part(cpu, cc, ss, before, r);
     r->self_after = exit_val;
     r->tsc_exit = rdtsc();
