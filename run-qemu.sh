@@ -314,6 +314,11 @@ kargs=()
 # The host's CPUs: the guest scales its waits for other vCPUs when they
 # outnumber the host's (kernel/config.h, config_host_scale).
 [[ " $cmdline" =~ [[:space:]]host_cpus= ]] || kargs+=("host_cpus=$(nproc 2>/dev/null || echo 1)")
+# The QEMU version and the firmware: a known deviation can be listed for a
+# range of QEMU versions (tests/deviations.cfg), and the TAP header names both.
+qemu_version=$("$QEMU" --version 2>/dev/null | sed -n '1s/.*version \([0-9][0-9.]*\).*/\1/p')
+[[ -z $qemu_version || " $cmdline" =~ [[:space:]]qemu= ]] || kargs+=("qemu=$qemu_version")
+[[ " $cmdline" =~ [[:space:]]firmware= ]] || kargs+=("firmware=seabios")
 # What the guest must find: SMM on, in the region this machine uses, or off.
 if [[ ! " $cmdline" =~ [[:space:]]expect_smm= ]]; then
 	if [[ $smm == off || " $cmdline " =~ [[:space:]]smm=off[[:space:]] ]]; then

@@ -47,6 +47,8 @@ void config_init(const char *line)
     STR("idle", idle);
     STR("smm_wait", smm_wait);
     STR("wait", wait);
+    STR("qemu", qemu);
+    STR("firmware", firmware);
 }
 
 unsigned config_host_scale(unsigned vcpus)

@@ -19,6 +19,7 @@ struct platform {
     bool q35, pc, tcg, kvm, smm, vga;
     const char *machine_name, *accel_name;
     const char *smm_why_not;    /* why SMM is unusable (when it is) */
+    char qemu_tag[32];          /* "qemu=7.2.22" (qemu= on the command line), or "" */
     uint32_t features;          /* enum feature bits that hold */
     uint32_t expected;          /* feature bits the configuration says must hold:
                                    a test skipped for lack of one of them fails */

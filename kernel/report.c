@@ -9,6 +9,8 @@
 #include "lib/kstring.h"
 #include "lib/deviations.h"
 #include "kernel/test.h"
+#include "kernel/config.h"
+#include "kernel/platform.h"
 #include "drivers/debugexit.h"
 
 extern const char deviations_cfg[];     /* kernel/blobs.asm */
@@ -96,13 +98,24 @@ static unsigned platform_tags(const char **tags)
     tags[n++] = platform.machine_name;
     tags[n++] = platform.accel_name;
     tags[n++] = platform.vga ? "vga" : "novga";
+    if (platform.qemu_tag[0])
+        tags[n++] = platform.qemu_tag;      /* "qemu=7.2.22": version ranges */
+    if (config.firmware.set && config.firmware.v[0])
+        tags[n++] = config.firmware.v;
     return n;
+}
+
+bool report_deviation_listed(const char *cfg, const char *id)
+{
+    const char *tags[6];
+    char desc[8];
+    return deviation_listed(cfg, id, tags, platform_tags(tags), desc, sizeof(desc));
 }
 
 void report_deviation(const char *dev_id, bool deviates, const char *evidence,
                       const char *fmt, ...)
 {
-    const char *tags[4];
+    const char *tags[6];
     char desc[160], detail[400];
     bool listed = deviation_listed(deviations_cfg, dev_id, tags, platform_tags(tags),
                                    desc, sizeof(desc));

@@ -15,6 +15,9 @@ void report_skip(const char *reason, const char *fmt, ...) __attribute__((format
  * the deviation is a plain failure. */
 void report_deviation(const char *dev_id, bool deviates, const char *evidence,
                       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* Whether deviation 'id' of the list 'cfg' holds on this platform (the tags
+ * report_deviation uses: machine, accelerator, vga, qemu=VERSION, firmware). */
+bool report_deviation_listed(const char *cfg, const char *id);
 void report_timeout(const char *name, const char *detail);
 void report_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void report_prefix_push(const char *p);

@@ -23,10 +23,57 @@ static size_t next_word(const char **p, const char *eol, char *w, size_t wlen)
     return n;
 }
 
+/* "7.2.22" -> 7002022 (each part up to 999); *end past the digits. */
+static unsigned long version_num(const char *s, size_t len)
+{
+    unsigned long v = 0, part = 0;
+    int parts = 1;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] == '.') {
+            if (parts == 3)
+                break;
+            v = v * 1000 + (part > 999 ? 999 : part);
+            part = 0;
+            parts++;
+        } else if (s[i] >= '0' && s[i] <= '9') {
+            part = part * 10 + (unsigned long)(s[i] - '0');
+        } else {
+            break;
+        }
+    }
+    v = v * 1000 + (part > 999 ? 999 : part);
+    for (; parts < 3; parts++)
+        v *= 1000;
+    return v;
+}
+
+/* A version range tag, "qemu<8.0" or "qemu>=9.1.2", against the platform's
+ * "qemu=7.2.22" tag. A platform that does not say its version matches
+ * every range: the deviation stays expected, as it was before ranges. */
+static bool version_tag(const char *t, size_t len, const char *const *tags, unsigned ntags, bool *match)
+{
+    bool lt = len > 5 && !strncmp(t, "qemu<", 5);
+    bool ge = len > 6 && !strncmp(t, "qemu>=", 6);
+    if (!lt && !ge)
+        return false;
+    size_t skip = lt ? 5 : 6;
+    unsigned long want = version_num(t + skip, len - skip);
+    *match = true;
+    for (unsigned i = 0; i < ntags; i++)
+        if (!strncmp(tags[i], "qemu=", 5)) {
+            unsigned long have = version_num(tags[i] + 5, strlen(tags[i] + 5));
+            *match = lt ? have < want : have >= want;
+        }
+    return true;
+}
+
 static bool has_tag(const char *t, size_t len, const char *const *tags, unsigned ntags)
 {
+    bool match;
     if (len == 1 && t[0] == '*')
         return true;
+    if (version_tag(t, len, tags, ntags, &match))
+        return match;
     for (unsigned i = 0; i < ntags; i++)
         if (strlen(tags[i]) == len && !strncmp(tags[i], t, len))
             return true;

@@ -157,6 +157,17 @@ static void boot_multiboot2(uint32_t magic, uint32_t mbi)
         fatal("boot.multiboot2", !boot_info.has_mmap ? "no memory map tag" : "no ACPI RSDP tag");
 }
 
+/* The QEMU version and the firmware run-qemu.sh named (qemu=, firmware=):
+ * the TAP header shows them and the known deviations are chosen for them. */
+static void platform_versions(void)
+{
+    if (config.qemu.set && config.qemu.v[0])
+        ksnprintf(platform.qemu_tag, sizeof(platform.qemu_tag), "qemu=%s", config.qemu.v);
+    kprintf("# platform: QEMU %s, firmware %s (the known deviations are chosen for these)\n",
+            platform.qemu_tag[0] ? config.qemu.v : "version unknown (no qemu= given)",
+            config.firmware.set && config.firmware.v[0] ? config.firmware.v : "unknown");
+}
+
 void kmain(uint32_t magic, uint32_t mbi)
 {
     percpu_init_this(0, 0);
@@ -193,6 +204,7 @@ void kmain(uint32_t magic, uint32_t mbi)
     kprintf("# machine: %s (host bridge %04x:%04x), accelerator: %s, %s, %u CPUs in the MADT\n",
             platform.machine_name, chipset.vid, chipset.did, platform.accel_name,
             platform.vga ? "VGA present" : "no VGA", ncpus);
+    platform_versions();
 
     lowmem_install();
     if (smm_setup()) {

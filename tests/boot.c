@@ -30,6 +30,22 @@ static void test_multiboot2(void)
 }
 TEST("00", "boot.multiboot2", test_multiboot2);
 
+/* The QEMU version run-qemu.sh passed (qemu=) picks the known deviations:
+ * a deviation listed below version 1000 holds, one listed from 1000 does
+ * not; without a version both hold (nothing is dropped on a guess). */
+static void test_versions(void)
+{
+    static const char cfg[] = "below-1000 *+qemu<1000 a QEMU before 1000\n"
+                              "from-1000  *+qemu>=1000 a QEMU from 1000 on\n";
+    bool known = config.qemu.set && config.qemu.v[0];
+    bool below = report_deviation_listed(cfg, "below-1000"), from = report_deviation_listed(cfg, "from-1000");
+    report(known ? below && !from : below && from,
+           "known deviations are chosen for QEMU %s: one listed for qemu<1000 %s, one for qemu>=1000 %s",
+           known ? config.qemu.v : "(version unknown)", below ? "holds" : "does not hold",
+           from ? "holds" : "does not hold");
+}
+TEST("00", "boot.versions", test_versions);
+
 static void test_acpi(void)
 {
     report(ncpus > 0 && acpi_madt.lapic_addr == 0xFEE00000u, "MADT: %u enabled CPUs, LAPIC at 0x%x",

@@ -474,6 +474,30 @@ static void test_real_file(void **state)
     print_message("tests/deviations.cfg: %u entries\n", nids);
 }
 
+/* Version ranges: "qemu<X.Y" and "qemu>=X.Y" against the platform's
+ * "qemu=A.B.C"; a platform without a version matches every range. */
+static void test_version_ranges(void **state)
+{
+    (void)state;
+    static const char *const VCFG =
+        "fixed-in-8   tcg+qemu<8.0        fixed in QEMU 8.0\n"
+        "new-in-9.1   qemu>=9.1.2         appeared in 9.1.2\n"
+        "window       qemu>=7.1+qemu<7.2.5,pc  a window, or any pc\n";
+    assert_true(listed(VCFG, "fixed-in-8", "q35 tcg qemu=7.2.22"));
+    assert_false(listed(VCFG, "fixed-in-8", "q35 tcg qemu=8.0"));
+    assert_false(listed(VCFG, "fixed-in-8", "q35 tcg qemu=10.1.0"));
+    assert_false(listed(VCFG, "fixed-in-8", "q35 kvm qemu=7.2.22"));
+    assert_true(listed(VCFG, "fixed-in-8", "q35 tcg"));           /* version unknown */
+    assert_false(listed(VCFG, "new-in-9.1", "q35 tcg qemu=9.1.1"));
+    assert_true(listed(VCFG, "new-in-9.1", "q35 tcg qemu=9.1.2"));
+    assert_true(listed(VCFG, "new-in-9.1", "q35 tcg qemu=9.10"));  /* 9.10 > 9.2: numeric parts */
+    assert_true(listed(VCFG, "window", "q35 tcg qemu=7.2.4"));
+    assert_false(listed(VCFG, "window", "q35 tcg qemu=7.2.5"));
+    assert_false(listed(VCFG, "window", "q35 tcg qemu=7.0.9"));
+    assert_true(listed(VCFG, "window", "pc tcg qemu=10.0"));
+    assert_int_equal(deviation_check(VCFG), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -491,6 +515,7 @@ int main(void)
         cmocka_unit_test(test_check),
         cmocka_unit_test(test_known_bug_long_words),
         cmocka_unit_test(test_real_file),
+        cmocka_unit_test(test_version_ranges),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

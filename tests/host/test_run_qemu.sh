@@ -19,6 +19,8 @@ cat >"$work/qemu" <<'EOF'
 # Stub QEMU. The probe (-monitor none): answers "yes" (keeps running) for the
 # first $STUB_YES probes, then refuses. A run with -accel kvm is refused; a
 # TCG run prints a passing TAP stream and exits as isa-debug-exit(0) does.
+# --version answers as QEMU does (not logged: it is no run).
+[[ $* == --version ]] && { echo "QEMU emulator version ${STUB_VERSION:-7.2.0} (stub)"; exit 0; }
 echo "$*" >>"$STUB_LOG"
 refuse() { echo "qemu-system-x86_64: -accel kvm: System Management Mode not supported by this hypervisor" >&2; exit 1; }
 if [[ " $* " == *" -monitor none "* ]]; then
@@ -76,6 +78,15 @@ run --dry-run --mem=512
 check "--mem=512 (MiB): QEMU gets -m 512" [ "$(mem_of)" = "-m 512" ]
 run --dry-run --mem 98304k
 check "--mem 98304k: QEMU gets -m 96" [ "$(mem_of)" = "-m 96" ]
+# The guest is told the QEMU version and the firmware (known deviations
+# can be listed for a range of versions); an explicit qemu= wins.
+run --dry-run
+check "the guest is told the QEMU version and the firmware" grep -q "qemu=7.2.0 firmware=seabios" "$work/out"
+STUB_VERSION=10.1.2 run --dry-run
+check "another QEMU, another version: qemu=10.1.2" grep -q "qemu=10.1.2 " "$work/out"
+run --dry-run --cmdline "qemu=9.0"
+check "qemu= given on the command line is kept, not added twice" \
+	bash -c '[ "$(grep -o "qemu=[0-9.]*" "$0" | sort -u)" = "qemu=9.0" ]' "$work/out"
 for bad in 2X -1 0 1.5G 1000k ''; do
 	st=0
 	run --dry-run --mem "$bad" || st=$?
