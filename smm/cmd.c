@@ -54,6 +54,8 @@ int smm_local_validate(uint32_t op, uint64_t arg, const struct smm_cmd_limits *l
         return SMM_OK;
     case SMM_LOCAL_SYNCH_RAW:
         return arg <= 0xFF ? SMM_OK : SMM_E_BAD_ARG;
+    case SMM_LOCAL_AUTO_HALT:
+        return arg <= 1 ? SMM_OK : SMM_E_BAD_ARG;
     case SMM_LOCAL_READ_MSR:            /* only MSRs that cannot #GP in SMM */
         return arg == 0x34 || arg == 0x1B || arg == 0x10 ? SMM_OK : SMM_E_BAD_ARG;
     case SMM_LOCAL_SET_SMBASE: {

@@ -107,3 +107,38 @@ const char *ss_field_name(enum ss_field f)
 {
     return (unsigned)f < SS_FIELD_COUNT ? names[f] : "?";
 }
+
+static bool flag_loc(const uint8_t *ss, enum ss_flag f, unsigned *off, unsigned *size)
+{
+    enum ss_map m = ss_map_of(ss);
+    if (m == SS_MAP_AMD64) {
+        *off = f == SS_FLAG_AUTO_HALT ? SS64_OFF_AUTO_HALT : SS64_OFF_IO_RESTART;
+        *size = 1;
+    } else if (m == SS_MAP_IA32) {
+        *off = f == SS_FLAG_AUTO_HALT ? SS32_OFF_AUTO_HALT : SS32_OFF_IO_RESTART;
+        *size = 2;
+    } else {
+        return false;
+    }
+    return true;
+}
+
+bool ss_flag_get(const uint8_t *ss, enum ss_flag f, uint32_t *v)
+{
+    unsigned off, size;
+    if (!flag_loc(ss, f, &off, &size))
+        return false;
+    *v = ss[off] | (size == 2 ? (uint32_t)ss[off + 1] << 8 : 0);
+    return true;
+}
+
+bool ss_flag_set(uint8_t *ss, enum ss_flag f, uint32_t v)
+{
+    unsigned off, size;
+    if (!flag_loc(ss, f, &off, &size))
+        return false;
+    ss[off] = (uint8_t)v;
+    if (size == 2)
+        ss[off + 1] = (uint8_t)(v >> 8);
+    return true;
+}

@@ -49,4 +49,16 @@ uint32_t ss_revision(const uint8_t *ss);
 bool ss_get(const uint8_t *ss, enum ss_field f, uint64_t *v);
 bool ss_set(uint8_t *ss, enum ss_field f, uint64_t v);
 const char *ss_field_name(enum ss_field f);
+
+/* The restart fields (SDM vol. 3C 34.10 auto HALT restart, 34.12 I/O
+ * instruction restart): bytes at FEC9h / FEC8h in the AMD64 map (AMD APM
+ * vol. 2 table 10-2), words at FF02h / FF00h in the 32-bit map (SDM table
+ * 34-1). Bit 0 is the flag. false: no such map. */
+enum ss_flag { SS_FLAG_AUTO_HALT, SS_FLAG_IO_RESTART };
+#define SS64_OFF_IO_RESTART 0x0C8u
+#define SS64_OFF_AUTO_HALT  0x0C9u
+#define SS32_OFF_IO_RESTART 0x100u
+#define SS32_OFF_AUTO_HALT  0x102u
+bool ss_flag_get(const uint8_t *ss, enum ss_flag f, uint32_t *v);
+bool ss_flag_set(uint8_t *ss, enum ss_flag f, uint32_t v);
 #endif

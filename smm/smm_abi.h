@@ -101,6 +101,7 @@ enum smm_local_op {
     SMM_LOCAL_HOLD = 4,         /* spin in SMM until comm->hold_release or arg us (see SMM_HOLD_UNTIL_SCANNED) */
     SMM_LOCAL_READ_MSR = 5,     /* arg = MSR_SMI_COUNT, IA32_APIC_BASE or TSC -> result */
     SMM_LOCAL_SYNCH_RAW = 6,    /* test-only: leave SMM with this raw byte (corruption tests) */
+    SMM_LOCAL_AUTO_HALT = 7,    /* arg 1: RSM with the auto HALT restart field as found, 0: cleared -> result = as found */
     SMM_LOCAL_COUNT
 };
 

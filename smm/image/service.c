@@ -76,6 +76,17 @@ uint8_t smm_local_service(unsigned cpu, uint8_t *ss, uint8_t exit_val, struct sm
         case SMM_LOCAL_READ_MSR:
             result = arg == 0x10 ? rdtsc() : rdmsr((uint32_t)arg);
             break;
+        case SMM_LOCAL_AUTO_HALT: {       /* SDM 34.10: RSM back to HLT, or past it */
+            uint32_t v;
+            if (ss_flag_get(ss, SS_FLAG_AUTO_HALT, &v)) {
+                result = v;
+                if (!arg)                   /* resume past the HLT */
+                    ss_flag_set(ss, SS_FLAG_AUTO_HALT, v & ~1u);
+            } else {
+                st = SMM_E_BAD_ARG;
+            }
+            break;
+        }
         }
     }
     r->cmd_status = st;

@@ -186,6 +186,8 @@ static int ref_local(uint32_t op, uint64_t arg, const struct smm_cmd_limits *l)
         return SMM_OK;
     case SMM_LOCAL_SYNCH_RAW:
         return arg < 256 ? SMM_OK : SMM_E_BAD_ARG;
+    case SMM_LOCAL_AUTO_HALT:
+        return arg < 2 ? SMM_OK : SMM_E_BAD_ARG;
     case SMM_LOCAL_READ_MSR:
         return arg == 0x34 || arg == 0x1B || arg == 0x10 ? SMM_OK
                                  : SMM_E_BAD_ARG;

@@ -333,6 +333,16 @@ static void test_local_synch_raw(void **state)
     assert_int_equal(smm_local_validate(SMM_LOCAL_SYNCH_RAW, UINT64_MAX, &L), SMM_E_BAD_ARG);
 }
 
+static void test_local_auto_halt(void **state)
+{
+    (void)state;
+    assert_int_equal(smm_local_validate(SMM_LOCAL_AUTO_HALT, 0, &L), SMM_OK);
+    assert_int_equal(smm_local_validate(SMM_LOCAL_AUTO_HALT, 1, &L), SMM_OK);
+    assert_int_equal(smm_local_validate(SMM_LOCAL_AUTO_HALT, 2, &L), SMM_E_BAD_ARG);
+    assert_int_equal(smm_local_validate(SMM_LOCAL_AUTO_HALT, 0x101, &L), SMM_E_BAD_ARG);
+    assert_int_equal(smm_local_validate(SMM_LOCAL_AUTO_HALT, UINT64_MAX, &L), SMM_E_BAD_ARG);
+}
+
 static void test_local_read_msr(void **state)
 {
     static const uint64_t high[] = {
@@ -439,7 +449,8 @@ static void test_local_set_rax_and_unknown(void **state)
     for (uint32_t op = 0; op < SMM_LOCAL_COUNT + 2; op++) {
         bool known = op == SMM_LOCAL_SYNCH_SET || op == SMM_LOCAL_SET_RAX ||
                  op == SMM_LOCAL_SET_SMBASE || op == SMM_LOCAL_HOLD ||
-                 op == SMM_LOCAL_READ_MSR || op == SMM_LOCAL_SYNCH_RAW;
+                 op == SMM_LOCAL_READ_MSR || op == SMM_LOCAL_SYNCH_RAW ||
+                 op == SMM_LOCAL_AUTO_HALT;
         int rc = smm_local_validate(op, 0, &L);
 
         if (known ? rc == SMM_E_UNKNOWN_CMD : rc != SMM_E_UNKNOWN_CMD)
@@ -610,6 +621,7 @@ int main(void)
         cmocka_unit_test(test_probe),
         cmocka_unit_test(test_local_synch_set),
         cmocka_unit_test(test_local_synch_raw),
+        cmocka_unit_test(test_local_auto_halt),
         cmocka_unit_test(test_local_read_msr),
         cmocka_unit_test(test_local_set_smbase),
         cmocka_unit_test(test_known_bug_set_smbase_wraps),

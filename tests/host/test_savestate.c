@@ -425,6 +425,38 @@ static void test_names(void **state)
     assert_false(ss_set(ss, (enum ss_field)0x7FFFFFFF, 1));
 }
 
+/* The restart flags: a byte at FEC9h/FEC8h (AMD64 map), a word at
+ * FF02h/FF00h (32-bit map), written from the tables of the APM and the
+ * SDM, not from savestate.h; nothing else changes; no map, no flag. */
+static void test_restart_flags(void **state)
+{
+    (void)state;
+    static const struct { uint32_t rev; unsigned halt, io, size; } t[] = {
+        { 0x00020064, 0xFEC9 - 0xFE00, 0xFEC8 - 0xFE00, 1 },
+        { 0x00020000, 0xFF02 - 0xFE00, 0xFF00 - 0xFE00, 2 },
+    };
+    uint8_t ss[SS_BYTES], before[SS_BYTES];
+    uint32_t v;
+    for (unsigned m = 0; m < N(t); m++) {
+        blank(ss, 0xA5, t[m].rev);
+        memcpy(before, ss, sizeof(ss));
+        assert_true(ss_flag_get(ss, SS_FLAG_AUTO_HALT, &v));
+        assert_int_equal(v, t[m].size == 1 ? 0xA5 : 0xA5A5);
+        assert_true(ss_flag_set(ss, SS_FLAG_AUTO_HALT, 0x0001));
+        assert_true(ss_flag_set(ss, SS_FLAG_IO_RESTART, 0x00FF));
+        assert_int_equal(get_le(ss + t[m].halt, t[m].size), 0x0001);
+        assert_int_equal(get_le(ss + t[m].io, t[m].size), 0x00FF);
+        for (unsigned i = 0; i < SS_BYTES; i++)
+            if ((i < t[m].halt || i >= t[m].halt + t[m].size) && (i < t[m].io || i >= t[m].io + t[m].size))
+                assert_int_equal(ss[i], before[i]);
+        assert_true(ss_flag_get(ss, SS_FLAG_IO_RESTART, &v));
+        assert_int_equal(v, 0x00FF);
+    }
+    blank(ss, 0, 0x00021234);                  /* an unknown map */
+    assert_false(ss_flag_get(ss, SS_FLAG_AUTO_HALT, &v));
+    assert_false(ss_flag_set(ss, SS_FLAG_AUTO_HALT, 1));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -438,6 +470,7 @@ int main(void)
         cmocka_unit_test(test_revision_read_only),
         cmocka_unit_test(test_truncation),
         cmocka_unit_test(test_names),
+        cmocka_unit_test(test_restart_flags),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
