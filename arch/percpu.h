@@ -25,6 +25,7 @@ struct percpu {
     const char *where;           /* what this CPU is doing (for hang reports) */
     uint64_t irq_count;
     uint32_t tick_us;            /* period of this CPU's own periodic interrupt, 0: none */
+    uint32_t tick_lvt;           /* its LVT timer value (drivers/timer.c may_halt) */
     uint64_t wait_halts;         /* halts in bounded waits (drivers/timer.c wait_step) */
 };
 

@@ -19,6 +19,7 @@
 #define ICR_DEST_OTHERS   (3u << 18)   /* all excluding self */
 
 /* LVT, SDM 11.5.1. */
+#define LVT_SEND_PENDING  (1u << 12)     /* delivery status (read-only) */
 #define LVT_MASKED        (1u << 16)
 #define LVT_TIMER_PERIODIC (1u << 17)
 #define LVT_DM_SMI        (2u << 8)    /* accepted by TCG for the timer only */

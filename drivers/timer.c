@@ -3,6 +3,8 @@
 #include "drivers/timer.h"
 #include "arch/x86.h"
 #include "arch/percpu.h"
+#include "drivers/lapic.h"
+#include "drivers/apic_regs.h"
 #include "lib/units.h"
 
 #define PIT_HZ        1193182u
@@ -23,14 +25,21 @@ uint64_t ns_to_tsc(uint64_t ns) { return muldiv(ns, tsc_rate, 1000000000u); }
 
 bool deadline_passed(uint64_t deadline) { return rdtsc() >= deadline; }
 
-void timer_tick_set(uint32_t period_us) { this_percpu()->tick_us = period_us; }
+void timer_tick_set(uint32_t period_us, uint32_t lvt)
+{
+    this_percpu()->tick_lvt = lvt;
+    this_percpu()->tick_us = period_us;
+}
 
 /* Halts only with interrupts on (the tick must be able to end the halt) and
- * a tick of this CPU's own; interrupts are enabled only once GS points at
- * the CPU's area, so the look at the tick is safe then. */
+ * a tick of this CPU's own that is still armed as it was set (its LVT);
+ * interrupts are enabled only once GS points at the CPU's area, so the look
+ * at the tick is safe then. */
 static bool may_halt(void)
 {
-    return irqs_enabled() && this_percpu()->tick_us;
+    struct percpu *p;
+    return irqs_enabled() && (p = this_percpu())->tick_us &&
+           (lapic_read_reg(APIC_LVT_TIMER) & ~LVT_SEND_PENDING) == p->tick_lvt;
 }
 
 void wait_step(struct wait_state *w)

@@ -44,7 +44,10 @@ bool deadline_passed(uint64_t deadline);
  * (wait_halts: smp.wait_halt checks that a long wait halted). */
 #define WAIT_SPIN_US 500
 struct wait_state { uint64_t spin_end; };
-void timer_tick_set(uint32_t period_us);
+/* 'lvt': the LVT timer value of the tick; a CPU halts only while its LVT
+ * timer register still holds it (a test that takes the timer over, as
+ * smm.lvt_timer does on a 1-CPU machine, turns the halting off). */
+void timer_tick_set(uint32_t period_us, uint32_t lvt);
 static inline void wait_begin(struct wait_state *w) { w->spin_end = deadline_after_us(WAIT_SPIN_US); }
 /* One pause between looks: halts past the spin phase when it may. */
 void wait_step(struct wait_state *w);

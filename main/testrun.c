@@ -51,13 +51,14 @@ static void watchdog_tick(struct regs *r)
     r->rsp = (r->rsp - 64) & ~0xFull;
 }
 
-static void watchdog_start(void)
+/* Armed again before every test: a test may take the BSP's timer over
+ * (smm.lvt_timer on a 1-CPU machine) and stop it. ~1 ms period (the count
+ * only needs to be roughly right): it is also the tick that ends the BSP's
+ * halting waits (drivers/timer.h). */
+static void watchdog_arm(void)
 {
-    idt_set_handler(VEC_TIMER, watchdog_tick);
-    /* ~1 ms period (the count only needs to be roughly right): it is also
-     * the tick that ends the BSP's halting waits (drivers/timer.h). */
     lapic_timer_start(VEC_TIMER | LVT_TIMER_PERIODIC, lapic_timer_per_ms(), 4);
-    timer_tick_set(config_is(wait, "spin") ? 0 : 1000);
+    timer_tick_set(config_is(wait, "spin") ? 0 : 1000, VEC_TIMER | LVT_TIMER_PERIODIC);
 }
 
 static bool selected(const struct test *t, const char *globs)
@@ -105,6 +106,7 @@ static void run_one(const struct test *t)
     report_prefix_push(t->name);
     this_percpu()->where = t->name;
     timed_out = false;
+    watchdog_arm();
     current_deadline = rdtsc() + us_to_tsc((uint64_t)limit_ms(t) * 1000);
     uint64_t t0 = rdtsc();
     if (ctx_save(&runner_ctx) == 0) {
@@ -141,7 +143,7 @@ void run_tests(void)
     }
     if (!check_globs(globs))
         return;
-    watchdog_start();
+    idt_set_handler(VEC_TIMER, watchdog_tick);
     for (const struct test *t = tests_begin(); t < tests_end(); t++) {
         if (!selected(t, globs))
             continue;
@@ -164,6 +166,6 @@ void run_tests(void)
         }
         run_one(t);
     }
-    timer_tick_set(0);
+    timer_tick_set(0, 0);
     lapic_timer_stop();
 }
