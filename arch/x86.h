@@ -94,6 +94,40 @@ static inline uint64_t rdmsr(uint32_t msr)
     __asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
     return ((uint64_t)hi << 32) | lo;
 }
+
+/* An RDMSR that survives the #GP of an MSR the CPU does not have: the
+ * kernel's #GP handler (kernel/idt.c) resumes at the fixup that the
+ * exception table (section .ex_table: faulting address, fixup address)
+ * lists for it. Returns false, *v = 0, on a fault. */
+struct ex_entry { uint64_t insn, fixup; };
+static inline bool rdmsr_safe(uint32_t msr, uint64_t *v)
+{
+    uint32_t lo = 0, hi = 0, fault = 0;
+    __asm__ volatile("1: rdmsr\n"
+                     "2:\n"
+                     ".pushsection .ex_table, \"a\"\n .quad 1b, 3f\n.popsection\n"
+                     ".pushsection .text.fixup, \"ax\"\n"
+                     "3: movl $1, %2\n xorl %0, %0\n xorl %1, %1\n jmp 2b\n.popsection\n"
+                     : "+a"(lo), "+d"(hi), "+r"(fault) : "c"(msr) : "memory");
+    *v = (uint64_t)hi << 32 | lo;
+    return !fault;
+}
+
+/* A load that survives a #GP the same way (the exception table's own test,
+ * boot.extable: TCG's RDMSR never faults, a non-canonical load always does). */
+static inline bool read_u64_safe(const volatile uint64_t *p, uint64_t *v)
+{
+    uint64_t val = 0;
+    uint32_t fault = 0;
+    __asm__ volatile("1: movq (%2), %0\n"
+                     "2:\n"
+                     ".pushsection .ex_table, \"a\"\n .quad 1b, 3f\n.popsection\n"
+                     ".pushsection .text.fixup, \"ax\"\n"
+                     "3: movl $1, %1\n xorl %k0, %k0\n jmp 2b\n.popsection\n"
+                     : "+r"(val), "+r"(fault) : "r"(p) : "memory");
+    *v = val;
+    return !fault;
+}
 static inline void wrmsr(uint32_t msr, uint64_t v)
 {
     __asm__ volatile("wrmsr" :: "c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)) : "memory");

@@ -49,6 +49,19 @@ void idt_set_handler(unsigned vec, irq_handler_t h)
         handlers[vec] = h;
 }
 
+extern const struct ex_entry __ex_table_start[], __ex_table_end[];
+
+/* A fault at an instruction the exception table lists resumes at its fixup. */
+static bool ex_fixup(struct regs *r)
+{
+    for (const struct ex_entry *e = __ex_table_start; e < __ex_table_end; e++)
+        if (e->insn == r->rip) {
+            r->rip = e->fixup;
+            return true;
+        }
+    return false;
+}
+
 void isr_dispatch(struct regs *r)
 {
     irq_handler_t h = handlers[r->vector & 0xFF];
@@ -61,6 +74,8 @@ void isr_dispatch(struct regs *r)
         return;
     if (r->vector == VEC_DF)     /* on its own stack (IST_DF), so it can be told */
         panic_regs(r, "double fault: an exception could not be delivered (interrupted RSP 0x%lx)", r->rsp);
+    if (r->vector == VEC_GP && ex_fixup(r))
+        return;
     if (r->vector < 32) {
         panic_regs(r, "unhandled exception %lu (error 0x%lx)", r->vector, r->error);
     }

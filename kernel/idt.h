@@ -12,6 +12,7 @@ struct regs {
 
 #define VEC_NMI       2
 #define VEC_DF        8
+#define VEC_GP        13       /* a listed RDMSR resumes at its fixup (rdmsr_safe) */
 #define VEC_MC        18
 #define VEC_TIMER     0x40     /* BSP local APIC timer: the test watchdog */
 #define VEC_IPI_TEST  0x41     /* fixed IPI used by SMI-vs-INTR tests */

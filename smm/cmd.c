@@ -56,6 +56,15 @@ int smm_local_validate(uint32_t op, uint64_t arg, const struct smm_cmd_limits *l
         return arg <= 0xFF ? SMM_OK : SMM_E_BAD_ARG;
     case SMM_LOCAL_AUTO_HALT:
         return arg <= 1 ? SMM_OK : SMM_E_BAD_ARG;
+    case SMM_LOCAL_PROBE_SELFTEST:
+        return arg == 0 ? SMM_OK : SMM_E_BAD_ARG;
+    case SMM_LOCAL_PROBE_MSR: {
+        static const uint32_t probe[] = SMM_PROBE_MSRS;
+        for (unsigned i = 0; i < sizeof(probe) / sizeof(probe[0]); i++)
+            if (arg == probe[i])
+                return SMM_OK;
+        return SMM_E_BAD_ARG;
+    }
     case SMM_LOCAL_READ_MSR:            /* only MSRs that cannot #GP in SMM */
         return arg == 0x34 || arg == 0x1B || arg == 0x10 ? SMM_OK : SMM_E_BAD_ARG;
     case SMM_LOCAL_SET_SMBASE: {

@@ -102,8 +102,17 @@ enum smm_local_op {
     SMM_LOCAL_READ_MSR = 5,     /* arg = MSR_SMI_COUNT, IA32_APIC_BASE or TSC -> result */
     SMM_LOCAL_SYNCH_RAW = 6,    /* test-only: leave SMM with this raw byte (corruption tests) */
     SMM_LOCAL_AUTO_HALT = 7,    /* arg 1: RSM with the auto HALT restart field as found, 0: cleared -> result = as found */
+    SMM_LOCAL_PROBE_MSR = 8,    /* arg = one of SMM_PROBE_MSRS -> result, or SMM_E_FAULT on #GP */
+    SMM_LOCAL_PROBE_SELFTEST = 9, /* arg 0: a non-canonical load in SMM; result 1 = its #GP was caught */
     SMM_LOCAL_COUNT
 };
+
+/* The MSRs SMM_LOCAL_PROBE_MSR reads (SDM vol. 4 and EDK2's SMM CPU
+ * features): IA32_SMBASE, MSR_SMI_COUNT, IA32_SMM_MONITOR_CTL, MTRRcap,
+ * IA32_SMRR_PHYSBASE/PHYSMASK, MSR_SMM_MCA_CAP, MSR_SMM_FEATURE_CONTROL,
+ * MSR_SMM_ENABLE, MSR_SMM_DELAYED, MSR_SMM_BLOCKED. No other: an OS request
+ * must not read SMM's secrets. */
+#define SMM_PROBE_MSRS { 0x9E, 0x34, 0x9B, 0xFE, 0x1F2, 0x1F3, 0x17D, 0x4E0, 0x4E1, 0x4E2, 0x4E3 }
 
 /* SMM_LOCAL_HOLD's arg: bits 31:0 the bound in us. With
  * SMM_HOLD_UNTIL_SCANNED the hold also ends SMM_HOLD_LINGER(us) after the
@@ -122,6 +131,7 @@ enum smm_status {
     SMM_E_BAD_PTR = -3,         /* points into SMRAM or outside the buffer */
     SMM_E_BAD_ARG = -4,
     SMM_E_TIMEOUT = -5,
+    SMM_E_FAULT = -6,           /* the operation faulted in SMM (an MSR the CPU lacks) */
 };
 
 /* smm_cmd.flags */

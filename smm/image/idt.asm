@@ -14,6 +14,14 @@ fault_%1:
 %else
     xor esi, esi
 %endif
+%if %1 == 13
+    lea rax, [probe_insn]    ; smm_rdmsr_probe's RDMSR: an MSR this CPU lacks
+    cmp [rsp], rax
+    je probe_fault
+    lea rax, [probe_load]    ; smm_gp_probe's load (the self-test)
+    cmp [rsp], rax
+    je probe_fault
+%endif
     mov edi, %1
     mov rdx, [rsp]           ; faulting RIP
     and rsp, -16
@@ -33,6 +41,33 @@ FAULT v
 ; would unblock NMIs, SDM 34.8): they go back to the interrupted stack and
 ; on to the 'ret' after the window, interrupts off again (the gate cleared
 ; IF). Neither routine touches the stack, so that 'ret' returns to its caller.
+; int smm_rdmsr_probe(uint32_t msr, uint64_t *v): 0 and *v, or 1 on a #GP.
+; The #GP returns without IRET (which would unblock NMIs in SMM, SDM 34.8):
+; fault_13 takes the probe's stack from the frame, as it was at the RDMSR
+; (the probe has no frame of its own), and returns to the probe's caller.
+global smm_rdmsr_probe
+smm_rdmsr_probe:
+    mov ecx, edi
+probe_insn:
+    rdmsr
+    shl rdx, 32
+    or rax, rdx
+    mov [rsi], rax
+    xor eax, eax
+    ret
+; int smm_gp_probe(const uint64_t *p): 0, or 1 on a #GP (the probe's
+; self-test: TCG's RDMSR never faults, a non-canonical load always does).
+global smm_gp_probe
+smm_gp_probe:
+probe_load:
+    mov rax, [rdi]
+    xor eax, eax
+    ret
+probe_fault:                 ; from fault_13: [rsp] = RIP CS RFLAGS RSP SS
+    mov rsp, [rsp + 24]
+    mov eax, 1
+    ret
+
 extern smm_wake_eoi
 global smm_halt_once, smm_irq_window
 smm_halt_once:               ; void smm_halt_once(void): IF=0 before and after

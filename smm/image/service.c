@@ -76,6 +76,13 @@ uint8_t smm_local_service(unsigned cpu, uint8_t *ss, uint8_t exit_val, struct sm
         case SMM_LOCAL_READ_MSR:
             result = arg == 0x10 ? rdtsc() : rdmsr((uint32_t)arg);
             break;
+        case SMM_LOCAL_PROBE_MSR:        /* an MSR the CPU may lack: a #GP is a result */
+            if (smm_rdmsr_probe((uint32_t)arg, &result))
+                st = SMM_E_FAULT;
+            break;
+        case SMM_LOCAL_PROBE_SELFTEST:
+            result = (uint64_t)smm_gp_probe((const uint64_t *)0x8000000000000000ull);
+            break;
         case SMM_LOCAL_AUTO_HALT: {       /* SDM 34.10: RSM back to HLT, or past it */
             uint32_t v;
             if (ss_flag_get(ss, SS_FLAG_AUTO_HALT, &v)) {

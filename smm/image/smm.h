@@ -22,6 +22,9 @@ void smm_wake_eoi(void);                    /* the wake stub's end of interrupt 
 /* idt.asm: interrupts on for one 'hlt' / one instruction (IF=0 before and after). */
 void smm_halt_once(void);
 void smm_irq_window(void);
+/* RDMSR that returns 1 instead of stopping the CPU on a #GP (idt.asm). */
+int smm_rdmsr_probe(uint32_t msr, uint64_t *v);
+int smm_gp_probe(const uint64_t *p);     /* the same recovery, for a load */
 
 /* rdv_port.h: rendezvous.c, and the command body (commands.c) and the TCO
  * status (tco.c) it runs. */

@@ -188,6 +188,16 @@ static int ref_local(uint32_t op, uint64_t arg, const struct smm_cmd_limits *l)
         return arg < 256 ? SMM_OK : SMM_E_BAD_ARG;
     case SMM_LOCAL_AUTO_HALT:
         return arg < 2 ? SMM_OK : SMM_E_BAD_ARG;
+    case SMM_LOCAL_PROBE_SELFTEST:
+        return arg == 0 ? SMM_OK : SMM_E_BAD_ARG;
+    case SMM_LOCAL_PROBE_MSR:
+        switch (arg) {
+        case 0x9E: case 0x34: case 0x9B: case 0xFE: case 0x1F2: case 0x1F3:
+        case 0x17D: case 0x4E0: case 0x4E1: case 0x4E2: case 0x4E3:
+            return SMM_OK;
+        default:
+            return SMM_E_BAD_ARG;
+        }
     case SMM_LOCAL_READ_MSR:
         return arg == 0x34 || arg == 0x1B || arg == 0x10 ? SMM_OK
                                  : SMM_E_BAD_ARG;

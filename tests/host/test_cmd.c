@@ -343,6 +343,27 @@ static void test_local_auto_halt(void **state)
     assert_int_equal(smm_local_validate(SMM_LOCAL_AUTO_HALT, UINT64_MAX, &L), SMM_E_BAD_ARG);
 }
 
+/* Only the listed SMM MSRs, and each exactly (no high bits). */
+static void test_local_probe_msr(void **state)
+{
+    (void)state;
+    static const uint64_t ok[] = { 0x9E, 0x34, 0x9B, 0xFE, 0x1F2, 0x1F3, 0x17D, 0x4E0, 0x4E1, 0x4E2, 0x4E3 };
+    for (unsigned i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+        assert_int_equal(smm_local_validate(SMM_LOCAL_PROBE_MSR, ok[i], &L), SMM_OK);
+        assert_int_equal(smm_local_validate(SMM_LOCAL_PROBE_MSR, ok[i] | 1ull << 32, &L), SMM_E_BAD_ARG);
+    }
+    for (uint64_t m = 0; m < 0x600; m++) {
+        bool listed = false;
+        for (unsigned i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+            listed |= m == ok[i];
+        if (!listed)
+            assert_int_equal(smm_local_validate(SMM_LOCAL_PROBE_MSR, m, &L), SMM_E_BAD_ARG);
+    }
+    assert_int_equal(smm_local_validate(SMM_LOCAL_PROBE_MSR, 0xC0000080, &L), SMM_E_BAD_ARG);
+    assert_int_equal(smm_local_validate(SMM_LOCAL_PROBE_SELFTEST, 0, &L), SMM_OK);
+    assert_int_equal(smm_local_validate(SMM_LOCAL_PROBE_SELFTEST, 1, &L), SMM_E_BAD_ARG);
+}
+
 static void test_local_read_msr(void **state)
 {
     static const uint64_t high[] = {
@@ -450,7 +471,8 @@ static void test_local_set_rax_and_unknown(void **state)
         bool known = op == SMM_LOCAL_SYNCH_SET || op == SMM_LOCAL_SET_RAX ||
                  op == SMM_LOCAL_SET_SMBASE || op == SMM_LOCAL_HOLD ||
                  op == SMM_LOCAL_READ_MSR || op == SMM_LOCAL_SYNCH_RAW ||
-                 op == SMM_LOCAL_AUTO_HALT;
+                 op == SMM_LOCAL_AUTO_HALT || op == SMM_LOCAL_PROBE_MSR ||
+                 op == SMM_LOCAL_PROBE_SELFTEST;
         int rc = smm_local_validate(op, 0, &L);
 
         if (known ? rc == SMM_E_UNKNOWN_CMD : rc != SMM_E_UNKNOWN_CMD)
@@ -622,6 +644,7 @@ int main(void)
         cmocka_unit_test(test_local_synch_set),
         cmocka_unit_test(test_local_synch_raw),
         cmocka_unit_test(test_local_auto_halt),
+        cmocka_unit_test(test_local_probe_msr),
         cmocka_unit_test(test_local_read_msr),
         cmocka_unit_test(test_local_set_smbase),
         cmocka_unit_test(test_known_bug_set_smbase_wraps),
