@@ -7,6 +7,7 @@
 #   make bench    the benchmarks, build/bench/results.json and plots (several minutes)
 #   make bench-big the same, then 128 and 255 vCPUs (tens of minutes)
 #   make mutants  the mutation suite: every mutant of tests/mutants/ must be killed
+#   make conformance  docs/CONFORMANCE.md from the q35-4 and pc-4 runs (LOGS=dir adds dir/*.log)
 
 CC      ?= gcc
 NASM    ?= nasm
@@ -33,7 +34,7 @@ SOBJ := $(SSRC:%.c=$(B)/s/%.o) $(SASM:%.asm=$(B)/s/%.o)
 
 BLOBS := $(B)/lowmem.bin $(B)/smm_stub.bin $(B)/smm_reloc.bin $(B)/smm.bin
 
-.PHONY: all run test test-big debug clean deps host-test layers style model gdb-check bench bench-big bench-smoke stress mutants
+.PHONY: all run test test-big debug clean deps host-test layers style model gdb-check bench bench-big bench-smoke stress mutants conformance
 all: $(B)/kernel.elf $(B)/smmsync.iso
 
 # The assembler's view of the C headers (tools/asm-offsets.c): compiled to
@@ -148,6 +149,7 @@ stress: deps
 test: deps
 	@$(MAKE) --no-print-directory host-test
 	tests/host/test_run_qemu.sh
+	tests/host/test_conformance.sh
 	tests/host/test_layers.sh
 	tests/host/test_style.sh
 	@$(MAKE) --no-print-directory style
@@ -157,6 +159,7 @@ test: deps
 	@$(MAKE) --no-print-directory bench-smoke
 	FUZZ_SECONDS=$${FUZZ_SECONDS:-10} tools/fuzz.sh
 	tests/run-configs.sh -x big $(or $(TEST_ARGS),-j 1)
+	tools/conformance.sh --check
 	tools/mutants.sh --check
 	tools/mutants.sh --sample
 
@@ -165,6 +168,13 @@ test: deps
 test-big: deps
 	@$(MAKE) --no-print-directory all
 	tests/run-configs.sh -g big $(or $(TEST_ARGS),-j 1)
+
+# The SDM chapter 34 table (tools/conformance.sh): runs the two reference
+# configurations, then writes docs/CONFORMANCE.md from their logs and LOGS/*.log.
+conformance: deps
+	@$(MAKE) --no-print-directory all
+	tests/run-configs.sh q35-4 pc-4
+	tools/conformance.sh build/logs/q35-4.log build/logs/pc-4.log $(sort $(wildcard $(LOGS)/*.log))
 
 # The whole mutation suite (tests/mutants/README.md): bounded, one QEMU at a time.
 mutants: deps

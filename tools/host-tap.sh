@@ -6,7 +6,8 @@
 #   RUN_QEMU=tools/host-tap.sh tests/tap-one.sh build/t/NAME.t
 #
 # Result names are BINARY.TEST (test_layout.test_print), and
-# run_qemu.* for tests/host/test_run_qemu.sh, style.* for
+# run_qemu.* for tests/host/test_run_qemu.sh, conformance.* for
+# tests/host/test_conformance.sh, style.* for
 # tests/host/test_style.sh and style.tree for tools/style.sh, layers.* for
 # tests/host/test_layers.sh and layers.tree for tools/layers.sh on the
 # tree. Options are those
@@ -22,6 +23,8 @@ out=$(CMOCKA_MESSAGE_OUTPUT=TAP make --no-print-directory host-test 2>&1)
 st=$?
 # The runner's own host test (run-qemu.sh's KVM probe), TAP already.
 out+=$'\n== build/host/run_qemu\n'$(tests/host/test_run_qemu.sh 2>&1)
+# The conformance table's generator on made-up logs.
+out+=$'\n== build/host/conformance\n'$(tests/host/test_conformance.sh 2>&1)
 # The layer checker on fake trees, and on this tree (one result, layers.tree,
 # whose diagnostics are the violations; it reads build/k, so build first).
 out+=$'\n== build/host/layers\n'$(tests/host/test_layers.sh 2>&1)
