@@ -58,6 +58,8 @@ int smm_local_validate(uint32_t op, uint64_t arg, const struct smm_cmd_limits *l
         return arg <= 1 ? SMM_OK : SMM_E_BAD_ARG;
     case SMM_LOCAL_PROBE_SELFTEST:
         return arg == 0 ? SMM_OK : SMM_E_BAD_ARG;
+    case SMM_LOCAL_IRET_NMI:
+        return arg > 0 && arg <= 1000000 ? SMM_OK : SMM_E_BAD_ARG;
     case SMM_LOCAL_PROBE_MSR: {
         static const uint32_t probe[] = SMM_PROBE_MSRS;
         for (unsigned i = 0; i < sizeof(probe) / sizeof(probe[0]); i++)

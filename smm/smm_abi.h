@@ -104,6 +104,7 @@ enum smm_local_op {
     SMM_LOCAL_AUTO_HALT = 7,    /* arg 1: RSM with the auto HALT restart field as found, 0: cleared -> result = as found */
     SMM_LOCAL_PROBE_MSR = 8,    /* arg = one of SMM_PROBE_MSRS -> result, or SMM_E_FAULT on #GP */
     SMM_LOCAL_PROBE_SELFTEST = 9, /* arg 0: a non-canonical load in SMM; result 1 = its #GP was caught */
+    SMM_LOCAL_IRET_NMI = 10,    /* arg = us: IRET in SMM (NMIs unblocked), then wait that long for an NMI -> result = NMIs taken */
     SMM_LOCAL_COUNT
 };
 
@@ -236,6 +237,8 @@ struct smm_cpu_comm {
     volatile struct smm_local_req req;
     volatile uint64_t cmds_run;     /* commands this CPU ran as monarch */
     volatile uint32_t fault_vector, in_smm;
+    volatile uint32_t nmis_in_smm;  /* NMIs taken in SMM (only after an IRET there: SDM 34.8) */
+    volatile uint32_t iret_done;    /* SMM_LOCAL_IRET_NMI: the request seq whose IRET ran */
     volatile uint64_t fault_rip, fault_err, spins;
 } __attribute__((aligned(64)));
 

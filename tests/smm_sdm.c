@@ -329,3 +329,65 @@ static void test_state_regs(void)
     }
 }
 TEST("13", "smm.state_regs", test_state_regs, .needs = FEAT_SMM, .min_cpus = 2);
+
+/* ---- NMI handling while in SMM (SDM 34.8) ---- */
+
+#define NMI_CPU 1
+#define NMI_SETTLE_MS 20
+
+/* An NMI sent while the CPU is held in SMM stays pending: neither SMM's
+ * NMI gate nor the kernel sees it until RSM, and then the kernel does. */
+static void case_nmi_blocked(unsigned k)
+{
+    smm_comm.hold_release = 0;
+    uint32_t seq = smm_local_start(k, SMM_LOCAL_HOLD, 2000000);
+    bool held = WAIT_UNTIL(smm_comm.cpu[k].in_smm != 0, 1000000);
+    uint64_t n0 = cpus[k].nmi_count;
+    uint32_t s0 = smm_comm.cpu[k].nmis_in_smm;
+    lapic_send_ipi(cpus[k].apic_id, ICR_DM_NMI);
+    mdelay(NMI_SETTLE_MS);
+    uint32_t in_smm_then = smm_comm.cpu[k].nmis_in_smm - s0;
+    uint64_t kernel_then = cpus[k].nmi_count - n0;
+    bool blocked = held && smm_comm.cpu[k].in_smm && !kernel_then && !in_smm_then;
+    smm_comm.hold_release = 1;
+    bool released = smm_local_finish(k, seq, 2000000, 0, 0);
+    bool after = WAIT_UNTIL(cpus[k].nmi_count > n0, 100000);
+    smm_comm.hold_release = 0;
+    report(blocked, "an NMI sent while cpu%u was in SMM stayed pending there (%u taken in SMM, %lu by the kernel, "
+           "%u ms later)", k, in_smm_then, kernel_then, NMI_SETTLE_MS);
+    report(released && after && smm_comm.cpu[k].nmis_in_smm == s0,
+           "and was delivered to the kernel after RSM (kernel NMIs %lu)", cpus[k].nmi_count - n0);
+}
+
+/* After an IRET inside SMM, NMIs are no longer blocked: an NMI sent then is
+ * taken in SMM, through SMRAM's IDT, and not again by the kernel. */
+static void case_nmi_after_iret(unsigned k)
+{
+    uint64_t n0 = cpus[k].nmi_count;
+    uint32_t seq = smm_local_start(k, SMM_LOCAL_IRET_NMI, 200000);
+    bool iret = WAIT_UNTIL(smm_comm.cpu[k].iret_done == seq, 1000000);
+    if (iret)
+        lapic_send_ipi(cpus[k].apic_id, ICR_DM_NMI);
+    int st = -1;
+    uint64_t taken = 0;
+    bool served = smm_local_finish(k, seq, 2000000, &st, &taken);
+    mdelay(NMI_SETTLE_MS);
+    char ev[120];
+    ksnprintf(ev, sizeof(ev), "after the IRET: %lu NMI taken in SMM, %lu by the kernel after RSM", taken,
+              cpus[k].nmi_count - n0);
+    if (!report(iret && served && st == SMM_OK, "cpu%u ran an IRET in SMM and waited for an NMI (status %d)", k, st))
+        return;
+    report_deviation("nmi-not-unblocked-by-iret", taken == 0, ev,
+                     "an IRET in SMM unblocks NMIs: the NMI is taken in SMM (%s)", ev);
+    report(taken == 0 || cpus[k].nmi_count == n0, "an NMI taken in SMM is not delivered again after RSM (%s)", ev);
+}
+
+static void test_nmi(void)
+{
+    unsigned k = NMI_CPU;
+    if (!report(smm_cpu_ok(k) && cpu_usable(k), "cpu%u is online, relocated and idle", k))
+        return;
+    case_nmi_blocked(k);
+    case_nmi_after_iret(k);
+}
+TEST("13", "smm.nmi", test_nmi, .needs = FEAT_SMM, .min_cpus = 2);

@@ -91,6 +91,14 @@ void smm_wake(unsigned cpu)
     send_ipi(cpu, ICR_DM_FIXED | SMM_WAKE_VECTOR);
 }
 
+/* From the NMI stub (smm/image/idt.asm): an NMI taken in SMM. */
+void smm_nmi_seen(void)
+{
+    int cpu = smm_cpu_of_apic(smm_apic_id());
+    if (cpu >= 0)
+        __atomic_add_fetch(&comm()->cpu[cpu].nmis_in_smm, 1, __ATOMIC_SEQ_CST);
+}
+
 /* From the wake stub (smm/image/idt.asm): end of interrupt. */
 void smm_wake_eoi(void)
 {

@@ -68,6 +68,54 @@ probe_fault:                 ; from fault_13: [rsp] = RIP CS RFLAGS RSP SS
     mov eax, 1
     ret
 
+; An NMI in SMM: only possible once an IRET in SMM unblocked NMIs (SDM
+; 34.8; smm_iret_self). Counted for this CPU, then IRET back.
+extern smm_nmi_seen
+nmi_stub:
+    push rax
+    push rcx
+    push rdx
+    push rsi
+    push rdi
+    push r8
+    push r9
+    push r10
+    push r11
+    mov rax, rsp
+    and rsp, -16
+    push rax
+    sub rsp, 8
+    call smm_nmi_seen
+    add rsp, 8
+    pop rsp
+    pop r11
+    pop r10
+    pop r9
+    pop r8
+    pop rdi
+    pop rsi
+    pop rdx
+    pop rcx
+    pop rax
+    iretq
+
+; void smm_iret_self(void): an IRET to the next instruction, which unblocks
+; NMIs for the rest of this SMM visit (SDM 34.8).
+global smm_iret_self
+smm_iret_self:
+    mov rax, rsp
+    mov ecx, ss
+    push rcx
+    push rax
+    pushfq
+    mov ecx, cs
+    push rcx
+    lea rcx, [.back]
+    push rcx
+    iretq
+.back:
+    ret
+
 extern smm_wake_eoi
 global smm_halt_once, smm_irq_window
 smm_halt_once:               ; void smm_halt_once(void): IF=0 before and after
@@ -142,6 +190,9 @@ smm_idt_load:
     loop .gate
     lea rdi, [smm_idt + SMM_WAKE_VECTOR * 16]
     lea rax, [wake_stub]
+    call set_gate
+    lea rdi, [smm_idt + 2 * 16]      ; NMI
+    lea rax, [nmi_stub]
     call set_gate
     lea rdi, [smm_idt + 0xFF * 16]
     lea rax, [spurious_stub]

@@ -42,6 +42,31 @@ static void hold(unsigned cpu, uint64_t arg)
     }
 }
 
+/* SDM 34.8: an IRET in SMM unblocks NMIs; then wait up to 'us' for one. */
+static uint64_t iret_then_nmi(unsigned cpu, uint32_t seq, uint64_t us)
+{
+    volatile struct smm_cpu_comm *cc = &comm()->cpu[cpu];
+    uint32_t n0 = cc->nmis_in_smm;
+    smm_iret_self();
+    cc->iret_done = seq;
+    uint64_t end = rdtsc() + smm_us_to_tsc(us);
+    while (cc->nmis_in_smm == n0 && rdtsc() < end)
+        cpu_relax();
+    return cc->nmis_in_smm - n0;
+}
+
+/* SDM 34.10: RSM back to HLT (arg 1: the field as found), or past it (0). */
+static int auto_halt(uint8_t *ss, uint64_t arg, uint64_t *result)
+{
+    uint32_t v;
+    if (!ss_flag_get(ss, SS_FLAG_AUTO_HALT, &v))
+        return SMM_E_BAD_ARG;
+    *result = v;
+    if (!arg)
+        ss_flag_set(ss, SS_FLAG_AUTO_HALT, v & ~1u);
+    return SMM_OK;
+}
+
 uint8_t smm_local_service(unsigned cpu, uint8_t *ss, uint8_t exit_val, struct smm_rec *r)
 {
     volatile struct smm_local_req *q = &comm()->cpu[cpu].req;
@@ -83,17 +108,12 @@ uint8_t smm_local_service(unsigned cpu, uint8_t *ss, uint8_t exit_val, struct sm
         case SMM_LOCAL_PROBE_SELFTEST:
             result = (uint64_t)smm_gp_probe((const uint64_t *)0x8000000000000000ull);
             break;
-        case SMM_LOCAL_AUTO_HALT: {       /* SDM 34.10: RSM back to HLT, or past it */
-            uint32_t v;
-            if (ss_flag_get(ss, SS_FLAG_AUTO_HALT, &v)) {
-                result = v;
-                if (!arg)                   /* resume past the HLT */
-                    ss_flag_set(ss, SS_FLAG_AUTO_HALT, v & ~1u);
-            } else {
-                st = SMM_E_BAD_ARG;
-            }
+        case SMM_LOCAL_IRET_NMI:
+            result = iret_then_nmi(cpu, seq, arg);
             break;
-        }
+        case SMM_LOCAL_AUTO_HALT:
+            st = auto_halt(ss, arg, &result);
+            break;
         }
     }
     r->cmd_status = st;

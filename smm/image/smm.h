@@ -25,6 +25,7 @@ void smm_irq_window(void);
 /* RDMSR that returns 1 instead of stopping the CPU on a #GP (idt.asm). */
 int smm_rdmsr_probe(uint32_t msr, uint64_t *v);
 int smm_gp_probe(const uint64_t *p);     /* the same recovery, for a load */
+void smm_iret_self(void);                /* IRET to the next instruction: NMIs unblocked */
 
 /* rdv_port.h: rendezvous.c, and the command body (commands.c) and the TCO
  * status (tco.c) it runs. */

@@ -190,6 +190,8 @@ static int ref_local(uint32_t op, uint64_t arg, const struct smm_cmd_limits *l)
         return arg < 2 ? SMM_OK : SMM_E_BAD_ARG;
     case SMM_LOCAL_PROBE_SELFTEST:
         return arg == 0 ? SMM_OK : SMM_E_BAD_ARG;
+    case SMM_LOCAL_IRET_NMI:
+        return arg >= 1 && arg <= 1000000 ? SMM_OK : SMM_E_BAD_ARG;
     case SMM_LOCAL_PROBE_MSR:
         switch (arg) {
         case 0x9E: case 0x34: case 0x9B: case 0xFE: case 0x1F2: case 0x1F3:
