@@ -105,6 +105,7 @@ enum smm_local_op {
     SMM_LOCAL_PROBE_MSR = 8,    /* arg = one of SMM_PROBE_MSRS -> result, or SMM_E_FAULT on #GP */
     SMM_LOCAL_PROBE_SELFTEST = 9, /* arg 0: a non-canonical load in SMM; result 1 = its #GP was caught */
     SMM_LOCAL_IRET_NMI = 10,    /* arg = us: IRET in SMM (NMIs unblocked), then wait that long for an NMI -> result = NMIs taken */
+    SMM_LOCAL_EXCEPTIONS = 11,  /* arg 0: #UD, #PF and an interrupt in SMM -> result = SMM_EXC_* bits seen */
     SMM_LOCAL_COUNT
 };
 
@@ -114,6 +115,13 @@ enum smm_local_op {
  * MSR_SMM_ENABLE, MSR_SMM_DELAYED, MSR_SMM_BLOCKED. No other: an OS request
  * must not read SMM's secrets. */
 #define SMM_PROBE_MSRS { 0x9E, 0x34, 0x9B, 0xFE, 0x1F2, 0x1F3, 0x17D, 0x4E0, 0x4E1, 0x4E2, 0x4E3 }
+
+/* SMM_LOCAL_EXCEPTIONS' result: what the handler saw (SDM 34.6). */
+#define SMM_EXC_UD       (1u << 0)      /* a UD2 raised #UD, caught through SMRAM's IDT */
+#define SMM_EXC_PF       (1u << 1)      /* a load from an unmapped page raised #PF, caught */
+#define SMM_EXC_PF_CR2   (1u << 2)      /* CR2 held the faulting address */
+#define SMM_EXC_IRQ      (1u << 3)      /* a self-IPI was taken in SMM with interrupts enabled */
+#define SMM_EXC_UNMAPPED 0x100000000ull /* the first address past SMRAM's 4 GiB identity map */
 
 /* SMM_LOCAL_HOLD's arg: bits 31:0 the bound in us. With
  * SMM_HOLD_UNTIL_SCANNED the hold also ends SMM_HOLD_LINGER(us) after the
@@ -239,6 +247,7 @@ struct smm_cpu_comm {
     volatile uint32_t fault_vector, in_smm;
     volatile uint32_t nmis_in_smm;  /* NMIs taken in SMM (only after an IRET there: SDM 34.8) */
     volatile uint32_t iret_done;    /* SMM_LOCAL_IRET_NMI: the request seq whose IRET ran */
+    volatile uint32_t irqs_in_smm;  /* interrupts taken in SMM (wake IPIs) */
     volatile uint64_t fault_rip, fault_err, spins;
 } __attribute__((aligned(64)));
 

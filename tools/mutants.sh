@@ -35,7 +35,7 @@ source tests/run-configs.sh
 # backends and claim-1 cases that must each have their own.
 ROWS_REQUIRED="A1 A2 A3 A4 A5 A6 A7 B1 B2 B3 B4 C1 C2 C3 C4 C5 C6 C7 C8 D2 D3 D5 D6"
 MIN_MUTANTS=60
-MUT_KEYS=" row claim file find replace config tests cmdline timeout kill sample note "
+MUT_KEYS=" row claim file find replace config tests cmdline timeout kill sample note expect "
 OUT=build/mutants
 
 usage() { sed -n '2,25s/^# \{0,1\}//p' "$0"; }
@@ -109,6 +109,8 @@ validate() {
 	[[ -z $(mget "$n" config) || $(mget "$n" config) == host ]] || cfg_has "$(mget "$n" config)" ||
 		cat_error "[$n]: no configuration [$(mget "$n" config)] in tests/configs.cfg"
 	[[ $(mget "$n" find) != "$(mget "$n" replace)" ]] || cat_error "[$n]: find and replace are the same"
+	[[ $(mget "$n" expect fail) == fail || $(mget "$n" expect) == crash ]] ||
+		cat_error "[$n]: bad 'expect = $(mget "$n" expect)' (fail or crash)"
 	while IFS= read -r k; do
 		[[ -z $k || $k == *" | "* ]] || cat_error "[$n]: bad 'kill = $k' (GLOB | ERE)"
 	done <<<"$(mget "$n" kill)"
@@ -219,7 +221,7 @@ for n in "${sel[@]}"; do
 			c=${c# } c=${c% }
 			[[ -z $c ]] || echo "cmdline = $c"
 			echo "timeout = $(mget "$n" timeout "$(cfg_get "$cfgname" timeout 120)")"
-			echo "expect = fail"
+			echo "expect = $(mget "$n" expect fail)"
 			echo "others = allow"
 			while IFS= read -r k; do [[ -z $k ]] || echo "fail = $k"; done <<<"$(mget "$n" kill)"
 		} >"$work/build/mutant.cfg"

@@ -99,8 +99,13 @@ void smm_nmi_seen(void)
         __atomic_add_fetch(&comm()->cpu[cpu].nmis_in_smm, 1, __ATOMIC_SEQ_CST);
 }
 
-/* From the wake stub (smm/image/idt.asm): end of interrupt. */
+void smm_self_wake(unsigned cpu) { smm_wake(cpu); }
+
+/* From the wake stub (smm/image/idt.asm): end of interrupt, counted. */
 void smm_wake_eoi(void)
 {
     smm_apic_write(APIC_EOI, 0);
+    int cpu = smm_cpu_of_apic(smm_apic_id());
+    if (cpu >= 0)
+        __atomic_add_fetch(&comm()->cpu[cpu].irqs_in_smm, 1, __ATOMIC_SEQ_CST);
 }

@@ -8,7 +8,6 @@
 #include "smm/image/smm.h"
 #include "drivers/apic_regs.h"
 
-#define TPR_WAIT 0xEu                    /* CR8: classes 0x0-0xE held off */
 #define TIMER_DIV16 0x3u                 /* APIC_TIMER_DIV encoding of divide-by-16 */
 
 bool smm_halt_possible(void)
@@ -36,7 +35,7 @@ bool smm_wait_halting(bool (*done)(void *ctx), void *ctx, uint64_t end, struct s
     struct timer_save t = { smm_apic_read(APIC_LVT_TIMER), smm_apic_read(APIC_TIMER_INIT),
                             smm_apic_read(APIC_TIMER_DIV) };
     uint64_t tpr = read_cr8();
-    write_cr8(TPR_WAIT);
+    write_cr8(SMM_WAKE_TPR);
     bool ok;
     for (;;) {
         if (done(ctx)) {
@@ -65,7 +64,7 @@ bool smm_wait_halting(bool (*done)(void *ctx), void *ctx, uint64_t end, struct s
 void smm_halt_drain(void)
 {
     uint64_t tpr = read_cr8();
-    write_cr8(TPR_WAIT);
+    write_cr8(SMM_WAKE_TPR);
     smm_irq_window();
     write_cr8(tpr);
 }

@@ -22,6 +22,16 @@ fault_%1:
     cmp [rsp], rax
     je probe_fault
 %endif
+%if %1 == 6
+    lea rax, [probe_ud]      ; smm_ud_probe's UD2
+    cmp [rsp], rax
+    je probe_fault
+%endif
+%if %1 == 14
+    lea rax, [probe_pf]      ; smm_pf_probe's load from an unmapped page
+    cmp [rsp], rax
+    je probe_fault
+%endif
     mov edi, %1
     mov rdx, [rsp]           ; faulting RIP
     and rsp, -16
@@ -63,7 +73,21 @@ probe_load:
     mov rax, [rdi]
     xor eax, eax
     ret
-probe_fault:                 ; from fault_13: [rsp] = RIP CS RFLAGS RSP SS
+; int smm_ud_probe(void), int smm_pf_probe(const uint64_t *p): an invalid
+; opcode and a page fault in SMM, each recovered the same way (SDM 34.6:
+; exceptions in SMM go through the IDT the handler loaded).
+global smm_ud_probe, smm_pf_probe
+smm_ud_probe:
+probe_ud:
+    ud2
+    xor eax, eax
+    ret
+smm_pf_probe:
+probe_pf:
+    mov rax, [rdi]
+    xor eax, eax
+    ret
+probe_fault:                 ; from fault_6/13/14: [rsp] = RIP CS RFLAGS RSP SS
     mov rsp, [rsp + 24]
     mov eax, 1
     ret

@@ -42,6 +42,36 @@ static void hold(unsigned cpu, uint64_t arg)
     }
 }
 
+/* SDM 34.6: exceptions and interrupts in SMM go through the IDT the handler
+ * loaded in SMRAM. An invalid opcode and a page fault, each recovered from;
+ * then a self-IPI taken in a one-instruction interrupt window, with the
+ * task priority at the halting waits' class (the OS's vectors stay held). */
+#define EXC_IRQ_TRIES 1000
+static uint64_t smm_exceptions(unsigned cpu)
+{
+    uint64_t seen = 0, os_cr2, cr2;
+    if (smm_ud_probe())
+        seen |= SMM_EXC_UD;
+    /* CR2 is not in the save state: the OS's value goes back by hand. */
+    __asm__ volatile("mov %%cr2, %0" : "=r"(os_cr2));
+    if (smm_pf_probe((const uint64_t *)(uintptr_t)SMM_EXC_UNMAPPED)) {
+        __asm__ volatile("mov %%cr2, %0" : "=r"(cr2));
+        seen |= SMM_EXC_PF | (cr2 == SMM_EXC_UNMAPPED ? SMM_EXC_PF_CR2 : 0);
+    }
+    __asm__ volatile("mov %0, %%cr2" :: "r"(os_cr2));
+    volatile struct smm_cpu_comm *cc = &comm()->cpu[cpu];
+    uint32_t n0 = cc->irqs_in_smm;
+    uint64_t tpr = read_cr8();
+    write_cr8(SMM_WAKE_TPR);
+    smm_self_wake(cpu);
+    for (int i = 0; i < EXC_IRQ_TRIES && cc->irqs_in_smm == n0; i++)
+        smm_irq_window();
+    write_cr8(tpr);
+    if (cc->irqs_in_smm != n0)
+        seen |= SMM_EXC_IRQ;
+    return seen;
+}
+
 /* SDM 34.8: an IRET in SMM unblocks NMIs; then wait up to 'us' for one. */
 static uint64_t iret_then_nmi(unsigned cpu, uint32_t seq, uint64_t us)
 {
@@ -65,6 +95,27 @@ static int auto_halt(uint8_t *ss, uint64_t arg, uint64_t *result)
     if (!arg)
         ss_flag_set(ss, SS_FLAG_AUTO_HALT, v & ~1u);
     return SMM_OK;
+}
+
+/* The conformance probes (SDM ch. 34): each leaves SMM as it found it. */
+static int probe_op(unsigned cpu, uint8_t *ss, uint32_t op, uint64_t arg, uint32_t seq, uint64_t *result)
+{
+    switch (op) {
+    case SMM_LOCAL_PROBE_MSR:            /* an MSR the CPU may lack: a #GP is a result */
+        return smm_rdmsr_probe((uint32_t)arg, result) ? SMM_E_FAULT : SMM_OK;
+    case SMM_LOCAL_PROBE_SELFTEST:
+        *result = (uint64_t)smm_gp_probe((const uint64_t *)0x8000000000000000ull);
+        return SMM_OK;
+    case SMM_LOCAL_IRET_NMI:
+        *result = iret_then_nmi(cpu, seq, arg);
+        return SMM_OK;
+    case SMM_LOCAL_EXCEPTIONS:
+        *result = smm_exceptions(cpu);
+        return SMM_OK;
+    case SMM_LOCAL_AUTO_HALT:
+        return auto_halt(ss, arg, result);
+    }
+    return SMM_E_UNKNOWN_CMD;
 }
 
 uint8_t smm_local_service(unsigned cpu, uint8_t *ss, uint8_t exit_val, struct smm_rec *r)
@@ -101,18 +152,8 @@ uint8_t smm_local_service(unsigned cpu, uint8_t *ss, uint8_t exit_val, struct sm
         case SMM_LOCAL_READ_MSR:
             result = arg == 0x10 ? rdtsc() : rdmsr((uint32_t)arg);
             break;
-        case SMM_LOCAL_PROBE_MSR:        /* an MSR the CPU may lack: a #GP is a result */
-            if (smm_rdmsr_probe((uint32_t)arg, &result))
-                st = SMM_E_FAULT;
-            break;
-        case SMM_LOCAL_PROBE_SELFTEST:
-            result = (uint64_t)smm_gp_probe((const uint64_t *)0x8000000000000000ull);
-            break;
-        case SMM_LOCAL_IRET_NMI:
-            result = iret_then_nmi(cpu, seq, arg);
-            break;
-        case SMM_LOCAL_AUTO_HALT:
-            st = auto_halt(ss, arg, &result);
+        default:
+            st = probe_op(cpu, ss, op, arg, seq, &result);
             break;
         }
     }

@@ -20,12 +20,18 @@ uint32_t smm_apic_read(uint32_t reg);
 void smm_apic_write(uint32_t reg, uint32_t v);
 void smm_wake_eoi(void);                    /* the wake stub's end of interrupt */
 /* idt.asm: interrupts on for one 'hlt' / one instruction (IF=0 before and after). */
+/* CR8 while SMM takes interrupts: classes 0x0-0xE held off (the OS's
+ * vectors stay pending until after RSM), SMM_WAKE_VECTOR's class 0xF taken. */
+#define SMM_WAKE_TPR 0xEu
 void smm_halt_once(void);
 void smm_irq_window(void);
 /* RDMSR that returns 1 instead of stopping the CPU on a #GP (idt.asm). */
 int smm_rdmsr_probe(uint32_t msr, uint64_t *v);
 int smm_gp_probe(const uint64_t *p);     /* the same recovery, for a load */
 void smm_iret_self(void);                /* IRET to the next instruction: NMIs unblocked */
+int smm_ud_probe(void);                  /* UD2: 1 when its #UD was caught */
+int smm_pf_probe(const uint64_t *p);     /* a load: 1 when its #PF was caught */
+void smm_self_wake(unsigned cpu);        /* a fixed IPI on SMM_WAKE_VECTOR to this CPU */
 
 /* rdv_port.h: rendezvous.c, and the command body (commands.c) and the TCO
  * status (tco.c) it runs. */

@@ -189,6 +189,7 @@ static int ref_local(uint32_t op, uint64_t arg, const struct smm_cmd_limits *l)
     case SMM_LOCAL_AUTO_HALT:
         return arg < 2 ? SMM_OK : SMM_E_BAD_ARG;
     case SMM_LOCAL_PROBE_SELFTEST:
+    case SMM_LOCAL_EXCEPTIONS:
         return arg == 0 ? SMM_OK : SMM_E_BAD_ARG;
     case SMM_LOCAL_IRET_NMI:
         return arg >= 1 && arg <= 1000000 ? SMM_OK : SMM_E_BAD_ARG;
