@@ -24,6 +24,10 @@ static const struct loc amd64[SS_FIELD_COUNT] = {
     [SS_GDTR_BASE] = { 0x068, 8 }, [SS_GDTR_LIMIT] = { 0x064, 4 },
     [SS_IDTR_BASE] = { 0x088, 8 }, [SS_IDTR_LIMIT] = { 0x084, 4 },
     [SS_SMBASE] = { SS64_OFF_SMBASE, 4 }, [SS_REVISION] = { SS_OFF_REVISION, 4 },
+    [SS_ES_ATTR] = { 0x002, 2 }, [SS_ES_LIMIT] = { 0x004, 4 }, [SS_SS_ATTR] = { 0x022, 2 },
+    [SS_SS_LIMIT] = { 0x024, 4 }, [SS_DS_ATTR] = { 0x032, 2 }, [SS_DS_LIMIT] = { 0x034, 4 },
+    [SS_FS_ATTR] = { 0x042, 2 }, [SS_FS_LIMIT] = { 0x044, 4 }, [SS_GS_ATTR] = { 0x052, 2 },
+    [SS_GS_LIMIT] = { 0x054, 4 }, [SS_LDTR_SEL] = { 0x070, 2 }, [SS_TR_SEL] = { 0x090, 2 },
 };
 
 static const struct loc ia32[SS_FIELD_COUNT] = {
@@ -41,6 +45,10 @@ static const struct loc ia32[SS_FIELD_COUNT] = {
     [SS_GDTR_BASE] = { 0x174, 4 }, [SS_GDTR_LIMIT] = { 0x170, 4 },
     [SS_IDTR_BASE] = { 0x158, 4 }, [SS_IDTR_LIMIT] = { 0x154, 4 },
     [SS_SMBASE] = { SS32_OFF_SMBASE, 4 }, [SS_REVISION] = { SS_OFF_REVISION, 4 },
+    [SS_ES_ATTR] = { 0x184, 4 }, [SS_ES_LIMIT] = { 0x188, 4 }, [SS_SS_ATTR] = { 0x19C, 4 },
+    [SS_SS_LIMIT] = { 0x1A0, 4 }, [SS_DS_ATTR] = { 0x12C, 4 }, [SS_DS_LIMIT] = { 0x130, 4 },
+    [SS_FS_ATTR] = { 0x138, 4 }, [SS_FS_LIMIT] = { 0x13C, 4 }, [SS_GS_ATTR] = { 0x144, 4 },
+    [SS_GS_LIMIT] = { 0x148, 4 }, [SS_LDTR_SEL] = { 0x1C0, 4 }, [SS_TR_SEL] = { 0x1C4, 4 },
 };
 
 static const char *const names[SS_FIELD_COUNT] = {
@@ -51,6 +59,8 @@ static const char *const names[SS_FIELD_COUNT] = {
     "es.base", "cs.base", "ss.base", "ds.base", "fs.base", "gs.base",
     "cs.limit", "cs.attr", "gdtr.base", "gdtr.limit", "idtr.base", "idtr.limit",
     "smbase", "revision",
+    "es.limit", "es.attr", "ss.limit", "ss.attr", "ds.limit", "ds.attr",
+    "fs.limit", "fs.attr", "gs.limit", "gs.attr", "ldtr", "tr",
 };
 
 uint32_t ss_revision(const uint8_t *ss)

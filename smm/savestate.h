@@ -10,6 +10,7 @@
 #define SS_REV_AMD64      0x00020064u
 #define SS_REV_IA32       0x00020000u
 #define SS_REV_SMBASE_RELOC (1u << 17)   /* SDM 34.5.1: SMBASE relocation supported */
+#define SS_REV_IO_RESTART   (1u << 16)   /* SDM 34.12: I/O instruction restart supported */
 
 /* Offsets from SMBASE + 0xFE00 of the fields the relocation handler
  * (smm/reloc.asm) uses as well: savestate.c's tables and the generated
@@ -38,6 +39,8 @@ enum ss_field {
     SS_CS_LIMIT, SS_CS_ATTR,
     SS_GDTR_BASE, SS_GDTR_LIMIT, SS_IDTR_BASE, SS_IDTR_LIMIT,
     SS_SMBASE, SS_REVISION,
+    SS_ES_LIMIT, SS_ES_ATTR, SS_SS_LIMIT, SS_SS_ATTR, SS_DS_LIMIT, SS_DS_ATTR,
+    SS_FS_LIMIT, SS_FS_ATTR, SS_GS_LIMIT, SS_GS_ATTR, SS_LDTR_SEL, SS_TR_SEL,
     SS_FIELD_COUNT
 };
 

@@ -188,6 +188,24 @@ bits 32
 ; 32-bit protected mode and real mode (where it runs with 32-bit operands).
 %macro PATTERN_TEST 1
 pattern_test%1:
+    o32 sgdt [PARAM(CTX) + MC_GDTR]     ; the context it waits in (struct mode_ctx)
+    o32 sidt [PARAM(CTX) + MC_IDTR]
+%if %1 == 32                            ; SLDT and STR do not exist in real mode
+    sldt [PARAM(CTX) + MC_LDTR]
+    str [PARAM(CTX) + MC_TR]
+%endif
+    mov [PARAM(CTX) + MC_DS], ds
+    mov [PARAM(CTX) + MC_ES], es
+    mov [PARAM(CTX) + MC_SS], ss
+    mov [PARAM(CTX) + MC_FS], fs
+    mov [PARAM(CTX) + MC_GS], gs
+    mov eax, cr4
+    mov [PARAM(CTX) + MC_CR4], eax
+    mov eax, dr7
+    mov [PARAM(CTX) + MC_DR7], eax
+    mov ecx, MSR_EFER
+    rdmsr
+    mov [PARAM(CTX) + MC_EFER], eax
     mov [PARAM(SAVED_ESP)], esp
     mov dword [PARAM(SPINS)], 0
     mov eax, [PARAM(PAT) + 0]

@@ -14,6 +14,18 @@
 
 #define LOWMEM_PARAMS_OFF 0x100u       /* the block, from LOWMEM_BASE */
 
+/* The context a mode test waits in, as its own code saw it just before the
+ * wait (smm.state compares the save state with it, SDM 34.4.1). GDTR and
+ * IDTR: SGDT/SIDT's bytes (limit, then base: 6 bytes from 16/32-bit code,
+ * 10 from 64-bit code). */
+struct mode_ctx {
+    uint8_t gdtr[10], idtr[10];
+    uint16_t ldtr, tr;                 /* SLDT/STR (none in real mode: 0xFFFF) */
+    uint16_t ds, es, ss, fs, gs, pad;
+    uint32_t cr4, dr7, efer;
+    uint64_t fs_base, gs_base;         /* the 64-bit modes only (IA32_FS/GS_BASE) */
+};
+
 struct lowmem_params {                 /* at LOWMEM_BASE + LOWMEM_PARAMS_OFF */
     uint32_t cr3, cr4;
     uint64_t ap_entry, ap_stack, ap_arg;
@@ -34,6 +46,8 @@ struct lowmem_params {                 /* at LOWMEM_BASE + LOWMEM_PARAMS_OFF */
     volatile uint32_t reloc_ack;
     uint32_t reloc_hook32, reloc_hook64, reloc_hook16;
     volatile uint32_t reloc_from;      /* 16/32/64: the mode the handler found */
+    uint32_t pad1;
+    struct mode_ctx ctx;               /* the mode test's context (above) */
 };
 /* reloc_done: written by the completion hook of that mode, after RSM. */
 enum { RELOC_DONE16 = 16, RELOC_DONE32 = 32, RELOC_DONE64 = 64 };

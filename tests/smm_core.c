@@ -149,7 +149,37 @@ TEST("11", "smm.tco", test_tco, .needs = FEAT_SMM | FEAT_Q35);
 
 
 static void run_lowmem_mode(void *arg) { lowmem_mode_test((enum lowmem_mode)(uintptr_t)arg); }
-static void run_long_mode(void *arg) { mode_test_long((int)(uintptr_t)arg); }
+/* The 64-bit modes' context (struct mode_ctx), taken on the CPU just
+ * before mode_test_long, which changes none of it. */
+static void run_long_mode(void *arg)
+{
+    struct mode_ctx *c = &LOWMEM_PARAMS->ctx;
+    uint16_t sel;
+    uint64_t dr7;
+    __asm__ volatile("sgdt %0" : "=m"(c->gdtr));
+    __asm__ volatile("sidt %0" : "=m"(c->idtr));
+    __asm__ volatile("sldt %0" : "=r"(sel));
+    c->ldtr = sel;
+    __asm__ volatile("str %0" : "=r"(sel));
+    c->tr = sel;
+    __asm__ volatile("mov %%ds, %0" : "=r"(sel));
+    c->ds = sel;
+    __asm__ volatile("mov %%es, %0" : "=r"(sel));
+    c->es = sel;
+    __asm__ volatile("mov %%ss, %0" : "=r"(sel));
+    c->ss = sel;
+    __asm__ volatile("mov %%fs, %0" : "=r"(sel));
+    c->fs = sel;
+    __asm__ volatile("mov %%gs, %0" : "=r"(sel));
+    c->gs = sel;
+    c->cr4 = (uint32_t)read_cr4();
+    __asm__ volatile("mov %%dr7, %0" : "=r"(dr7));
+    c->dr7 = (uint32_t)dr7;
+    c->efer = (uint32_t)rdmsr(MSR_EFER);
+    c->fs_base = rdmsr(0xC0000100);
+    c->gs_base = rdmsr(0xC0000101);
+    mode_test_long((int)(uintptr_t)arg);
+}
 
 enum mcase { MC_LONG, MC_HLT, MC_PROT32, MC_PROT32_PG, MC_REAL, MC_COUNT };
 static const char *const mc_name[MC_COUNT] = { "long", "hlt", "prot32", "prot32-paging", "real" };
@@ -163,6 +193,8 @@ static bool wait_flag(volatile uint32_t *f, uint64_t us)
 static bool mode_start(unsigned k, enum mcase mc)
 {
     struct lowmem_params *p = LOWMEM_PARAMS;
+    memset(&p->ctx, 0, sizeof(p->ctx));
+    p->ctx.ldtr = p->ctx.tr = 0xFFFF;        /* real mode has neither */
     if (mc == MC_LONG || mc == MC_HLT) {
         for (unsigned i = 0; i < 16; i++)
             ml_pat[i] = 0x0F1E2D3C4B5A6978ull ^ ((uint64_t)(i + 1) * 0x1111111111111111ull);
@@ -254,6 +286,104 @@ static bool mode_matches(enum mcase mc, const struct saved_mode *m, uint64_t *lo
     }
 }
 
+/* ---- the rest of the save-state map (SDM 34.4.1), field by field ---- */
+
+#define MISMATCH_LEN 400
+struct mismatch { char s[MISMATCH_LEN]; size_t n; };
+
+static void want_eq(struct mismatch *m, const uint8_t *ss, enum ss_field f, uint64_t want)
+{
+    uint64_t v = ~0ull;
+    bool have = ss_get(ss, f, &v);
+    if ((!have || v != want) && m->n < sizeof(m->s))
+        m->n += (size_t)ksnprintf(m->s + m->n, sizeof(m->s) - m->n, " %s %lx (want %lx)", ss_field_name(f),
+                                  have ? v : 0, want);
+}
+
+static uint64_t dt_base(const uint8_t *dt) { uint64_t b; memcpy(&b, dt + 2, 8); return b; }
+static uint16_t dt_limit(const uint8_t *dt) { uint16_t l; memcpy(&l, dt, 2); return l; }
+
+/* GDTR, IDTR, LDTR, TR, the data selectors, CR4, DR7, EFER, SMBASE and the
+ * revision against the context the mode's own code recorded. */
+static void check_system_regs(const char *n, unsigned k, enum mcase mc, const uint8_t *ss)
+{
+    const struct mode_ctx *c = &LOWMEM_PARAMS->ctx;
+    const struct smm_rec *r = smm_last_rec(k);
+    struct mismatch m = { "", 0 };
+    want_eq(&m, ss, SS_GDTR_BASE, dt_base(c->gdtr));
+    want_eq(&m, ss, SS_GDTR_LIMIT, dt_limit(c->gdtr));
+    want_eq(&m, ss, SS_IDTR_BASE, dt_base(c->idtr));
+    want_eq(&m, ss, SS_IDTR_LIMIT, dt_limit(c->idtr));
+    if (mc != MC_REAL) {
+        want_eq(&m, ss, SS_LDTR_SEL, c->ldtr);
+        want_eq(&m, ss, SS_TR_SEL, c->tr);
+    }
+    want_eq(&m, ss, SS_DS_SEL, c->ds);
+    want_eq(&m, ss, SS_ES_SEL, c->es);
+    want_eq(&m, ss, SS_SS_SEL, c->ss);
+    want_eq(&m, ss, SS_FS_SEL, c->fs);
+    want_eq(&m, ss, SS_GS_SEL, c->gs);
+    want_eq(&m, ss, SS_CR4, c->cr4);
+    want_eq(&m, ss, SS_DR7, c->dr7);
+    if (ss_map_of(ss) == SS_MAP_AMD64)
+        want_eq(&m, ss, SS_EFER, c->efer);
+    want_eq(&m, ss, SS_SMBASE, smm.layout.smbase[k]);
+    uint32_t rev = ss_revision(ss);
+    if (!report(!m.s[0] && r && r->revision == rev && (rev & SS_REV_SMBASE_RELOC),
+                "%s: GDTR, IDTR, LDTR, TR, data selectors, CR4, DR7, EFER, SMBASE and revision (%x) as interrupted",
+                n, rev))
+        report_info("%s:%s%s", n, m.s, r && r->revision == rev ? "" : " (revision differs from the entry's record)");
+}
+
+/* A data segment's descriptor cache against its descriptor in the GDT
+ * (protected and long mode; AMD64 map: attributes = access byte, flags
+ * nibble in bits 15:12), or base = selector x 16 (real mode). The limit
+ * and attributes of a real-mode segment are what an earlier load left:
+ * not checked. */
+static void want_seg(struct mismatch *m, const uint8_t *ss, enum mcase mc, uint16_t sel, enum ss_field fbase,
+                     enum ss_field flimit, enum ss_field fattr, uint64_t gdt)
+{
+    if (mc == MC_REAL) {
+        want_eq(m, ss, fbase, (uint64_t)sel << 4);
+        return;
+    }
+    if (!(sel & ~7u))
+        return;                          /* a null selector: its cache is unusable */
+    uint64_t d;
+    memcpy(&d, (const void *)(uintptr_t)(gdt + (sel & ~7u)), 8);
+    uint32_t limit = (uint32_t)((d & 0xFFFF) | ((d >> 32) & 0xF0000));
+    if (d & (1ull << 55))
+        limit = (limit << 12) | 0xFFF;
+    want_eq(m, ss, fbase, ((d >> 16) & 0xFFFFFF) | ((d >> 32) & 0xFF000000));
+    want_eq(m, ss, flimit, limit);
+    if (ss_map_of(ss) != SS_MAP_AMD64)
+        return;
+    /* The accessed bit aside: the cache keeps the one of the descriptor it
+     * was loaded from, which may be another GDT's copy (percpu.c). */
+    uint64_t a = ~0ull, want = ((d >> 40) & 0xFE) | ((d >> 52) & 0xF) << 12;
+    ss_get(ss, fattr, &a);
+    if ((a & ~1ull) != want && m->n < sizeof(m->s))
+        m->n += (size_t)ksnprintf(m->s + m->n, sizeof(m->s) - m->n, " %s %lx (want %lx, accessed bit aside)",
+                                  ss_field_name(fattr), a, want);
+}
+
+static void check_seg_caches(const char *n, enum mcase mc, const uint8_t *ss)
+{
+    const struct mode_ctx *c = &LOWMEM_PARAMS->ctx;
+    uint64_t gdt = dt_base(c->gdtr);
+    struct mismatch m = { "", 0 };
+    want_seg(&m, ss, mc, c->ds, SS_DS_BASE, SS_DS_LIMIT, SS_DS_ATTR, gdt);
+    want_seg(&m, ss, mc, c->es, SS_ES_BASE, SS_ES_LIMIT, SS_ES_ATTR, gdt);
+    want_seg(&m, ss, mc, c->ss, SS_SS_BASE, SS_SS_LIMIT, SS_SS_ATTR, gdt);
+    if (mc == MC_LONG || mc == MC_HLT) {     /* FS and GS bases: the MSRs */
+        want_eq(&m, ss, SS_FS_BASE, c->fs_base);
+        want_eq(&m, ss, SS_GS_BASE, c->gs_base);
+    }
+    if (!report(!m.s[0], "%s: DS, ES, SS %s", n, mc == MC_REAL ? "bases are selector x 16" :
+                "caches (base, limit, attributes) match their descriptors; FS/GS bases in 64-bit modes"))
+        report_info("%s:%s", n, m.s);
+}
+
 static void check_mode(unsigned k, enum mcase mc, const uint8_t *ss)
 {
     const char *n = mc_name[mc];
@@ -272,7 +402,8 @@ static void check_mode(unsigned k, enum mcase mc, const uint8_t *ss)
         report_info("%s: cr0=0x%lx cr3=0x%lx efer=0x%lx cs=0x%lx rflags=0x%lx", n, m.cr0, m.cr3, m.efer, m.cs, m.rfl);
     if (!report(lin >= lo && lin < hi, "%s: saved RIP 0x%lx is where the CPU was", n, lin))
         report_info("%s: expected [0x%lx, 0x%lx)", n, lo, hi);
-    (void)k;
+    check_system_regs(n, k, mc, ss);
+    check_seg_caches(n, mc, ss);
 }
 
 static void test_state(void)

@@ -30,13 +30,15 @@ struct loc {
 static const struct loc amd64_map[] = {
     /* Segment registers: selector +0 (2 bytes), attributes +2 (2),
      * limit +4 (4), base +8 (8); ES, CS, SS, DS, FS, GS 0x10 apart. */
-    { SS_ES_SEL, 0x00, 2 }, { SS_ES_BASE, 0x08, 8 },
+    { SS_ES_SEL, 0x00, 2 }, { SS_ES_ATTR, 0x02, 2 }, { SS_ES_LIMIT, 0x04, 4 }, { SS_ES_BASE, 0x08, 8 },
     { SS_CS_SEL, 0x10, 2 }, { SS_CS_ATTR, 0x12, 2 }, { SS_CS_LIMIT, 0x14, 4 },
     { SS_CS_BASE, 0x18, 8 },
-    { SS_SS_SEL, 0x20, 2 }, { SS_SS_BASE, 0x28, 8 },
-    { SS_DS_SEL, 0x30, 2 }, { SS_DS_BASE, 0x38, 8 },
-    { SS_FS_SEL, 0x40, 2 }, { SS_FS_BASE, 0x48, 8 },
-    { SS_GS_SEL, 0x50, 2 }, { SS_GS_BASE, 0x58, 8 },
+    { SS_SS_SEL, 0x20, 2 }, { SS_SS_ATTR, 0x22, 2 }, { SS_SS_LIMIT, 0x24, 4 }, { SS_SS_BASE, 0x28, 8 },
+    { SS_DS_SEL, 0x30, 2 }, { SS_DS_ATTR, 0x32, 2 }, { SS_DS_LIMIT, 0x34, 4 }, { SS_DS_BASE, 0x38, 8 },
+    { SS_FS_SEL, 0x40, 2 }, { SS_FS_ATTR, 0x42, 2 }, { SS_FS_LIMIT, 0x44, 4 }, { SS_FS_BASE, 0x48, 8 },
+    { SS_GS_SEL, 0x50, 2 }, { SS_GS_ATTR, 0x52, 2 }, { SS_GS_LIMIT, 0x54, 4 }, { SS_GS_BASE, 0x58, 8 },
+    /* LDTR and TR selectors, laid out like a segment at 0x70 and 0x90. */
+    { SS_LDTR_SEL, 0x70, 2 }, { SS_TR_SEL, 0x90, 2 },
     { SS_GDTR_LIMIT, 0x64, 4 }, { SS_GDTR_BASE, 0x68, 8 },
     { SS_IDTR_LIMIT, 0x84, 4 }, { SS_IDTR_BASE, 0x88, 8 },
     { SS_EFER, 0xD0, 8 },
@@ -63,10 +65,14 @@ static const struct loc ia32_map[] = {
     { SS_ES_SEL, 0x1A8, 4 }, { SS_CS_SEL, 0x1AC, 4 }, { SS_SS_SEL, 0x1B0, 4 },
     { SS_DS_SEL, 0x1B4, 4 }, { SS_FS_SEL, 0x1B8, 4 }, { SS_GS_SEL, 0x1BC, 4 },
     /* Descriptor caches: +0 attributes, +4 limit, +8 base. */
-    { SS_ES_BASE, 0x184 + 8, 4 },
+    { SS_ES_ATTR, 0x184, 4 }, { SS_ES_LIMIT, 0x184 + 4, 4 }, { SS_ES_BASE, 0x184 + 8, 4 },
     { SS_CS_ATTR, 0x190, 4 }, { SS_CS_LIMIT, 0x190 + 4, 4 }, { SS_CS_BASE, 0x190 + 8, 4 },
-    { SS_SS_BASE, 0x19C + 8, 4 },
-    { SS_DS_BASE, 0x12C + 8, 4 }, { SS_FS_BASE, 0x138 + 8, 4 }, { SS_GS_BASE, 0x144 + 8, 4 },
+    { SS_SS_ATTR, 0x19C, 4 }, { SS_SS_LIMIT, 0x19C + 4, 4 }, { SS_SS_BASE, 0x19C + 8, 4 },
+    { SS_DS_ATTR, 0x12C, 4 }, { SS_DS_LIMIT, 0x12C + 4, 4 }, { SS_DS_BASE, 0x12C + 8, 4 },
+    { SS_FS_ATTR, 0x138, 4 }, { SS_FS_LIMIT, 0x138 + 4, 4 }, { SS_FS_BASE, 0x138 + 8, 4 },
+    { SS_GS_ATTR, 0x144, 4 }, { SS_GS_LIMIT, 0x144 + 4, 4 }, { SS_GS_BASE, 0x144 + 8, 4 },
+    /* LDTR and TR selectors after GS's. */
+    { SS_LDTR_SEL, 0x1C0, 4 }, { SS_TR_SEL, 0x1C4, 4 },
     { SS_GDTR_BASE, 0x174, 4 }, { SS_GDTR_LIMIT, 0x170, 4 },
     { SS_IDTR_BASE, 0x158, 4 }, { SS_IDTR_LIMIT, 0x154, 4 },
     { SS_CR4, 0x114, 4 },
