@@ -8,9 +8,11 @@
 #include "drivers/apic_regs.h"
 #include "drivers/lapic.h"
 #include "drivers/timer.h"
+#include "drivers/chipset.h"
 #include "smp/smp.h"
 #include "smm/smm.h"
 #include "smm/savestate.h"
+#include "tests/smm_util.h"
 
 /* ---- auto HALT restart (SDM 34.10) ---- */
 
@@ -432,3 +434,40 @@ static void test_exceptions(void)
            cr2_seen, CR2_PATTERN);
 }
 TEST("13", "smm.exceptions", test_exceptions, .needs = FEAT_SMM, .min_cpus = 2);
+
+/* ---- I/O instruction restart and I/O state (SDM 34.7.1, 34.12) ---- */
+
+static void apm_out(void *arg) { (void)arg; apm_trigger(APM_CMD_SMMSYNC); }
+
+/* An SMI raised by an I/O instruction: OUT to 0xB2 on cpu0, which takes
+ * its own APM SMI on every platform (q35: the writing CPU, or every CPU
+ * with the broadcast; pc/PIIX4: always CPU 0, docs/PLATFORM.md Q5). The
+ * revision ID says whether I/O instruction restart is supported (bit 16).
+ * Where it is not, the result says so, and the restart field must not be
+ * set (a field filled although unsupported would be a deviation). From the
+ * save state the handler copied on that entry. */
+static void test_io_restart(void)
+{
+    unsigned k = 0;
+    uint64_t base[SMMSYNC_MAX_CPUS];
+    smm_snapshot(base);
+    apm_out(0);
+    bool entered = smm_wait_entries(cs_of(k), base, 1000000);
+    settle();
+    const struct smm_rec *r = entered ? smm_rec(k, base[k] + 1) : 0;
+    static uint8_t ss[SMM_SAVE_SIZE];
+    memcpy(ss, smm_comm.cpu[k].save_state, sizeof(ss));
+    uint32_t rev = ss_revision(ss), restart = 0;
+    bool have = ss_flag_get(ss, SS_FLAG_IO_RESTART, &restart);
+    if (!report(r && have && r->revision == rev, "OUT to 0xB2 on cpu%u raised an SMI; its save state (revision %x) "
+                "was copied on that entry", k, rev))
+        return;
+    if (!(rev & SS_REV_IO_RESTART)) {
+        report_skip("not supported: revision ID bit 16 clear", "I/O instruction restart (revision %x)", rev);
+        report(!(restart & 1), "without I/O restart support the restart field is clear (%x)", restart);
+        return;
+    }
+    report(!(restart & 1), "the I/O restart field is clear on entry (%x): only the handler sets it", restart);
+    report_info("I/O instruction restart is supported here: re-executing the OUT is not tested yet");
+}
+TEST("13", "smm.io_restart", test_io_restart, .needs = FEAT_SMM);
