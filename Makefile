@@ -173,7 +173,7 @@ test-big: deps
 # configurations, then writes docs/CONFORMANCE.md from their logs and LOGS/*.log.
 conformance: deps
 	@$(MAKE) --no-print-directory all
-	tests/run-configs.sh q35-4 pc-4
+	tests/run-configs.sh -j 1 q35-4 pc-4
 	tools/conformance.sh build/logs/q35-4.log build/logs/pc-4.log $(sort $(wildcard $(LOGS)/*.log))
 
 # The whole mutation suite (tests/mutants/README.md): bounded, one QEMU at a time.
