@@ -32,6 +32,15 @@ Machine:
   --vga TYPE              std|cirrus|vmware|qxl|virtio|none (default std;
                           note: without a VGA device a closed A-segment SMRAM
                           reads differently, so tests must choose)
+  --firmware seabios|ovmf|ovmf-smm
+                          the firmware that boots GRUB (default seabios: QEMU's
+                          own). ovmf: EDK2's OVMF built without SMM (the
+                          harness sets SMRAM up itself); ovmf-smm: OVMF with
+                          SMM (it owns and locks SMRAM: the guest audits it,
+                          q35 only). The images come from QEMU's firmware
+                          descriptors (/usr/share/qemu/firmware/*.json, or
+                          QEMU_FIRMWARE_DIR); each run gets its own copy of
+                          the variable store.
   --iso PATH              ISO to boot (default build/smmsync.iso)
   --elf PATH              kernel ELF for symbolising RIPs (default build/kernel.elf)
 
@@ -99,7 +108,7 @@ mem_mib() {
 
 # ---------------------------------------------------------------- options
 machine=q35 smp='' sockets='' cores='' threads='' maxcpus='' accel=auto mem=512
-tests='' cmdline='' gdb=0 gdb_port='' timeout='' log='' vga=std smm=on dry_run=0
+tests='' cmdline='' gdb=0 gdb_port='' timeout='' log='' vga=std smm=on dry_run=0 firmware=seabios
 iso=$ROOT/build/smmsync.iso
 elf=$ROOT/build/kernel.elf
 extra=()
@@ -113,7 +122,7 @@ while (($#)); do
 	case $opt in
 	--machine | --smp | --sockets | --cores | --threads | --maxcpus | --accel | \
 		--mem | --tests | --cmdline | --gdb-port | --timeout | --log | --vga | \
-		--iso | --elf | --smm)
+		--iso | --elf | --smm | --firmware)
 		if ((!inline)); then
 			(($# >= 2)) || die_usage "option $opt needs a value"
 			val=$2
@@ -152,6 +161,8 @@ while (($#)); do
 	--tests) [[ -n $val && $val != *[[:space:]]* ]] || die_usage "--tests: expected GLOB[,GLOB...] without spaces"
 		tests=$val ;;
 	--cmdline) cmdline=$val ;;
+	--firmware) [[ $val =~ ^(seabios|ovmf|ovmf-smm)$ ]] || die_usage "--firmware: expected seabios, ovmf or ovmf-smm, got '$val'"
+		firmware=$val ;;
 	--log) [[ -n $val ]] || die_usage "--log: empty file name"; log=$val ;;
 	--iso) iso=$val ;;
 	--elf) elf=$val ;;
@@ -318,11 +329,13 @@ kargs=()
 # range of QEMU versions (tests/deviations.cfg), and the TAP header names both.
 qemu_version=$("$QEMU" --version 2>/dev/null | sed -n '1s/.*version \([0-9][0-9.]*\).*/\1/p')
 [[ -z $qemu_version || " $cmdline" =~ [[:space:]]qemu= ]] || kargs+=("qemu=$qemu_version")
-[[ " $cmdline" =~ [[:space:]]firmware= ]] || kargs+=("firmware=seabios")
+[[ " $cmdline" =~ [[:space:]]firmware= ]] || kargs+=("firmware=$firmware")
 # What the guest must find: SMM on, in the region this machine uses, or off.
 if [[ ! " $cmdline" =~ [[:space:]]expect_smm= ]]; then
 	if [[ $smm == off || " $cmdline " =~ [[:space:]]smm=off[[:space:]] ]]; then
 		kargs+=("expect_smm=off")
+	elif [[ $firmware == ovmf-smm ]]; then
+		kargs+=("expect_smm=firmware")
 	elif [[ $machine == pc* || " $cmdline " =~ [[:space:]]smram=aseg[[:space:]] ]]; then
 		kargs+=("expect_smm=aseg")
 	else
@@ -331,6 +344,48 @@ if [[ ! " $cmdline" =~ [[:space:]]expect_smm= ]]; then
 fi
 [[ -z $cmdline ]] || kargs+=("$cmdline")
 kernel_args="${kargs[*]}"
+
+# ---------------------------------------------------------------- firmware
+# OVMF through QEMU's firmware descriptors (docs/interop/firmware.json, the
+# convention libvirt follows): the first, in file-name order, for UEFI on
+# x86_64 and this machine type, with (ovmf-smm) or without (ovmf) the
+# feature requires-smm, and without enrolled keys (unsigned GRUB boots).
+# Prints "CODE VARS-TEMPLATE SECURE(0|1)".
+find_firmware() {
+	local want_smm=$1 dir=${QEMU_FIRMWARE_DIR:-/usr/share/qemu/firmware}
+	perl -MJSON::PP -e '
+		my ($want_smm, $mtype, @files) = @ARGV;
+		for my $f (sort @files) {
+			open(my $h, "<", $f) or next; local $/; my $j = eval { decode_json(<$h>) } or next;
+			next unless grep { $_ eq "uefi" } @{$j->{"interface-types"} || []};
+			my %feat = map { $_ => 1 } @{$j->{features} || []};
+			next if $feat{"enrolled-keys"} || !!$feat{"requires-smm"} != !!$want_smm;
+			next unless grep { $_->{architecture} eq "x86_64" &&
+			                   grep { my $g = $_; $g =~ s/\*/.*/g; $mtype =~ /^$g$/ } @{$_->{machines}} } @{$j->{targets} || []};
+			my $m = $j->{mapping} || {};
+			next unless ($m->{device} // "") eq "flash" && $m->{executable} && $m->{"nvram-template"};
+			print join(" ", $m->{executable}{filename}, $m->{"nvram-template"}{filename}, $feat{"requires-smm"} ? 1 : 0), "\n";
+			exit 0;
+		}
+		exit 1;
+	' "$want_smm" "$2" "$dir"/*.json 2>/dev/null
+}
+fw_args=()
+if [[ $firmware != seabios ]]; then
+	if [[ $firmware == ovmf-smm ]]; then
+		[[ $machine == q35 && $smm == on ]] || die_usage "--firmware ovmf-smm needs --machine q35 and --smm on (OVMF's SMM runs on q35 only)"
+	fi
+	mtype=$([[ $machine == q35 ]] && echo pc-q35-7.2 || echo pc-i440fx-7.2)
+	fw=$(find_firmware "$([[ $firmware == ovmf-smm ]] && echo 1 || echo 0)" "$mtype") ||
+		die "no $firmware firmware for $machine in ${QEMU_FIRMWARE_DIR:-/usr/share/qemu/firmware} (Debian: apt-get install ovmf)"
+	read -r fw_code fw_vars fw_secure <<<"$fw"
+	[[ -r $fw_code && -r $fw_vars ]] || die "firmware images missing: $fw_code, $fw_vars"
+	cp "$fw_vars" "$tmp/vars.fd" || die "cannot copy the variable store $fw_vars"
+	fw_args=(-drive "if=pflash,format=raw,unit=0,readonly=on,file=$fw_code"
+		-drive "if=pflash,format=raw,unit=1,file=$tmp/vars.fd")
+	((fw_secure)) && fw_args+=(-global driver=cfi.pflash01,property=secure,value=on)
+	say "firmware: $firmware ($fw_code)"
+fi
 
 # ---------------------------------------------------------------- QEMU command
 ((gdb)) && [[ -z $timeout ]] && timeout=0
@@ -342,6 +397,7 @@ cmd=("${qemu_path:-$QEMU}"
 	-smp "$smp_arg"
 	-m "$mem"
 	-cdrom "$iso" -boot d
+	"${fw_args[@]}"
 	-display none -vga "$vga"
 	-net none
 	-no-reboot

@@ -18,6 +18,8 @@ const char *platform_missing(uint32_t missing, char *buf, unsigned len)
         ksnprintf(buf, len, "KVM only (this is %s)", platform.accel_name);
     else if (missing & FEAT_TSEG)
         ksnprintf(buf, len, "needs SMRAM in TSEG");
+    else if (missing & FEAT_FW_SMM)
+        ksnprintf(buf, len, "audits a firmware's own SMM (--firmware ovmf-smm)");
     else
         ksnprintf(buf, len, "platform lacks features 0x%x", missing);
     return buf;

@@ -12,6 +12,7 @@ enum feature {
     FEAT_TCG       = 1u << 3,
     FEAT_KVM       = 1u << 4,
     FEAT_TSEG      = 1u << 5,
+    FEAT_FW_SMM    = 1u << 6,   /* the firmware owns and locked SMRAM: audit mode */
     FEAT_SELFTEST  = 1u << 30,  /* runs only when named explicitly in tests= */
 };
 

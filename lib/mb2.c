@@ -283,3 +283,21 @@ int mb2_parse(const void *mbi, size_t avail, struct mb2_info *out,
     }
     return rc;
 }
+
+bool mb2_ram_covers(const struct mb2_info *mi, uint64_t lo, uint64_t hi, uint64_t *first_bad)
+{
+    uint64_t covered = lo;
+    for (bool grew = true; grew && covered < hi;) {
+        grew = false;
+        for (unsigned i = 0; i < mi->mmap_count; i++) {
+            const struct mb2_mmap_entry *e = &mi->mmap[i];
+            if (e->type == 1 && e->addr <= covered && e->addr + e->len > covered) {
+                covered = e->addr + e->len;
+                grew = true;
+            }
+        }
+    }
+    if (first_bad)
+        *first_bad = covered;
+    return covered >= hi;
+}

@@ -92,6 +92,13 @@ struct mb2_info {
 int mb2_parse(const void *mbi, size_t avail, struct mb2_info *out,
           char *err, size_t errlen);
 
+/*
+ * Whether [lo, hi) lies in available RAM (type 1) of the memory map, as one
+ * entry or several adjacent ones (a UEFI firmware's map is split by what it
+ * used the RAM for). If not, *first_bad is the first address that is not.
+ */
+bool mb2_ram_covers(const struct mb2_info *mi, uint64_t lo, uint64_t hi, uint64_t *first_bad);
+
 /* Human-readable name of a tag type, for logs ("unknown" if not known). */
 const char *mb2_tag_name(uint32_t type);
 

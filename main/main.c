@@ -7,6 +7,7 @@
 #include "kernel/report.h"
 #include "kernel/test.h"
 #include "kernel/config.h"
+#include "smm/relocate.h"
 #include "kernel/platform.h"
 #include "main/testrun.h"
 #include "lib/mb2.h"
@@ -36,7 +37,7 @@ static __attribute__((noreturn)) void fatal(const char *name, const char *why)
 }
 
 /* What the configuration expects (run-qemu.sh passes it): expect_smm=
- * tseg|aseg|off, cpus=N (CPUs in the MADT), start_cpus=N. Each is one result
+ * tseg|aseg|off|firmware (audit mode), cpus=N (CPUs in the MADT), start_cpus=N. Each is one result
  * that runs whatever tests= selects; SMM expected makes a test skipped for
  * lack of SMM a failure. Without expect_smm (a hand-made boot) nothing is
  * expected and such tests skip. */
@@ -46,9 +47,13 @@ static void check_expectations(void)
         return;
     const char *want = config.expect_smm.v;
     report_prefix_push("boot.config");
-    const char *have = !smm.ready ? "off" : smm.region == SMRAM_TSEG ? "tseg" : "aseg";
+    const char *have = smm.audit ? "firmware" : !smm.ready ? "off" : smm.region == SMRAM_TSEG ? "tseg" : "aseg";
     if (!strcmp(want, "off")) {
-        report(!smm.ready, "SMM off, as configured (SMM %s)", have);
+        report(!smm.ready && !smm.audit, "SMM off, as configured (SMM %s)", have);
+    } else if (!strcmp(want, "firmware")) {
+        platform.expected |= FEAT_FW_SMM;
+        if (!report(smm.audit, "the firmware owns SMM, as configured: firmware audit mode (SMM %s)", have))
+            report_info("smm: %s", smm.ready ? "the harness installed its own handler" : smm.why_not);
     } else {
         platform.expected |= FEAT_SMM;
         if (!report(smm.ready && !strcmp(want, have), "SMM on with SMRAM in %s, as configured (SMM %s)", want, have))
@@ -155,6 +160,12 @@ static void boot_multiboot2(uint32_t magic, uint32_t mbi)
         fatal("boot.multiboot2", mbi ? err : "null boot information pointer");
     if (!boot_info.has_mmap || !boot_info.has_rsdp)
         fatal("boot.multiboot2", !boot_info.has_mmap ? "no memory map tag" : "no ACPI RSDP tag");
+    if (!fixed_ranges_ok(&boot_info, err, sizeof(err))) {
+        for (unsigned i = 0; i < boot_info.mmap_count; i++)
+            kprintf("# memory map: [0x%lx, 0x%lx) type %u\n", boot_info.mmap[i].addr,
+                    boot_info.mmap[i].addr + boot_info.mmap[i].len, boot_info.mmap[i].type);
+        fatal("boot.memory", err);
+    }
 }
 
 /* The QEMU version and the firmware run-qemu.sh named (qemu=, firmware=):
@@ -166,6 +177,20 @@ static void platform_versions(void)
     kprintf("# platform: QEMU %s, firmware %s (the known deviations are chosen for these)\n",
             platform.qemu_tag[0] ? config.qemu.v : "version unknown (no qemu= given)",
             config.firmware.set && config.firmware.v[0] ? config.firmware.v : "unknown");
+}
+
+/* The harness's SMM, or the audit of the firmware's (tests/fw_audit.c). */
+static void setup_smm(void)
+{
+    if (smm_setup()) {
+        smm_print_layout();
+        synch_self_set(SYNCH_ACTIVE);
+    } else if (smm.audit) {
+        kprintf("# smm: FIRMWARE AUDIT MODE: %s; the harness's own SMM tests skip, the fw.* tests audit "
+                "the firmware's SMM\n", smm.why_not);
+    } else {
+        kprintf("# smm: not available: %s\n", smm.why_not);
+    }
 }
 
 void kmain(uint32_t magic, uint32_t mbi)
@@ -207,18 +232,13 @@ void kmain(uint32_t magic, uint32_t mbi)
     platform_versions();
 
     lowmem_install();
-    if (smm_setup()) {
-        smm_print_layout();
-        synch_self_set(SYNCH_ACTIVE);
-    } else {
-        kprintf("# smm: not available: %s\n", smm.why_not);
-    }
+    setup_smm();
     smp_boot_aps();
     smp_print_topology();
 
     platform.features = (platform.q35 ? FEAT_Q35 : 0) | (platform.pc ? FEAT_PC : 0) |
                         (platform.tcg ? FEAT_TCG : 0) | (platform.kvm ? FEAT_KVM : 0) |
-                        (smm.ready ? FEAT_SMM : 0) |
+                        (smm.ready ? FEAT_SMM : 0) | (smm.audit ? FEAT_FW_SMM : 0) |
                         (smm.ready && smm.region == SMRAM_TSEG ? FEAT_TSEG : 0);
     platform.smm = smm.ready;
     platform.smm_why_not = smm.why_not;

@@ -12,12 +12,53 @@
 #include "kernel/config.h"
 #include "kernel/console.h"
 #include "lib/kstring.h"
+#include "lib/printf.h"
 #include "arch/x86.h"
 
 #define RELOC_AT_AP  (SMM_DEFAULT_SMBASE + SMM_ENTRY_OFFSET)   /* 0x38000 */
 #define RELOC_AT_BSP (ASEG_BASE + SMM_ENTRY_OFFSET)            /* 0xA8000 */
 
 static uint8_t saved_ap_entry[512], saved_bsp_entry[512];
+
+extern char __kernel_start[], __kernel_end[];
+
+unsigned fixed_ranges(const struct fixed_range **r)
+{
+    static struct fixed_range f[3];
+    f[0] = (struct fixed_range){ "the kernel image", (uintptr_t)__kernel_start, (uintptr_t)__kernel_end };
+    f[1] = (struct fixed_range){ "the AP trampoline (smp/lowmem.asm)", LOWMEM_BASE, LOWMEM_BASE + LOWMEM_SIZE };
+    f[2] = (struct fixed_range){ "the default SMBASE's entry and save state", RELOC_AT_AP,
+                                 SMM_DEFAULT_SMBASE + SMM_WINDOW_SIZE };
+    *r = f;
+    return 3;
+}
+
+bool reloc_window_ok(const struct mb2_info *mi, char *why, size_t len)
+{
+    const struct fixed_range *f;
+    fixed_ranges(&f);
+    uint64_t bad;
+    if (mb2_ram_covers(mi, f[2].lo, f[2].hi, &bad))
+        return true;
+    ksnprintf(why, len, "%s [0x%lx, 0x%lx) is not RAM in the firmware's memory map (0x%lx is not): "
+              "the firmware uses it", f[2].what, f[2].lo, f[2].hi, bad);
+    return false;
+}
+
+bool fixed_ranges_ok(const struct mb2_info *mi, char *why, size_t len)
+{
+    const struct fixed_range *f;
+    unsigned n = fixed_ranges(&f) - 1;          /* the relocation window: reloc_window_ok */
+    for (unsigned i = 0; i < n; i++) {
+        uint64_t bad;
+        if (!mb2_ram_covers(mi, f[i].lo, f[i].hi, &bad)) {
+            ksnprintf(why, len, "%s [0x%lx, 0x%lx) is not all RAM in the firmware's memory map: 0x%lx is not",
+                      f[i].what, f[i].lo, f[i].hi, bad);
+            return false;
+        }
+    }
+    return true;
+}
 
 static bool relocate_one(unsigned i)
 {

@@ -35,7 +35,19 @@ static bool smm_possible(void)
                   chipset.vid, chipset.did);
         return false;
     }
-    if (config_is(smm, "off") || !chipset.fw_enabled_smm) {
+    /* A firmware with an SMM of its own (OVMF with SMM) locks SMRAM before
+     * it boots anything: the harness cannot install its handler and audits
+     * the firmware's instead (tests/fw_audit.c). SeaBIOS never locks. */
+    if (chipset.smram_at_boot & SMRAM_D_LCK) {
+        smm.audit = true;
+        smm_why("%s", "the firmware owns SMRAM and locked it before boot (D_LCK set): firmware audit mode");
+        return false;
+    }
+    /* OVMF built without SMM leaves SMRAM alone (G_SMRAME clear) although
+     * the machine has SMM: the harness owns it then. SeaBIOS sets G_SMRAME
+     * whenever the machine has SMM, so there clear means smm=off. */
+    smm.own_smram = !chipset.fw_enabled_smm && config_is(firmware, "ovmf");
+    if (config_is(smm, "off") || (!chipset.fw_enabled_smm && !smm.own_smram)) {
         smm_why("SMM is off (%s)", chipset.fw_enabled_smm ? "smm=off on the command line"
                                                           : "firmware left G_SMRAME clear: -machine smm=off");
         return false;
@@ -84,6 +96,8 @@ bool smm_setup(void)
         return false;
     apm_enable();                   /* also learns PMBASE (TCO base) on q35 */
     if (!smm_choose_layout())
+        return false;
+    if (!reloc_window_ok(&boot_info, smm.why_not, sizeof(smm.why_not)))
         return false;
     smm_relocate_all();
     smm_install_image();

@@ -28,6 +28,8 @@ struct smm_state {
     uint32_t reloc_from[SMMSYNC_MAX_CPUS];     /* 16/32/64: mode the relocation SMI interrupted */
     uint32_t reloc_done_by[SMMSYNC_MAX_CPUS];  /* which completion hook said done (after RSM) */
     bool closed, locked, fsmbase_locked, smram_open_requested;
+    bool own_smram;                 /* the firmware left SMRAM alone (OVMF without SMM): ours to set up */
+    bool audit;                     /* the firmware owns and locked SMRAM (OVMF with SMM): audit it */
     bool smi_lock_by_fw, smi_locked;  /* q35 GEN_PMCON_1.SMI_LOCK: already set by the firmware; set now */
     enum synch_backend backend;
     bool apm_broadcast;             /* q35 fw_cfg negotiation done */

@@ -9,6 +9,8 @@
 #include "drivers/acpi.h"
 #include "drivers/timer.h"
 #include "smp/smp.h"
+#include "smm/relocate.h"
+#include "smm/smm.h"
 
 extern char __kernel_start[], __kernel_end[];
 
@@ -16,15 +18,17 @@ static void test_multiboot2(void)
 {
     report(boot_info.has_cmdline && cmdline_has(boot_info.cmdline, "console"),
            "cmdline from grub.cfg ('%s')", boot_info.cmdline);
-    bool kernel_in_ram = false;
-    for (unsigned i = 0; i < boot_info.mmap_count; i++) {
-        const struct mb2_mmap_entry *e = &boot_info.mmap[i];
-        if (e->type == 1 && e->addr <= (uintptr_t)__kernel_start &&
-            e->addr + e->len >= (uintptr_t)__kernel_end)
-            kernel_in_ram = true;
+    /* Every fixed range the harness writes is RAM in the firmware's map
+     * (a UEFI map splits RAM into several adjacent entries). */
+    const struct fixed_range *f;
+    unsigned nf = fixed_ranges(&f) - (smm.audit ? 1 : 0);   /* audit: no relocation window */
+    for (unsigned i = 0; i < nf; i++) {
+        uint64_t bad = 0;
+        if (!report(boot_info.mmap_count > 0 && mb2_ram_covers(&boot_info, f[i].lo, f[i].hi, &bad),
+                    "the memory map (%u entries) has RAM for %s [0x%lx, 0x%lx)", boot_info.mmap_count,
+                    f[i].what, f[i].lo, f[i].hi))
+            report_info("0x%lx is not RAM", bad);
     }
-    report(boot_info.mmap_count > 0 && kernel_in_ram, "memory map (%u entries) covers the kernel",
-           boot_info.mmap_count);
     report(boot_info.has_rsdp && (boot_info.rsdp_version == 1 || boot_info.rsdp_version == 2),
            "ACPI RSDP tag (ACPI %s)", boot_info.rsdp_version == 2 ? "2.0+" : "1.0");
 }

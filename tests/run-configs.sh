@@ -19,7 +19,7 @@
 # This file is also sourced by tests/tap-one.sh for the configs.cfg parser.
 set -euo pipefail
 
-CFG_KEYS=" machine smp sockets cores threads maxcpus mem tests cmdline timeout groups expect fail others requires vga accel smm qemu_params "
+CFG_KEYS=" machine smp sockets cores threads maxcpus mem tests cmdline timeout groups expect fail others requires vga accel smm firmware qemu_params "
 # Keys that may be given more than once: their values are joined with newlines.
 CFG_MULTI=" fail "
 CFG_NAMES=()

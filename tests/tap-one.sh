@@ -130,7 +130,7 @@ kvm-smm)
 esac
 
 args=(--log "$logfile" --accel "$(cfg_get "$name" accel "${ACCEL:-auto}")")
-for key in machine smp sockets cores threads maxcpus mem tests cmdline timeout vga smm; do
+for key in machine smp sockets cores threads maxcpus mem tests cmdline timeout vga smm firmware; do
 	val=$(cfg_get "$name" "$key")
 	[[ -z $val ]] || args+=("--$key" "$val")
 done

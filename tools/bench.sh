@@ -5,7 +5,8 @@
 #   tools/bench.sh --big      the full run, then 128 and 255 CPUs (make bench-big)
 #   tools/bench.sh --smoke    a few iterations; checks the lines are well-formed
 #   tools/bench.sh --plot     redraw the plots from build/bench/results.json
-# Environment: BENCH_N (iterations, default 200), RUN_QEMU (default ./run-qemu.sh).
+# Environment: BENCH_N (iterations, default 200), RUN_QEMU (default ./run-qemu.sh),
+# BENCH_ONLY (an extended regular expression: only the configurations it matches).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 out=build/bench
@@ -24,6 +25,10 @@ full_configs=(
   "rdv-smp32|--smp 32|bench=rdv|50"
   "rdv-smp64|--smp 64|bench=rdv|30"
   "rdv-smp4-line|--smp 4|bench=rdv synch_stride=64"
+  # EDK2's own rendezvous beside ours (OVMF with SMM, audit mode: bench.fw)
+  "fw-smp1|--smp 1 --firmware ovmf-smm|bench=fw|30"
+  "fw-smp2|--smp 2 --firmware ovmf-smm|bench=fw|30"
+  "fw-smp4|--smp 4 --firmware ovmf-smm|bench=fw|30"
 )
 # make bench-big: the same sweep past 64 CPUs (one event costs the host a
 # round over every vCPU: a few iterations only).
@@ -72,10 +77,10 @@ plot() {
     my %f;
     for my $r (@$rs) {
       my $us = $r->{median_ns} / 1000;
-      if ($r->{bench} eq "rendezvous" and $r->{inactive} == 0 and $r->{synch_stride} == 1) {
+      if ($r->{bench} eq "rendezvous" and $r->{inactive} == 0 and ($r->{synch_stride} == 1 or $r->{policy} eq "edk2")) {
         push @{$f{"cpus_$r->{policy}"}}, "$r->{cpus} $us " . $r->{p10_ns}/1000 . " " . $r->{p90_ns}/1000;
       }
-      if ($r->{bench} eq "rendezvous" and $r->{config} eq "rdv-smp4") {
+      if ($r->{bench} eq "rendezvous" and ($r->{config} eq "rdv-smp4" or $r->{config} eq "fw-smp4")) {
         push @{$f{"inactive_$r->{policy}"}}, "$r->{inactive} $us " . $r->{p10_ns}/1000 . " " . $r->{p90_ns}/1000;
       }
       if ($r->{bench} eq "rendezvous" and $r->{config} eq "rdv-smp64") {
@@ -100,11 +105,11 @@ set key top left
 set output "$out/latency-vs-cpus.$ext"
 set title "Rendezvous latency vs CPU count (all CPUs active, TCG)"
 set xlabel "CPUs"
-plot for [p in "pullin patent waitall"] "$out/cpus_".p.".dat" using 1:2:3:4 with yerrorlines title p
+plot for [p in "pullin patent waitall edk2"] "$out/cpus_".p.".dat" using 1:2:3:4 with yerrorlines title p
 set output "$out/latency-vs-inactive.$ext"
-set title "Rendezvous latency vs inactive CPUs (N = 4): synchbyte policies vs waitall"
+set title "Rendezvous latency vs inactive CPUs (N = 4): synchbyte policies vs waitall vs EDK2"
 set xlabel "inactive CPUs (HLT-parked)"
-plot for [p in "pullin patent waitall"] "$out/inactive_".p.".dat" using 1:2:3:4 with yerrorlines title p
+plot for [p in "pullin patent waitall edk2"] "$out/inactive_".p.".dat" using 1:2:3:4 with yerrorlines title p
 set output "$out/latency-vs-inactive-64.$ext"
 set title "Rendezvous latency vs inactive CPUs (N = 64)"
 plot for [p in "pullin patent waitall"] "$out/inactive64_".p.".dat" using 1:2:3:4 with yerrorlines title p
@@ -135,6 +140,7 @@ esac
 status=0
 for c in "${configs[@]}"; do
   IFS='|' read -r name opts args cap <<<"$c"
+  [[ -z ${BENCH_ONLY:-} || $name =~ ^($BENCH_ONLY)$ ]] || continue
   cn=$n
   [[ -z ${cap:-} || $cap -ge $n ]] || cn=$cap
   collect "$name" "$opts" "$args" "$cn" || status=1

@@ -8,7 +8,9 @@
 # Exit status: 0 everything present (quiet), 1 something missing, 2 usage.
 set -euo pipefail
 
-PACKAGES=(qemu-system-x86 nasm grub-pc-bin grub-common xorriso mtools
+# ovmf and grub-efi-amd64-bin: the UEFI boots (run-qemu.sh --firmware ovmf|ovmf-smm;
+# with grub-efi-amd64-bin, grub-mkrescue makes one ISO for BIOS and UEFI).
+PACKAGES=(qemu-system-x86 nasm grub-pc-bin grub-efi-amd64-bin ovmf grub-common xorriso mtools
 	libcmocka-dev libtap-formatter-junit-perl gdb spin gnuplot-nox clang libclang-rt-dev
 	binutils gcc make perl)
 
@@ -33,6 +35,8 @@ NON_DEBIAN=(
 	"qemu-system-x86:qemu-system-x86_64"
 	"nasm:nasm"
 	"grub-pc-bin:/usr/lib/grub/i386-pc|/usr/share/grub/i386-pc|/usr/lib/grub2/i386-pc|/usr/share/grub2/i386-pc"
+	"grub-efi-amd64-bin:/usr/lib/grub/x86_64-efi|/usr/share/grub/x86_64-efi|/usr/lib/grub2/x86_64-efi"
+	"ovmf:/usr/share/qemu/firmware|/usr/share/OVMF|/usr/share/edk2"
 	"grub-common:grub-mkrescue|grub2-mkrescue"
 	"xorriso:xorriso"
 	"mtools:mformat"

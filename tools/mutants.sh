@@ -212,7 +212,7 @@ for n in "${sel[@]}"; do
 		fi
 		{
 			echo "[$n]"
-			for key in machine smp sockets cores threads maxcpus mem vga accel smm qemu_params; do
+			for key in machine smp sockets cores threads maxcpus mem vga accel smm firmware qemu_params; do
 				v=$(cfg_get "$cfgname" "$key")
 				[[ -z $v ]] || echo "$key = $v"
 			done

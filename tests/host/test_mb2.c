@@ -615,6 +615,31 @@ static void test_small_err_buffer(void **state)
     assert_string_equal(small, "multibo");
 }
 
+/* RAM coverage over one entry, adjacent entries, and a hole of another
+ * type (the OVMF layout that put ACPI NVS inside the kernel's BSS). */
+static void test_ram_covers(void **state)
+{
+    (void)state;
+    struct mb2_info mi;
+    memset(&mi, 0, sizeof(mi));
+    const struct mb2_mmap_entry m[] = {
+        { 0x0, 0xA0000, 1 }, { 0x100000, 0x706000, 1 }, { 0x806000, 0x2000, 4 },
+        { 0x808000, 0x8000, 1 }, { 0x900000, 0x1000000, 1 }, { 0x1900000, 0x100000, 1 },
+    };
+    memcpy(mi.mmap, m, sizeof(m));
+    mi.mmap_count = sizeof(m) / sizeof(m[0]);
+    uint64_t bad = 0;
+    assert_true(mb2_ram_covers(&mi, 0x8000, 0xC000, &bad));
+    assert_true(mb2_ram_covers(&mi, 0x100000, 0x806000, &bad));
+    assert_false(mb2_ram_covers(&mi, 0x120000, 0xB4F008, &bad));
+    assert_int_equal(bad, 0x806000);
+    assert_false(mb2_ram_covers(&mi, 0x9F000, 0xA1000, &bad));
+    assert_int_equal(bad, 0xA0000);
+    assert_true(mb2_ram_covers(&mi, 0x1000000, 0x1A00000, &bad));      /* two adjacent entries */
+    assert_false(mb2_ram_covers(&mi, 0x1A00000, 0x1A00001, &bad));
+    assert_true(mb2_ram_covers(&mi, 0x5000, 0x5000, &bad));            /* empty */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -637,6 +662,7 @@ int main(void)
         cmocka_unit_test(test_fuzz),
         cmocka_unit_test(test_tag_names),
         cmocka_unit_test(test_small_err_buffer),
+        cmocka_unit_test(test_ram_covers),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

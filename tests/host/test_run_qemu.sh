@@ -87,6 +87,33 @@ check "another QEMU, another version: qemu=10.1.2" grep -q "qemu=10.1.2 " "$work
 run --dry-run --cmdline "qemu=9.0"
 check "qemu= given on the command line is kept, not added twice" \
 	bash -c '[ "$(grep -o "qemu=[0-9.]*" "$0" | sort -u)" = "qemu=9.0" ]' "$work/out"
+# --firmware: the images from QEMU's firmware descriptors (made-up ones
+# here), a copy of the variable store per run, the secure flash for SMM.
+mkdir -p "$work/fw"
+: >"$work/fw/CODE.fd"; : >"$work/fw/CODE.smm.fd"; : >"$work/fw/VARS.fd"
+desc() {  # file features-json code
+	printf '{"interface-types":["uefi"],"mapping":{"device":"flash","executable":{"filename":"%s"},"nvram-template":{"filename":"%s"}},"targets":[{"architecture":"x86_64","machines":["pc-q35-*","pc-i440fx-*"]}],"features":%s}\n' \
+		"$3" "$work/fw/VARS.fd" "$2" >"$work/fw/$1"
+}
+desc 50-smm.json '["requires-smm"]' "$work/fw/CODE.smm.fd"
+desc 60-plain.json '["acpi-s3"]' "$work/fw/CODE.fd"
+desc 40-enrolled.json '["requires-smm","enrolled-keys"]' "$work/fw/NOPE.fd"
+export QEMU_FIRMWARE_DIR=$work/fw
+run --dry-run --firmware ovmf
+check "--firmware ovmf: the descriptor without requires-smm, its code read-only, a copy of the variable store" \
+	bash -c 'grep -q "unit=0,readonly=on,file=$1/CODE.fd " "$0" && grep -q "unit=1,file=.*/vars.fd" "$0" &&
+		! grep -q "secure,value=on" "$0" && grep -q "firmware=ovmf " "$0"' "$work/out" "$work/fw"
+run --dry-run --firmware ovmf-smm
+check "--firmware ovmf-smm: the requires-smm descriptor without enrolled keys, with a secure flash" \
+	bash -c 'grep -q "file=$1/CODE.smm.fd " "$0" && grep -q "secure,value=on" "$0" &&
+		grep -q "expect_smm=firmware" "$0"' "$work/out" "$work/fw"
+st=0
+run --dry-run --firmware ovmf-smm --machine pc || st=$?
+check "--firmware ovmf-smm on pc is refused (status $st)" [ "$st" = 2 ]
+st=0
+QEMU_FIRMWARE_DIR=$work/none run --dry-run --firmware ovmf || st=$?
+check "no descriptor: a clear error (status $st)" bash -c '[ "$0" != 0 ] && grep -q "no ovmf firmware" "$1"' "$st" "$work/out"
+unset QEMU_FIRMWARE_DIR
 for bad in 2X -1 0 1.5G 1000k ''; do
 	st=0
 	run --dry-run --mem "$bad" || st=$?
