@@ -72,6 +72,7 @@ validate() {
 
 plot() {
   command -v gnuplot >/dev/null || { echo "bench: gnuplot not installed: no plots"; return 0; }
+  rm -f "$out"/*.dat            # a series this run has not measured must not come from an older one
   perl -MJSON::PP -e '
     local $/; open(my $f, "<", "$ARGV[0]/results.json") or die; my $rs = decode_json(<$f>);
     my %f;
@@ -96,6 +97,10 @@ plot() {
     }' "$out"
   for term in "svg size 800,500" "pngcairo size 800,500"; do
     ext=${term%% *}; ext=${ext/pngcairo/png}
+    plot64=''                  # only when the run had 64 vCPUs (BENCH_ONLY may leave it out)
+    [[ -e $out/inactive64_pullin.dat ]] && plot64="set output \"$out/latency-vs-inactive-64.$ext\"
+set title \"Rendezvous latency vs inactive CPUs (N = 64)\"
+plot for [p in \"pullin patent waitall\"] \"$out/inactive64_\".p.\".dat\" using 1:2:3:4 with yerrorlines title p"
     gnuplot <<GP || echo "bench: gnuplot failed for $ext"
 set terminal $term
 set grid
@@ -110,9 +115,7 @@ set output "$out/latency-vs-inactive.$ext"
 set title "Rendezvous latency vs inactive CPUs (N = 4): synchbyte policies vs waitall vs EDK2"
 set xlabel "inactive CPUs (HLT-parked)"
 plot for [p in "pullin patent waitall edk2"] "$out/inactive_".p.".dat" using 1:2:3:4 with yerrorlines title p
-set output "$out/latency-vs-inactive-64.$ext"
-set title "Rendezvous latency vs inactive CPUs (N = 64)"
-plot for [p in "pullin patent waitall"] "$out/inactive64_".p.".dat" using 1:2:3:4 with yerrorlines title p
+$plot64
 set output "$out/roundtrip.$ext"
 set title "SMI round trip per source (p10 / median / p90, whiskers to p99)"
 set xlabel ""
