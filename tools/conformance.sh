@@ -68,7 +68,8 @@ render() {  # rules-file log... -> markdown on stdout
 			push @r, [$1 ? 0 : 1, $2, $3 // ""] if /^(not )?ok \d+ - ([^:]+):.*?(?:# (.*))?$/;
 		}
 		(my $name = $log) =~ s{.*/}{}; $name =~ s/\.log$//;
-		push @cols, { log => $name, head => "$machine / " . uc($accel), qemu => $qemu, fw => $fw, cpus => $cpus, r => \@r };
+		push @cols, { log => $name, head => "$machine / " . uc($accel) . ", QEMU $qemu, $fw", qemu => $qemu, fw => $fw,
+		              cpus => $cpus, r => \@r };
 	}
 	sub cell {
 		my ($c, $tests) = @_;

@@ -60,7 +60,8 @@ source "$HERE/tests/host/check.sh"
 row() { grep "^| $1 |" "$work/out.md"; }
 "$HERE/tools/conformance.sh" "$work/a.log" "$work/b.log" >"$work/err" 2>&1
 check "it writes the table from two logs" test -s "$work/out.md"
-check "a column per log, named by machine and accelerator" grep -q '| q35 / TCG | pc / KVM |$' "$work/out.md"
+check "a column per log, named by machine, accelerator, QEMU version and firmware" \
+	grep -q '| q35 / TCG, QEMU 7.2.22, seabios | pc / KVM, QEMU 7.2.22, seabios |$' "$work/out.md"
 check "every result passed: pass" bash -c '[[ "$0" == *"| pass | pass |" ]]' "$(row r-pass)"
 check "a known deviation: its id" bash -c '[[ "$0" == *"| deviation \`dev-x\` | deviation \`dev-x\` |" ]]' "$(row r-dev)"
 check "a failed result: FAIL" bash -c '[[ "$0" == *"| **FAIL** | **FAIL** |" ]]' "$(row r-fail)"
