@@ -150,8 +150,14 @@ static void test_idle(void)
         uint64_t w = cpus[i].wakes, t0 = rdtsc();
         bool ran = on_cpu(i, bump, 0);
         uint64_t us = tsc_to_ns(rdtsc() - t0) / 1000;
-        report(ran && us < 100000 && (!halt || cpus[i].wakes > w),
-               "cpu%u: on_cpu work reached it in %lu us%s", i, us, halt ? ", woken by its wake IPI" : "");
+        /* Halting: at once (100 ms), through the wake IPI. Spinning: the
+         * idle APs compete for the host's cores with every other vCPU
+         * (run-configs.sh -j 2 on 2 cores saw more than 100 ms once), so
+         * only within the on_cpu bound's tenth. */
+        uint64_t bound = halt ? 100000 : 1000000;
+        report(ran && us < bound && (!halt || cpus[i].wakes > w),
+               "cpu%u: on_cpu work reached it in %lu us%s (bound %lu us)", i, us, halt ? ", woken by its wake IPI" : "",
+               bound);
     }
     report(idle == smp_online() - 1, "every online AP was idle (%u of %u)", idle, smp_online() - 1);
 }
