@@ -181,6 +181,19 @@ static bool one_event(enum rdv_policy pol, cpuset_t active, uint64_t *lat)
     return true;
 }
 
+/* HLT-parks the k highest of 'aps' (inactive for the synchbyte); returns
+ * the set parked. */
+static cpuset_t park_highest(cpuset_t aps, unsigned k)
+{
+    cpuset_t park = cs_none();
+    for (unsigned i = ncpus - 1, left = k; i > 0 && left; i--)
+        if (cs_has(aps, i)) {
+            cs_add(&park, i);
+            left--;
+        }
+    return park_aps(park, false);
+}
+
 static void bench_rdv(void)
 {
     unsigned n = iterations(200);
@@ -194,14 +207,7 @@ static void bench_rdv(void)
         nk = 4;
     for (unsigned kk = 0; kk < nk; kk++) {
         unsigned k = ks[kk];
-        /* Park the k highest APs (HLT: inactive). */
-        cpuset_t park = cs_none();
-        for (unsigned i = ncpus - 1, left = k; i > 0 && left; i--)
-            if (cs_has(aps, i)) {
-                cs_add(&park, i);
-                left--;
-            }
-        cpuset_t parked = park_aps(park, false);
+        cpuset_t parked = park_highest(aps, k);
         cpuset_t active = cs_or(cs_minus(smm_ok_set(), parked), cs_of(0));
         for (enum rdv_policy p = RDV_PULLIN; p < RDV_POLICY_COUNT; p++) {
             unsigned got = 0;
@@ -261,13 +267,7 @@ static void bench_fw(void)
             cs_add(&aps, i);
     unsigned napps = cs_count(aps);
     for (unsigned k = 0; k <= napps; k += (napps > 2 ? napps / 2 : 1)) {
-        cpuset_t park = cs_none();
-        for (unsigned i = ncpus - 1, left = k; i > 0 && left; i--)
-            if (cs_has(aps, i)) {
-                cs_add(&park, i);
-                left--;
-            }
-        cpuset_t parked = park_aps(park, false);
+        cpuset_t parked = park_highest(aps, k);
         unsigned got = 0;
         for (unsigned i = 0; i < n + 3; i++) {
             uint64_t t0 = rdtsc();

@@ -168,20 +168,15 @@ static void run_long_mode(void *arg)
     uint64_t dr7;
     __asm__ volatile("sgdt %0" : "=m"(c->gdtr));
     __asm__ volatile("sidt %0" : "=m"(c->idtr));
-    __asm__ volatile("sldt %0" : "=r"(sel));
-    c->ldtr = sel;
-    __asm__ volatile("str %0" : "=r"(sel));
-    c->tr = sel;
-    __asm__ volatile("mov %%ds, %0" : "=r"(sel));
-    c->ds = sel;
-    __asm__ volatile("mov %%es, %0" : "=r"(sel));
-    c->es = sel;
-    __asm__ volatile("mov %%ss, %0" : "=r"(sel));
-    c->ss = sel;
-    __asm__ volatile("mov %%fs, %0" : "=r"(sel));
-    c->fs = sel;
-    __asm__ volatile("mov %%gs, %0" : "=r"(sel));
-    c->gs = sel;
+#define SAVE_SEL(insn, field) do { __asm__ volatile(insn " %0" : "=r"(sel)); c->field = sel; } while (0)
+    SAVE_SEL("sldt", ldtr);
+    SAVE_SEL("str", tr);
+    SAVE_SEL("mov %%ds,", ds);
+    SAVE_SEL("mov %%es,", es);
+    SAVE_SEL("mov %%ss,", ss);
+    SAVE_SEL("mov %%fs,", fs);
+    SAVE_SEL("mov %%gs,", gs);
+#undef SAVE_SEL
     c->cr4 = (uint32_t)read_cr4();
     __asm__ volatile("mov %%dr7, %0" : "=r"(dr7));
     c->dr7 = (uint32_t)dr7;
