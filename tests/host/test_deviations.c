@@ -409,17 +409,17 @@ static void found_for_each_set(const char *cfg, const char *id, const char *plat
 }
 
 /* Tags are ones the kernel can have (kernel/report.c's platform_tags:
- * machine, accelerator, VGA or not), so a typo cannot silently disable an
- * entry. */
+ * machine, accelerator, VGA or not, the firmware run-qemu.sh names, a QEMU
+ * version range), so a typo cannot silently disable an entry. */
 static void tags_known(const char *id, const char *plats)
 {
     static const char *const known[] = {
-        "q35", "pc", "tcg", "kvm", "hw", "vga", "novga", "*",
+        "q35", "pc", "tcg", "kvm", "hw", "vga", "novga", "seabios", "ovmf", "ovmf-smm", "*",
     };
 
     for (const char *c = plats; *c;) {
         size_t n = strcspn(c, "+,");
-        bool ok = false;
+        bool ok = (n > 5 && !strncmp(c, "qemu<", 5)) || (n > 6 && !strncmp(c, "qemu>=", 6));
 
         for (unsigned k = 0; k < N(known); k++)
             if (strlen(known[k]) == n && !strncmp(known[k], c, n))
