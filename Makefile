@@ -149,6 +149,7 @@ stress: deps
 test: deps
 	@$(MAKE) --no-print-directory host-test
 	tests/host/test_run_qemu.sh
+	tests/host/test_serial_agent.sh
 	tests/host/test_conformance.sh
 	tests/host/test_layers.sh
 	tests/host/test_style.sh

@@ -22,7 +22,12 @@ Machine:
   --sockets S --cores C --threads T
                           CPU topology; N = S*C*T unless --smp is given too
                           (missing ones default to 1)
-  --maxcpus M             add maxcpus=M to -smp
+  --maxcpus M             add maxcpus=M to -smp; above the vCPU count, the
+                          guest may ask for a CPU (a serial line
+                          "# run-qemu: device_add cpu") and gets the lowest
+                          free slot hot-added, and may arm a watchdog over
+                          a step that can stop the machine for good
+                          (tools/serial-agent.pl)
   --accel tcg|kvm|auto    accelerator (default auto: KVM only if /dev/kvm is
                           usable and KVM can run SMM, else TCG; the answer of
                           the KVM probe is cached in build/.kvm-smm)
@@ -68,6 +73,8 @@ Everything after -- is passed to QEMU verbatim.
 Exit status:
   0    pass              (guest wrote 0 to isa-debug-exit; QEMU status 1)
   1    fail              (guest wrote 1; QEMU status 3)
+       (0 or 1 also when the host's watchdog ended a silent run: the
+       verdict of the TAP it completed; see --maxcpus)
   77   skip              (only skipped tests; guest wrote 38; QEMU status 77)
   3    guest crash/panic (guest wrote 63; QEMU status 127)
   4    no verdict        (QEMU ended without isa-debug-exit: triple fault
@@ -192,9 +199,11 @@ else
 	ncpus=${smp:-4}
 	smp_arg=$ncpus
 fi
+hotplug=0
 if [[ -n $maxcpus ]]; then
 	((maxcpus >= ncpus)) || die_usage "--maxcpus $maxcpus is less than the $ncpus vCPUs"
 	smp_arg+=",maxcpus=$maxcpus"
+	((maxcpus == ncpus)) || hotplug=1
 fi
 
 # ---------------------------------------------------------------- temp dir and cleanup
@@ -540,9 +549,16 @@ for my $c (@cpus) {
 }
 
 # ---------------------------------------------------------------- run
-if [[ -n $log ]]; then
-	mkdir -p "$(dirname "$log")"
-	: >"$log"
+[[ -z $log ]] || { mkdir -p "$(dirname "$log")" && : >"$log"; }
+if ((hotplug)); then
+	# Room for CPUs: the serial output goes through the agent, which
+	# hot-adds a CPU when the guest asks (tools/serial-agent.pl).
+	mkfifo "$tmp/serial"
+	perl "$ROOT/tools/serial-agent.pl" "$tmp/mon.sock" "$tmp/agent.verdict" "$log" <"$tmp/serial" &
+	tee_pid=$!
+	"${cmd[@]}" </dev/null >"$tmp/serial" 2>"$tmp/qemu.err" &
+	qemu_pid=$!
+elif [[ -n $log ]]; then
 	mkfifo "$tmp/serial"
 	tee -a "$log" <"$tmp/serial" &
 	tee_pid=$!
@@ -625,6 +641,15 @@ if ((qemu_error && accel_auto && kvm_cached)) && [[ $accel == kvm && -z ${SMMSYN
 	trap - EXIT
 	cleanup
 	SMMSYNC_REPROBED=1 exec "$0" "${orig_args[@]}"
+fi
+
+# The guest's watchdog (tools/serial-agent.pl) ended a run the guest could
+# not: its verdict is the one the agent completed the guest's TAP with.
+if [[ -s $tmp/agent.verdict ]]; then
+	read -r wd_verdict wd_secs <"$tmp/agent.verdict"
+	note "verdict: $wd_verdict (the guest's watchdog ended the run after $wd_secs s of silence)"
+	[[ $wd_verdict == pass ]] && exit 0
+	exit 1
 fi
 
 case $st in

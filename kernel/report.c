@@ -112,6 +112,11 @@ bool report_deviation_listed(const char *cfg, const char *id)
     return deviation_listed(cfg, id, tags, platform_tags(tags), desc, sizeof(desc));
 }
 
+bool report_deviation_known(const char *id)
+{
+    return report_deviation_listed(deviations_cfg, id);
+}
+
 void report_deviation(const char *dev_id, bool deviates, const char *evidence,
                       const char *fmt, ...)
 {

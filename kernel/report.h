@@ -18,6 +18,8 @@ void report_deviation(const char *dev_id, bool deviates, const char *evidence,
 /* Whether deviation 'id' of the list 'cfg' holds on this platform (the tags
  * report_deviation uses: machine, accelerator, vga, qemu=VERSION, firmware). */
 bool report_deviation_listed(const char *cfg, const char *id);
+/* The same for the known deviations (tests/deviations.cfg). */
+bool report_deviation_known(const char *id);
 void report_timeout(const char *name, const char *detail);
 void report_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void report_prefix_push(const char *p);

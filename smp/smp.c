@@ -109,6 +109,20 @@ bool smp_init(char *err, unsigned errlen)
     return true;
 }
 
+int smp_add_cpu(uint32_t apic_id)
+{
+    if (ncpus == MAX_CPUS || cpu_by_apic(apic_id) >= 0)
+        return -1;
+    struct cpu *c = &cpus[ncpus];
+    memset(c, 0, sizeof(*c));
+    c->apic_id = apic_id;
+    c->state = CPU_OFFLINE;
+    c->stack_top = ap_stacks[ncpus] + AP_STACK_SIZE;
+    ncpus++;
+    topology_decode();
+    return (int)ncpus - 1;
+}
+
 unsigned host_scale(void)
 {
     return config_host_scale(ncpus);

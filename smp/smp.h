@@ -39,6 +39,7 @@ extern struct cpu cpus[MAX_CPUS];
 extern unsigned ncpus;               /* CPUs listed enabled in the MADT */
 
 bool smp_init(char *err, unsigned errlen);   /* enumerate (MADT) */
+int smp_add_cpu(uint32_t apic_id);           /* a hot-added CPU, offline (-1: no room) */
 void smp_boot_aps(void);                     /* INIT-SIPI-SIPI each AP */
 unsigned smp_online(void);                   /* CPUs in IDLE/BUSY */
 int cpu_by_apic(uint32_t apic_id);

@@ -9,6 +9,7 @@
 #include "kernel/test.h"
 #include "kernel/report.h"
 #include "kernel/platform.h"
+#include "kernel/console.h"
 #include "lib/printf.h"
 #include "lib/kstring.h"
 #include "arch/x86.h"
@@ -17,6 +18,7 @@
 #include "drivers/timer.h"
 #include "drivers/chipset.h"
 #include "drivers/pci.h"
+#include "drivers/cpuhp.h"
 #include "smp/smp.h"
 #include "tests/smm_util.h"
 
@@ -206,3 +208,70 @@ static void test_hazard_wfs(void)
     }
 }
 TEST("99", "fw.hazard_wfs", test_hazard_wfs, .needs = FEAT_FW_SMM | FEAT_Q35 | FEAT_SELFTEST, .timeout_ms = 30000);
+
+/* ---- hazard: a hot-added CPU's first SMI ----
+ * QEMU q35 hot-adds a CPU on device_add (run-qemu.sh does it when the
+ * guest asks, with --maxcpus above --smp). The new CPU waits for a SIPI
+ * with the default SMBASE 0x30000, where OVMF keeps its first-SMI handler
+ * in SMRAM (the 0x9C window): the handler waits at an APIC-ID gate until
+ * the firmware, in its CPU-hotplug SMI, opens it for that CPU, then sets
+ * the new SMBASE and leaves SMM to the firmware's pen. The guest plays the
+ * OS, in the order of QEMU's AML: the insert event, the CPU-hotplug SMI
+ * (0xB2 = 4), the event cleared, then INIT-SIPI-SIPI; then an SMI must take
+ * the new CPU into SMM and back like the others. The SMI may never return
+ * (the firmware waiting in SMM for the new CPU): the host's watchdog
+ * (tools/serial-agent.pl) bounds it and ends the run with the vCPUs' state.
+ * Only by its exact name. */
+#define HOTADD_WAIT_US 15000000u
+#define HOTADD_WATCHDOG_S 10u
+
+static int hot_add_cpu(int *slot_out)
+{
+    kprintf("# run-qemu: device_add cpu\n");
+    int slot = -1;
+    WAIT_UNTIL((slot = cpuhp_next_insert()) >= 0, HOTADD_WAIT_US);
+    if (!report(slot >= 0, "a CPU was hot-added (an insert event in the hotplug register block within %u s)",
+                HOTADD_WAIT_US / 1000000))
+        return -1;
+    uint32_t apic = cpuhp_apic_id((uint32_t)slot);
+    int cpu = smp_add_cpu(apic);
+    report(cpu >= 0, "hotplug slot %d: APIC ID %u, not yet known to the harness: now cpu%d", slot, apic, cpu);
+    *slot_out = slot;
+    return cpu;
+}
+
+static void test_hotadd(void)
+{
+    cpuset_t boot = cs_none();
+    for (unsigned i = 0; i < ncpus; i++)
+        if (cpu_usable(i))
+            cs_add(&boot, i);
+    cpuhp_init(CPUHP_BASE_Q35);
+    int slot, cpu = hot_add_cpu(&slot);
+    if (cpu < 0)
+        return;
+    unsigned k = (unsigned)cpu;
+    const char *dev = "fw-hotadd-smi-hang";
+    char bs[CPUSET_STR], ev[160];
+    /* Known here: the boot CPUs stay in SMM, the new one sits in the
+     * firmware's pen outside it. */
+    kprintf("# run-qemu: watchdog %u %s %s %u fw.hotadd: the CPU-hotplug SMI returns to the OS\n",
+            HOTADD_WATCHDOG_S, report_deviation_known(dev) ? dev : "-", SET_STR(boot, bs), k);
+    uint64_t t0 = rdtsc();
+    apm_trigger(APM_CMD_CPU_HOTPLUG);
+    uint64_t us = tsc_to_ns(rdtsc() - t0) / 1000;
+    cpuhp_clear_insert((uint32_t)slot);          /* after the SMI, as the AML does */
+    ksnprintf(ev, sizeof(ev), "the CPU-hotplug SMI returned after %lu us", us);
+    report_deviation(dev, false, ev, "the CPU-hotplug SMI returns to the OS (%s)", ev);
+    bool up = cpu_start(k) && WAIT_UNTIL(cpu_usable(k), 2000000);
+    if (!report(up, "cpu%u (hot-added) answers INIT-SIPI-SIPI (state %s)", k, cpu_state_name(cpus[k].state)))
+        return;
+    uint64_t before[SMMSYNC_MAX_CPUS];
+    snapshot_counts(before);
+    fw_smi(FW_APM);
+    cpuset_t in = entered_since(before);
+    char m[CPUSET_STR];
+    report(cs_has(in, k) && cpu_usable(k), "an APM SMI: cpu%u entered SMM and came back (CPUs {%s} did)", k,
+           SET_STR(in, m));
+}
+TEST("99", "fw.hotadd", test_hotadd, .needs = FEAT_FW_SMM | FEAT_Q35 | FEAT_SELFTEST, .timeout_ms = 60000);

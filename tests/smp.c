@@ -2,6 +2,7 @@
 #include "kernel/config.h"
 #include "kernel/test.h"
 #include "kernel/report.h"
+#include "kernel/console.h"
 #include "arch/x86.h"
 #include "arch/percpu.h"
 #include "drivers/lapic.h"
@@ -354,3 +355,16 @@ static void test_stuck(void)
         cpu_relax();
 }
 TEST("99", "selftest.stuck", test_stuck, .needs = FEAT_SELFTEST, .timeout_ms = 2000);
+
+/* Self-test of the host's watchdog (run-qemu.sh with --maxcpus above
+ * --smp): the BSP arms it naming a known deviation that needs cpu0 in SMM,
+ * then stops outside SMM for good (interrupts off, HLT). The agent must end
+ * the run with a failure that says cpu0 was not in SMM, not with the known
+ * deviation. */
+static void test_host_watchdog(void)
+{
+    kprintf("# run-qemu: watchdog 3 fw-hotadd-smi-hang 0 - selftest.host_watchdog: the BSP stops outside SMM\n");
+    for (;;)
+        __asm__ volatile("cli; hlt");
+}
+TEST("99", "selftest.host_watchdog", test_host_watchdog, .needs = FEAT_SELFTEST);

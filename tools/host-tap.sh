@@ -6,7 +6,8 @@
 #   RUN_QEMU=tools/host-tap.sh tests/tap-one.sh build/t/NAME.t
 #
 # Result names are BINARY.TEST (test_layout.test_print), and
-# run_qemu.* for tests/host/test_run_qemu.sh, conformance.* for
+# run_qemu.* for tests/host/test_run_qemu.sh, serial_agent.* for
+# tests/host/test_serial_agent.sh, conformance.* for
 # tests/host/test_conformance.sh, style.* for
 # tests/host/test_style.sh and style.tree for tools/style.sh, layers.* for
 # tests/host/test_layers.sh and layers.tree for tools/layers.sh on the
@@ -23,6 +24,8 @@ out=$(CMOCKA_MESSAGE_OUTPUT=TAP make --no-print-directory host-test 2>&1)
 st=$?
 # The runner's own host test (run-qemu.sh's KVM probe), TAP already.
 out+=$'\n== build/host/run_qemu\n'$(tests/host/test_run_qemu.sh 2>&1)
+# run-qemu.sh's serial agent against a fake monitor.
+out+=$'\n== build/host/serial_agent\n'$(tests/host/test_serial_agent.sh 2>&1)
 # The conformance table's generator on made-up logs.
 out+=$'\n== build/host/conformance\n'$(tests/host/test_conformance.sh 2>&1)
 # The layer checker on fake trees, and on this tree (one result, layers.tree,
