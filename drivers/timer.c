@@ -73,46 +73,91 @@ void udelay(uint64_t us) { ndelay(us * 1000); }
 void mdelay(uint64_t ms) { ndelay(ms * 1000000); }
 uint64_t uptime_ns(void) { return tsc_to_ns(rdtsc() - tsc_boot); }
 
+/* Both calibrations bracket each clock read between two TSC reads, so a
+ * trial knows how far off it can be: a vCPU thread descheduled between a
+ * read and its TSC read (under TCG, on a busy host) widens the bracket
+ * instead of biasing the result, either way. A trial is kept when its
+ * TSC count is known to CAL_PPM; else up to CAL_TRIALS are made and the
+ * narrowest is used. The result is the midpoint of the bracket. */
+#define CAL_TRIALS 8
+#define CAL_PPM    1000u
+#define CAL_BOUND  100000000000ull    /* 10 s at 10 GHz: a missing clock cannot hang the boot */
+
+struct cal { uint64_t lo, hi; };      /* the trial's TSC count lies in [lo, hi] */
+
+static bool cal_better(const struct cal *c, const struct cal *best)
+{
+    return !best->hi || c->hi - c->lo < best->hi - best->lo;
+}
+
+static bool cal_good(const struct cal *c)
+{
+    return c->hi && (c->hi - c->lo) * (1000000u / CAL_PPM) <= c->lo;
+}
+
+/* Trials of 'ticks' clock ticks until one is good (or the narrowest of
+ * CAL_TRIALS); false if the clock does not run. */
+static bool calibrate(bool (*trial)(uint64_t ticks, struct cal *c), uint64_t ticks, struct cal *best)
+{
+    struct cal c;
+    *best = (struct cal){ 0, 0 };
+    for (int i = 0; i < CAL_TRIALS && !cal_good(best); i++) {
+        if (!trial(ticks, &c))
+            return false;
+        if (cal_better(&c, best))
+            *best = c;
+    }
+    return true;
+}
+
+/* PIT channel 2 counts 'count' ticks from the write of its high byte; its
+ * OUT goes high at terminal count, seen by polling port B. */
+static bool pit_trial(uint64_t count, struct cal *c)
+{
+    uint8_t b = inb(PORT_B);
+    outb(PORT_B, (uint8_t)((b & ~0x02) | 0x01));  /* gate on, speaker off */
+    outb(PIT_CMD, 0xB0);                            /* ch2, lo/hi, mode 0, binary */
+    outb(PIT_CH2, (uint8_t)count);
+    uint64_t a = rdtsc();
+    outb(PIT_CH2, (uint8_t)(count >> 8));           /* the count starts */
+    uint64_t z = rdtsc(), low_before = z, before, after;
+    for (;;) {
+        before = rdtsc();
+        uint8_t v = inb(PORT_B);
+        after = rdtsc();
+        if (v & 0x20)
+            break;
+        low_before = before;                        /* terminal count came after this */
+        if (after - a > CAL_BOUND) {
+            outb(PORT_B, b);
+            return false;
+        }
+    }
+    outb(PORT_B, b);
+    c->lo = low_before > z ? low_before - z : 0;
+    c->hi = after - a;
+    return true;
+}
+
 uint64_t tsc_hz_by_pit(unsigned ms)
 {
     uint32_t count = (uint32_t)((uint64_t)PIT_HZ * ms / 1000);
     if (count > 0xFFFF)
         count = 0xFFFF;
-    uint8_t b = inb(PORT_B);
-    outb(PORT_B, (uint8_t)((b & ~0x02) | 0x01));  /* gate on, speaker off */
-    outb(PIT_CMD, 0xB0);                            /* ch2, lo/hi, mode 0, binary */
-    outb(PIT_CH2, (uint8_t)count);
-    outb(PIT_CH2, (uint8_t)(count >> 8));
-    uint64_t t0 = rdtsc(), t1 = t0;
-    /* OUT2 goes high at terminal count; bound the loop by TSC too (10 s at
-     * 10 GHz) so a missing PIT cannot hang the boot. */
-    while (!(inb(PORT_B) & 0x20)) {
-        t1 = rdtsc();
-        if (t1 - t0 > 100000000000ull)
-            return 0;
-    }
-    t1 = rdtsc();
-    outb(PORT_B, b);
-    return muldiv(t1 - t0, PIT_HZ, count);
+    struct cal best;
+    if (!calibrate(pit_trial, count, &best))
+        return 0;
+    return muldiv((best.lo + best.hi) / 2, PIT_HZ, count);
 }
 
-/* Prefer the ACPI PM timer: the calibration reads the timer and the TSC
- * back to back, so a vCPU thread descheduled while it waits does not bias
- * it. The PIT method polls for terminal count and notices it late when
- * descheduled, which can only make a measurement too high: without a PM
- * timer, keep the lowest of several. */
+/* Prefer the ACPI PM timer: it is read, not polled for an event. */
 bool timer_init(void)
 {
     tsc_boot = rdtsc();
-    uint64_t best = 0;
-    for (int i = 0; i < 3; i++) {
-        uint64_t hz = pm_port ? tsc_hz_by_pmtimer(100) : tsc_hz_by_pit(50);
-        if (hz && (!best || hz < best))
-            best = hz;
-    }
-    if (!best)
+    uint64_t hz = pm_port ? tsc_hz_by_pmtimer(100) : tsc_hz_by_pit(50);
+    if (!hz)
         return false;
-    tsc_rate = best;
+    tsc_rate = hz;
     return true;
 }
 
@@ -130,22 +175,42 @@ uint32_t pmtimer_read(void)
     return pm_ext32 ? v : (v & 0xFFFFFF);
 }
 
+/* One PM-timer read bracketed by TSC reads. */
+static uint32_t pm_read_at(uint64_t *a, uint64_t *z)
+{
+    *a = rdtsc();
+    uint32_t v = pmtimer_read();
+    *z = rdtsc();
+    return v;
+}
+
+/* The PM timer advanced 'got' ticks between two reads made in [a0, z0] and
+ * [a1, z1]. */
+static bool pm_trial(uint64_t want, struct cal *c)
+{
+    uint32_t mask = pm_ext32 ? 0xFFFFFFFFu : 0xFFFFFFu;
+    uint64_t a0, z0, a1 = 0, z1 = 0, got = 0;
+    uint32_t last = pm_read_at(&a0, &z0);
+    while (got < want) {
+        uint32_t now = pm_read_at(&a1, &z1);
+        got += (now - last) & mask;
+        last = now;
+        if (z1 - a0 > CAL_BOUND)
+            return false;
+    }
+    /* Scaled to exactly 'want' ticks, so trials compare. */
+    c->lo = muldiv(a1 > z0 ? a1 - z0 : 0, want, got);
+    c->hi = muldiv(z1 - a0, want, got);
+    return true;
+}
+
 uint64_t tsc_hz_by_pmtimer(unsigned ms)
 {
     if (!pm_port)
         return 0;
-    uint32_t mask = pm_ext32 ? 0xFFFFFFFFu : 0xFFFFFFu;
-    uint64_t want = (uint64_t)PM_TIMER_HZ * ms / 1000, got = 0;
-    uint32_t last = pmtimer_read();
-    uint64_t t0 = rdtsc(), t1;
-    while (got < want) {
-        uint32_t now = pmtimer_read();
-        got += (now - last) & mask;
-        last = now;
-        t1 = rdtsc();
-        if (t1 - t0 > 100000000000ull)
-            return 0;
-    }
-    t1 = rdtsc();
-    return muldiv(t1 - t0, PM_TIMER_HZ, got);
+    uint64_t want = (uint64_t)PM_TIMER_HZ * ms / 1000;
+    struct cal best;
+    if (!calibrate(pm_trial, want, &best))
+        return 0;
+    return muldiv((best.lo + best.hi) / 2, PM_TIMER_HZ, want);
 }
