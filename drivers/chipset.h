@@ -69,8 +69,9 @@ void ich9_smi_en_write(uint32_t v);
 
 #define APM_CNT 0xB2
 #define APM_STS 0xB3
-/* 0xB2 values we never write: SeaBIOS's CALL32SMM (0xB5), q35 ACPI
- * enable/disable (0x02/0x03), pc ACPI enable/disable (0xF0/0xF1), and the
- * ACPI CPU-hotplug command (0x04). */
+/* 0xB2 values our own SMIs never use: SeaBIOS's CALL32SMM (0xB5), q35
+ * ACPI enable/disable (0x02/0x03), pc ACPI enable/disable (0xF0/0xF1), and
+ * the ACPI CPU-hotplug command (0x04: only fw.hotadd writes it, to the
+ * firmware, as the OS's AML would; drivers/cpuhp.h). */
 #define APM_CMD_SMMSYNC 0x5C
 #endif
