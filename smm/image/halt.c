@@ -24,10 +24,13 @@ static void arm(uint64_t now, uint64_t end)
     if (us > SMM_HALT_MAX_US)
         us = SMM_HALT_MAX_US;
     uint64_t ticks = us * smm_config.apic_timer_per_ms / 1000 + 1;
+    /* Unmasked before the count starts: a one-shot that ran out while its
+     * LVT was masked would raise nothing, and the halt would never end
+     * (seen: a remainder of under a microsecond is one tick). */
     smm_apic_write(APIC_LVT_TIMER, LVT_MASKED | SMM_WAKE_VECTOR);
     smm_apic_write(APIC_TIMER_DIV, TIMER_DIV16);
-    smm_apic_write(APIC_TIMER_INIT, ticks > 0xFFFFFFFFu ? 0xFFFFFFFFu : (uint32_t)ticks);
     smm_apic_write(APIC_LVT_TIMER, SMM_WAKE_VECTOR);     /* one-shot, unmasked */
+    smm_apic_write(APIC_TIMER_INIT, ticks > 0xFFFFFFFFu ? 0xFFFFFFFFu : (uint32_t)ticks);
 }
 
 bool smm_wait_halting(bool (*done)(void *ctx), void *ctx, uint64_t end, struct smm_rec *r)
