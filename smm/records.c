@@ -11,21 +11,21 @@ void smm_snapshot(uint64_t *entries)
         entries[i] = smm_comm.cpu[i].entries;
 }
 
+/* Every CPU of 'set' has entered since 'base', left, and written its record. */
+static bool entries_done(cpuset_t set, const uint64_t *base)
+{
+    for (unsigned i = 0; i < ncpus; i++)
+        if (cs_has(set, i) && !(smm_comm.cpu[i].entries > base[i] && !smm_comm.cpu[i].in_smm &&
+                                smm_comm.cpu[i].rec_count > base[i]))
+            return false;
+    return true;
+}
+
+/* A halting wait (WAIT_UNTIL): on the BSP a long one (the TCO timer's
+ * second) gives the host core back. */
 bool smm_wait_entries(cpuset_t set, const uint64_t *base, uint64_t timeout_us)
 {
-    uint64_t end = deadline_after_us(timeout_us);
-    for (;;) {
-        bool all = true;
-        for (unsigned i = 0; i < ncpus; i++)
-            if (cs_has(set, i) && !(smm_comm.cpu[i].entries > base[i] &&
-                                     !smm_comm.cpu[i].in_smm && smm_comm.cpu[i].rec_count > base[i]))
-                all = false;
-        if (all)
-            return true;
-        if (deadline_passed(end))
-            return false;
-        cpu_relax();
-    }
+    return WAIT_UNTIL(entries_done(set, base), timeout_us);
 }
 
 const struct smm_rec *smm_rec(unsigned cpu, uint64_t entry)
