@@ -28,7 +28,7 @@ struct config {
     CFG_STR(16) expect_smm, smram, smm;
     CFG_STR(8) accel;
     CFG_STR(8) idle;                /* idle=hlt (default) | spin: the APs' idle loop */
-    CFG_STR(8) smm_wait;            /* smm_wait=hlt (default) | spin: members' wait in SMM */
+    CFG_STR(8) smm_wait;            /* smm_wait=hlt (default) | spin: how CPUs wait in SMM */
     CFG_STR(8) wait;                /* wait=hlt (default) | spin: the BSP's bounded waits in tests */
     CFG_STR(24) qemu;               /* qemu=7.2.22: the QEMU version (run-qemu.sh passes it) */
     CFG_STR(16) firmware;           /* firmware=seabios: what booted GRUB (run-qemu.sh) */

@@ -1,6 +1,7 @@
 #ifndef SMMSYNC_IDT_H
 #define SMMSYNC_IDT_H
 #include <stdint.h>
+#include "drivers/apic_regs.h"
 
 /* Layout pushed by kernel/isr.asm (lowest address first). */
 struct regs {
@@ -18,6 +19,10 @@ struct regs {
 #define VEC_IPI_TEST  0x41     /* fixed IPI used by SMI-vs-INTR tests */
 #define VEC_WAKE      0x42     /* fixed IPI: wakes a halted idle AP (new on_cpu work) */
 #define VEC_SPURIOUS  0xFF
+
+/* The test watchdog's tick (main/testrun.c): the BSP's LVT timer, periodic.
+ * The kernel lends it to SMM's halting waits (smm_config.lent_tick_lvt). */
+#define LVT_WATCHDOG_TICK (VEC_TIMER | LVT_TIMER_PERIODIC)
 
 typedef void (*irq_handler_t)(struct regs *r);
 

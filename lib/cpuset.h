@@ -149,9 +149,11 @@ static inline void cs_atomic_add(cpuset_t *s, unsigned c)
         __atomic_or_fetch(&s->w[c / 64], 1ull << (c % 64), __ATOMIC_SEQ_CST);
 }
 
+/* Sequentially consistent too (a plain move on x86): the halting monarch's
+ * look at who joined pairs with its seq_cst publish (rendezvous.c). */
 static inline bool cs_atomic_has(const cpuset_t *s, unsigned c)
 {
-    return c < CPUSET_MAX && (__atomic_load_n(&s->w[c / 64], __ATOMIC_ACQUIRE) >> (c % 64) & 1);
+    return c < CPUSET_MAX && (__atomic_load_n(&s->w[c / 64], __ATOMIC_SEQ_CST) >> (c % 64) & 1);
 }
 
 static inline cpuset_t cs_atomic_load(const cpuset_t *s)

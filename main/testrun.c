@@ -57,8 +57,8 @@ static void watchdog_tick(struct regs *r)
  * halting waits (drivers/timer.h). */
 static void watchdog_arm(void)
 {
-    lapic_timer_start(VEC_TIMER | LVT_TIMER_PERIODIC, lapic_timer_per_ms(), 4);
-    timer_tick_set(config_is(wait, "spin") ? 0 : 1000, VEC_TIMER | LVT_TIMER_PERIODIC);
+    lapic_timer_start(LVT_WATCHDOG_TICK, lapic_timer_per_ms(), 4);
+    timer_tick_set(config_is(wait, "spin") ? 0 : 1000, LVT_WATCHDOG_TICK);
 }
 
 static bool selected(const struct test *t, const char *globs)

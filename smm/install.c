@@ -11,6 +11,7 @@
 #include "drivers/lapic.h"
 #include "drivers/timer.h"
 #include "kernel/config.h"
+#include "kernel/idt.h"
 #include "lib/kstring.h"
 #include "arch/x86.h"
 
@@ -82,6 +83,9 @@ static void config_machine(struct smm_config *c)
     /* hlt by default: the benchmark's choice (docs/PERFORMANCE.md section 8) */
     c->wait_method = config_is(smm_wait, "spin") ? SMM_WAIT_SPIN : SMM_WAIT_HLT;
     c->apic_timer_per_ms = lapic_timer_per_ms();
+    /* The watchdog's tick reads the TSC for its deadline: SMM may borrow it
+     * to halt and restart it (smm_abi.h, smm_wait=). */
+    c->lent_tick_lvt = LVT_WATCHDOG_TICK;
     c->park_real16 = lowmem_entry(LM_PARK_REAL16);
     c->tco_base = chipset.kind == CHIPSET_Q35 ? chipset.pmbase + ICH9_TCO_OFF : 0;
     c->stack_lo = ~0ull;

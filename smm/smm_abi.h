@@ -61,15 +61,21 @@ struct smm_config {             /* inside SMRAM; written while SMRAM is open */
     uint64_t stack_lo, stack_hi;   /* every CPU's SMM stack lies in [stack_lo, stack_hi) */
     uint32_t wait_method;       /* enum smm_wait_method (smm_wait=) */
     uint32_t apic_timer_per_ms; /* local APIC timer ticks per ms at divide-by-16 (0: unknown) */
+    uint32_t lent_tick_lvt;     /* the OS's periodic tick SMM may borrow to halt (0: none) */
 };
 
-/* How a member waits in SMM for the monarch to release it (smm_wait=):
- * halting (the default) or spinning. A halting member has interrupts on
- * for SMM_WAKE_VECTOR only (the task priority raised to class 0xE
- * meanwhile) and is woken by the monarch's wake IPI or, at the latest, by
- * its own local APIC timer (a one-shot of at most SMM_HALT_MAX_US, so a
- * lost wake would cost that much, never the bound). A CPU whose timer the
- * OS uses (LVT timer unmasked), or that entered SMM parked, spins. */
+/* How a CPU waits in SMM (smm_wait=): halting (the default) or spinning.
+ * Under hlt a member halts for its release and the monarch for its
+ * arrivals. A halting CPU has interrupts on for SMM_WAKE_VECTOR only (the
+ * task priority raised to class 0xE meanwhile) and is woken by a wake IPI
+ * (the monarch's release; the arrival that completes the monarch's wait)
+ * or, at the latest, by its own local APIC timer (a one-shot of at most
+ * SMM_HALT_MAX_US, so a lost wake would cost that much, never the bound).
+ * It may halt when its LVT timer is masked (the OS does not use it) or is
+ * exactly the tick the OS lends (lent_tick_lvt: the kernel's watchdog
+ * tick, periodic, which reads the TSC for its deadline and so only shifts
+ * its phase when SMM restarts it with a full period). A CPU whose timer
+ * the OS uses otherwise, or that entered SMM parked, spins. */
 enum smm_wait_method { SMM_WAIT_SPIN = 0, SMM_WAIT_HLT = 1 };
 #define SMM_WAKE_VECTOR  0xF8u
 #define SMM_HALT_MAX_US  10000u
@@ -171,6 +177,7 @@ enum smm_role {
 #define REC_BAD_SYNCH   (1u << 2)   /* an unknown synchbyte value was seen */
 #define REC_TIMEOUT     (1u << 3)   /* a bounded wait expired */
 #define REC_HW_TCO      (1u << 4)   /* TCO status was pending and cleared */
+#define REC_WOKE_MONARCH (1u << 5)  /* member: its join completed the halting monarch's wait; it woke it */
 
 /* The CPU's state on SMM entry (SDM vol. 3C 34.5.1, table "Processor
  * Register Initialization in SMM"), as the entry stub (smm/stub.asm) found

@@ -11,6 +11,9 @@
 #include "arch/x86.h"
 #include "drivers/timer.h"
 #include "drivers/chipset.h"
+#include "drivers/lapic.h"
+#include "drivers/apic_regs.h"
+#include "kernel/idt.h"
 #include "smp/smp.h"
 #include "smm/smm.h"
 #include "tests/smm_util.h"
@@ -177,27 +180,34 @@ static void test_bounds(void)
 }
 TEST("20", "smm.rdv.bounds", test_bounds, .needs = FEAT_SMM);
 
-/* ---- how members wait for their release (smm_wait=spin|hlt) ---- */
+/* ---- how CPUs wait in SMM: members for their release, the monarch for its arrivals (smm_wait=spin|hlt) ---- */
 
 /* An SMI whose command takes a while (the SMRAM hash): the members wait
- * for their release meanwhile. cpu0 raises it on itself under pullin, so
- * cpu0 is the monarch and the APs, pulled in, are the members (with a
- * broadcast on 2 CPUs, cpu1 won the race to monarch in all 8 tries once
- * under run-configs -j 2, and cpu0 alone was a member). From the records: with smm_wait=hlt
- * every AP member halted, and the monarch sent a wake IPI to every member
- * that halted (none is left to its own timer: no lost wake); cpu0, whose
- * local APIC timer is the test watchdog's, spun; nobody timed out. With
- * smm_wait=spin nobody halted and nobody was sent a wake. A wake left
- * pending would reach the kernel as SMM's wake vector and panic it. */
+ * for their release meanwhile, and the monarch for its arrivals first.
+ * cpu0 raises it on itself under pullin, so cpu0 is the monarch and the
+ * APs, pulled in after the first bound, are the members (with a broadcast
+ * on 2 CPUs, cpu1 won the race to monarch in all 8 tries once under
+ * run-configs -j 2, and cpu0 alone was a member). From the records: with
+ * smm_wait=hlt every member halted, the monarch sent a wake IPI to every
+ * member that halted (none is left to its own timer: no lost wake); the
+ * monarch, cpu0, halted for its arrivals on the watchdog tick the kernel
+ * lends it (smm_config.lent_tick_lvt), and a member's arrival woke it (the
+ * last one's, by the rule that the member whose join completes the set
+ * wakes the monarch; it marks its record); nobody timed out; cpu0's tick
+ * is back as the kernel armed it. With smm_wait=spin nobody halted and
+ * nobody was sent a wake. A wake left pending would reach the kernel as
+ * SMM's wake vector and panic it. */
 struct wait_event {
     bool done;
-    cpuset_t halted, timed_out, members, woken;
+    cpuset_t halted, timed_out, members, woken, woke_monarch;
     bool have_monarch;
+    unsigned monarch;
+    uint32_t monarch_halts, monarch_timer_wakes;
 };
 
-/* One broadcast whose command takes a while (the SMRAM hash), read back
- * from the records: who was a member, who halted, who timed out, whom the
- * monarch woke. */
+/* One event whose command takes a while (the SMRAM hash), read back from
+ * the records: who was a member, who halted, who timed out, whom the
+ * monarch woke, who woke the monarch, how often the monarch halted. */
 static void wait_method_event(struct wait_event *w)
 {
     uint64_t base[SMMSYNC_MAX_CPUS];
@@ -208,9 +218,12 @@ static void wait_method_event(struct wait_event *w)
     settle();
     struct event_view v;
     view(c.seq, base, &v);
-    w->halted = w->timed_out = w->members = cs_none();
+    w->halted = w->timed_out = w->members = w->woke_monarch = cs_none();
     w->have_monarch = v.monarch_rec != 0;
+    w->monarch = v.monarch;
     w->woken = v.monarch_rec ? v.monarch_rec->woken : cs_none();
+    w->monarch_halts = v.monarch_rec ? v.monarch_rec->halts : 0;
+    w->monarch_timer_wakes = v.monarch_rec ? v.monarch_rec->timer_wakes : 0;
     for (unsigned i = 0; i < ncpus; i++)
         for (uint64_t e = base[i] + 1; e <= smm_entries(i); e++) {
             const struct smm_rec *r = smm_rec(i, e);
@@ -221,27 +234,64 @@ static void wait_method_event(struct wait_event *w)
                 cs_add(&w->halted, i);
             if (r->flags & REC_TIMEOUT)
                 cs_add(&w->timed_out, i);
+            if (r->flags & REC_WOKE_MONARCH)
+                cs_add(&w->woke_monarch, i);
         }
 }
 
-/* Under hlt only AP members may halt (cpu0 spins): the test takes the
- * first of WAIT_METHOD_TRIES events with an AP among the members (the
- * first, unless cpu0 lost the monarch's place to an SMI of its own). */
+struct tick { uint32_t lvt, init, div; };
+
+static struct tick tick_now(void)
+{
+    return (struct tick){ lapic_read_reg(APIC_LVT_TIMER) & ~LVT_SEND_PENDING, lapic_read_reg(APIC_TIMER_INIT),
+                          lapic_read_reg(APIC_TIMER_DIV) };
+}
+
+/* The monarch's side: under hlt it halted, and a member's arrival woke it,
+ * both sides saying so (the member marked its record; one of the
+ * monarch's halts ended before its timer); under spin neither. Then cpu0's
+ * watchdog tick, which SMM borrowed: as it was before the events
+ * ('before'), and counting. */
+static void check_monarch_wait(const struct wait_event *w, bool hlt, struct tick before)
+{
+    char m1[CPUSET_STR];
+    report(w->have_monarch && (hlt ? w->monarch_halts > w->monarch_timer_wakes && !cs_empty(w->woke_monarch) &&
+                                     cs_subset(w->woke_monarch, w->members)
+                                   : !w->monarch_halts && cs_empty(w->woke_monarch)),
+           "smm_wait=%s: the monarch (cpu%u) halted %u times for its arrivals (%u ended by its timer); "
+           "woken by the arrival of {%s}", hlt ? "hlt" : "spin", w->monarch, w->monarch_halts,
+           w->monarch_timer_wakes, SET_STR(w->woke_monarch, m1));
+    struct tick t = tick_now();
+    uint32_t c1 = lapic_timer_current();
+    udelay(50);
+    uint32_t c2 = lapic_timer_current();
+    report(before.lvt == LVT_WATCHDOG_TICK && t.lvt == before.lvt && t.init == before.init && t.div == before.div &&
+           c1 != c2, "cpu0's watchdog tick, lent to SMM, is as the kernel armed it: LVT 0x%x (0x%x), initial "
+           "count %u (%u), divide 0x%x (0x%x), counting (%u, then %u)", t.lvt, before.lvt, t.init, before.init,
+           t.div, before.div, c1, c2);
+}
+
+/* Under hlt any member may halt (cpu0 too, on the tick it lends): the test
+ * takes the first of WAIT_METHOD_TRIES events with members, cpu0 as their
+ * monarch and, under hlt, a halt of the monarch's after its pull-in (the
+ * first, unless cpu0 lost the monarch's place to an SMI of its own, or
+ * every AP joined before the monarch looked after sending its SMIs). */
 #define WAIT_METHOD_TRIES 8
 
 static void test_wait_method(void)
 {
     bool hlt = !config_is(smm_wait, "spin");
+    struct tick before = tick_now();
     struct wait_event w;
-    cpuset_t may = cs_none();
     int tries = 0;
     do {
         wait_method_event(&w);
-        may = hlt ? cs_minus(w.members, cs_of(0)) : cs_none();
-    } while (++tries < WAIT_METHOD_TRIES && hlt && w.done && cs_empty(may));
+    } while (++tries < WAIT_METHOD_TRIES && w.done &&
+             (cs_empty(w.members) || w.monarch != 0 || (hlt && w.monarch_halts < 2)));
+    cpuset_t may = hlt ? w.members : cs_none();
     char m1[CPUSET_STR], m2[CPUSET_STR], m3[CPUSET_STR];
-    /* Under hlt: AP members only (a member the host did not run until after
-     * its release never needed to halt), and at least one. */
+    /* Under hlt: a member the host did not run until after its release
+     * never needed to halt, so at least one, not all. */
     if (!report(w.done && !cs_empty(w.members) && cs_subset(w.halted, may) && (!hlt || !cs_empty(w.halted)) &&
                 cs_empty(w.timed_out), "smm_wait=%s: members that halted for their release {%s}, of those "
                 "that may {%s} (members {%s}, event %d of at most %d)", hlt ? "hlt" : "spin",
@@ -250,6 +300,7 @@ static void test_wait_method(void)
     if (!report(w.have_monarch && cs_subset(w.halted, w.woken) && (hlt || cs_empty(w.woken)),
                 "the monarch sent a wake IPI to every member that halted ({%s})", SET_STR(w.woken, m1)))
         report_info("halted but never sent a wake: {%s}", SET_STR(cs_minus(w.halted, w.woken), m2));
+    check_monarch_wait(&w, hlt, before);
 }
 TEST("21", "smm.rdv.wait_method", test_wait_method, .needs = FEAT_SMM, .min_cpus = 2);
 

@@ -67,6 +67,10 @@ halt-pullin-n3    |pass|1|-DPOLICY=0 -DNCPU=3 -DNCMD=2 -DNPARK=2 -DNSMI=1 -DHALT
 halt-async-pullin-n2|pass|0|-DPOLICY=0 -DNCPU=2 -DNCMD=3 -DNPARK=3 -DNSMI=2 -DASYNC_PM -DHALT_WAIT
 mut-halt-no-wake-pullin |fail:invalid end state|0|-DPOLICY=0 -DNCPU=2 -DHALT_WAIT -DBUG_NO_WAKE
 mut-halt-no-drain-pullin|fail:assertion violated +!\(wake_pend|0|-DPOLICY=0 -DNCPU=2 -DHALT_WAIT -DBUG_NO_DRAIN
+halt-waitall-n2   |pass|0|-DPOLICY=2 -DNCPU=2 -DNCMD=3 -DNPARK=3 -DNSMI=2 -DHALT_WAIT
+mut-halt-no-monarch-wake-pullin |fail:assertion violated.*joined|0|-DPOLICY=0 -DNCPU=2 -DHALT_WAIT -DBUG_NO_MONARCH_WAKE
+mut-halt-no-monarch-drain-pullin|fail:assertion violated +!\(wake_pend|0|-DPOLICY=0 -DNCPU=2 -DHALT_WAIT -DBUG_NO_MONARCH_DRAIN
+revert-halt-one-publish-pullin-n3|fail:assertion violated.*joined|1|-DPOLICY=0 -DNCPU=3 -DNCMD=2 -DNPARK=2 -DNSMI=1 -DHALT_WAIT -DREVERT_ONE_PUBLISH
 mut-leave-early-pullin |fail:assertion violated \(\(event!=ev\)|0|-DPOLICY=0 -DNCPU=2 -DBUG_LEAVE_EARLY
 mut-leave-early-patent |fail:assertion violated \(\(event!=ev\)|0|-DPOLICY=1 -DNCPU=2 -DBUG_LEAVE_EARLY
 mut-leave-early-waitall|fail:assertion violated \(\(event!=ev\)|0|-DPOLICY=2 -DNCPU=2 -DBUG_LEAVE_EARLY

@@ -309,13 +309,18 @@ byte req[NCPU];         /* comm()->cpu[p].req: 0 none, else value + 1 */
 /* struct rdv (rendezvous.c) */
 byte phase, event, joined, left, rdv_cmd_seq;
 #ifdef HALT_WAIT
-/* smm_wait=hlt: rdv.halters, rdv.wakes_sent, and each CPU's pending wake
- * (its local APIC's IRR bit for SMM_WAKE_VECTOR). A halt has no timer in the
- * model: a lost wake is a member that never leaves (invalid end state). */
-byte halters, wakes_sent;
+/* smm_wait=hlt: rdv.halters, rdv.wakes_sent, rdv.monarch_halts,
+ * rdv.awaited, and each CPU's pending wake (its local APIC's IRR bit for
+ * SMM_WAKE_VECTOR). A member's halt has no timer in the model: a lost wake
+ * is a member that never leaves (invalid end state). The monarch's halt
+ * has one that may end it only when nothing else can move, and then only
+ * for a CPU that arrived without a wake: assertion (m). */
+byte halters, wakes_sent, mhalts, awaited;
 bit  wake_pend[NCPU];
-#endif
+byte monarch;           /* read by the member that wakes the monarch */
+#else
 hidden byte monarch;    /* written only: not part of the state */
+#endif
 #if POLICY == PATENT
 bit  rdv_cmd_bcast;     /* rdv.cmd.flags & CMDF_BROADCAST */
 #define COPY_BCAST rdv_cmd_bcast = cmd_bcast
@@ -435,6 +440,58 @@ inline wait_strict(S, J)
 /* smm_wake(p) for every halting member p of the set (one d_step in the
  * monarch: the sends are not interleaved with anything that matters) */
 #define WAKE_IN_SET(p) if :: set & BIT(p) -> wake_pend[p] = 1 :: else fi;
+
+/* The halting monarch's wait for its arrivals (wait_for() where it may
+ * halt): publish what it lacks (rdv.awaited), look (all_arrived(): one
+ * pass, one step here; the wake argument holds for any order of its
+ * reads, README (m)), again while the look shrinks the set (a member must
+ * never judge by a CPU the monarch no longer waits for: found by this
+ * model), then halt until a wake. The halt's timer (its one-shot,
+ * or the wait's bound) may end it only when nothing else can move, and
+ * then some CPU it lacks must not have joined: one whose byte turned
+ * INACTIVE arrives without a wake; one that joined always wakes it (m). */
+#define ARR_DROP(p, J) \
+	if :: (set & BIT(p)) && ARRIVED(p, J) -> \
+		if :: !(joined & BIT(p)) -> inact = inact | BIT(p) :: else fi; \
+		set = set & ~BIT(p) \
+	:: else fi;
+#define ARR_DROP0(p) ARR_DROP(p, 0)
+#define ARR_DROP1(p) ARR_DROP(p, 1)
+#define NOT_JOINED(p) || ((set & BIT(p)) && !(joined & BIT(p)))
+
+inline wait_halting(J)
+{
+	do
+	:: atomic {
+		awaited = set;                       /* publish, fence, look */
+		if :: J -> FOR_CPUS(ARR_DROP1) :: else -> FOR_CPUS(ARR_DROP0) fi
+	   };
+	   if
+	   :: set == 0 -> break
+#ifndef REVERT_ONE_PUBLISH
+	   :: set != awaited                    /* it shrank: publish that, look again */
+#endif
+	   :: else ->
+		if                                   /* sti; hlt */
+		:: atomic { wake_pend[me] -> wake_pend[me] = 0 }
+		:: timeout ->                        /* its timer */
+			assert(0 FOR_CPUS(NOT_JOINED));  /* (m) no lost wake */
+			if :: J -> FOR_CPUS(ARR_DROP1) :: else -> FOR_CPUS(ARR_DROP0) fi;
+			break                            /* the bound */
+		fi
+	   fi
+	od
+}
+
+/* wake_monarch_if_last(): after the join, a fence, one look at what the
+ * halting monarch published: every CPU it lacks but this one has arrived */
+#define AW_OK(p, J) && (!(awaited & BIT(p)) || (p) == me || ARRIVED(p, J))
+#define AW_OK_M(p) AW_OK(p, MEMBER_J)
+#if POLICY == WAITALL
+#define MEMBER_J 1
+#else
+#define MEMBER_J 0
+#endif
 #endif
 
 /* a broadcast SMI: every CPU */
@@ -603,16 +660,24 @@ late_exit:                                      /* ROLE_LATE, REC_TIMEOUT */
 #endif
 
 monarch_:
+#ifdef HALT_WAIT
+	if :: exit_val != INACTIVE -> mhalts = ev :: else fi;   /* until its members left */
+#endif
 	FOR_CPUS(SCAN)                               /* scan_peers() */
 #if POLICY != WAITALL && !defined(NO_CHECK_D)
 	assert((waitset & inact) == 0);          /* (d) */
 #endif
 
 	/* monarch_wait() */
+#ifdef HALT_WAIT
+#define MWAIT(J, W) if :: exit_val != INACTIVE -> wait_halting(J) :: else -> W(set, J) fi
+#else
+#define MWAIT(J, W) W(set, J)
+#endif
 #if POLICY == WAITALL
 	waitset = ALL & ~BIT(me);
 	set = waitset;
-	wait_for(set, 1);                        /* t_waitall; REC_TIMEOUT */
+	MWAIT(1, wait_for);                      /* t_waitall; REC_TIMEOUT */
 #elif POLICY == PATENT
 #ifndef REVERT_SUBMITTER_PULL
 	if                                       /* a broadcast command */
@@ -621,14 +686,14 @@ monarch_:
 	fi;
 #endif
 	set = waitset;
-	wait_bound(set, 0);                      /* t_patent_failsafe; REC_PROTO_FAIL */
+	MWAIT(0, wait_bound);                    /* t_patent_failsafe; REC_PROTO_FAIL */
 #else
 	set = waitset;
-	wait_for(set, 0);                        /* t_pullin1 */
+	MWAIT(0, wait_for);                      /* t_pullin1 */
 	if
 	:: set != 0 ->
 		FOR_CPUS(PULL_OUTSIDE)               /* smm_send_smi(); r->pulled */
-		wait_bound(set, 0)                   /* t_pullin2; REC_TIMEOUT */
+		MWAIT(0, wait_bound)                 /* t_pullin2; REC_TIMEOUT */
 	:: else
 	fi;
 #endif
@@ -665,17 +730,31 @@ monarch_:
 #else
 	(left & joined & ~BIT(me)) == (joined & ~BIT(me));
 #endif
+#if defined(HALT_WAIT) && !defined(BUG_NO_MONARCH_DRAIN)
+	if :: exit_val != INACTIVE -> mhalts = 0; wake_pend[me] = 0 :: else fi;  /* smm_halt_drain() */
+#endif
 	synch[me] = exit_val;
 	d_step {
 		phase = PH_IDLE;
 		/* model only: joined, left and the rdv.cmd flags are dead until
 		 * the next open rewrites them; clearing them merges equal states */
 		joined = 0; left = 0; CLEAR_RDV_BCAST
+#ifdef HALT_WAIT
+		; awaited = 0
+#endif
 	};
 	goto rsm;
 
 member:
 #ifdef HALT_WAIT
+#ifndef BUG_NO_MONARCH_WAKE
+	atomic {                                 /* wake_monarch_if_last() */
+		if
+		:: mhalts == ev && (1 FOR_CPUS(AW_OK_M)) -> wake_pend[monarch] = 1
+		:: else
+		fi
+	};
+#endif
 	if
 	:: exit_val != INACTIVE ->               /* wait_release(): may halt */
 		halters = halters | BIT(me);         /* seq_cst add, before the look */

@@ -1,10 +1,13 @@
-/* smm_wait=hlt: a member halts while it waits for its release, so its vCPU
- * gives the host core back (smm_abi.h, enum smm_wait_method). Each halt is
- * bounded by this CPU's own local APIC timer (a one-shot of at most
- * SMM_HALT_MAX_US on SMM_WAKE_VECTOR), which is why only a CPU whose timer
- * the OS leaves masked may halt: its LVT timer, initial count and divider
- * are put back before RSM. The task priority (CR8) is raised to class 0xE
- * for the wait, so the OS's own interrupts stay pending until after RSM. */
+/* smm_wait=hlt: a CPU halts while it waits in SMM (a member for its
+ * release, the monarch for its arrivals), so its vCPU gives the host core
+ * back (smm_abi.h, enum smm_wait_method). Each halt is bounded by this
+ * CPU's own local APIC timer (a one-shot of at most SMM_HALT_MAX_US on
+ * SMM_WAKE_VECTOR), which is why only a CPU whose timer the OS leaves
+ * masked, or lends (smm_config.lent_tick_lvt), may halt: its LVT timer,
+ * initial count and divider are put back before RSM (a lent periodic tick
+ * so restarts with a full period). The task priority (CR8) is raised to
+ * class 0xE for the wait, so the OS's own interrupts, its tick among them,
+ * stay pending until after RSM. */
 #include "smm/image/smm.h"
 #include "drivers/apic_regs.h"
 
@@ -12,8 +15,10 @@
 
 bool smm_halt_possible(void)
 {
-    return smm_config.wait_method == SMM_WAIT_HLT && smm_config.apic_timer_per_ms &&
-           (smm_apic_read(APIC_LVT_TIMER) & LVT_MASKED);
+    if (smm_config.wait_method != SMM_WAIT_HLT || !smm_config.apic_timer_per_ms)
+        return false;
+    uint32_t lvt = smm_apic_read(APIC_LVT_TIMER) & ~LVT_SEND_PENDING;
+    return (lvt & LVT_MASKED) || (smm_config.lent_tick_lvt && lvt == smm_config.lent_tick_lvt);
 }
 
 struct timer_save { uint32_t lvt, init, div; };
@@ -57,8 +62,8 @@ bool smm_wait_halting(bool (*done)(void *ctx), void *ctx, uint64_t end, struct s
             r->timer_wakes++;
     }
     smm_apic_write(APIC_LVT_TIMER, t.lvt | LVT_MASKED);
-    smm_apic_write(APIC_TIMER_INIT, t.init);
     smm_apic_write(APIC_TIMER_DIV, t.div);
+    smm_apic_write(APIC_TIMER_INIT, t.init);           /* a periodic tick restarts its period */
     smm_apic_write(APIC_LVT_TIMER, t.lvt);
     write_cr8(tpr);
     return ok;

@@ -47,14 +47,15 @@ int smm_run_command(unsigned cpu, const struct smm_cmd *c, volatile uint64_t *re
  * true or the clock reaches 'end'; true if done. Every wait in SMM is one. */
 bool smm_wait_until(bool (*done)(void *ctx), void *ctx, uint64_t end);
 
-/* The member's wait for its release (smm_wait=, smm_abi.h): as
- * smm_wait_until, or, where this CPU may halt, halting between looks until
- * a wake (smm_wake) or its own timer; r->halts and r->timer_wakes count.
- * False when it may not halt here (then the caller spins). The waker makes
- * its change visible, then reads who halts (seq_cst both sides) and wakes
- * them; a wake that comes before the halt stays pending and ends it at once,
- * so none is lost. smm_halt_drain takes a wake that came after the last
- * look, before the CPU leaves SMM (the OS must never see the vector). */
+/* A halting wait (smm_wait=, smm_abi.h): a member's for its release, the
+ * monarch's for its arrivals. As smm_wait_until, halting between looks
+ * until a wake (smm_wake) or its own timer; r->halts and r->timer_wakes
+ * count. smm_halt_possible says whether this CPU may halt (else the caller
+ * spins). The waker makes its change visible, then reads who halts
+ * (seq_cst both sides) and wakes them; a wake that comes before the halt
+ * stays pending and ends it at once, so none is lost. smm_halt_drain takes
+ * a wake that came after the last look, before the CPU leaves SMM (the OS
+ * must never see the vector). */
 bool smm_halt_possible(void);
 bool smm_wait_halting(bool (*done)(void *ctx), void *ctx, uint64_t end, struct smm_rec *r);
 void smm_halt_drain(void);

@@ -56,6 +56,8 @@ static struct {
     cpuset_t joined, left;          /* CPU sets of the current event (cs_atomic_*) */
     cpuset_t halters;               /* members that may halt for their release (smm_wait=hlt) */
     uint32_t wakes_sent;            /* the event whose wakes the monarch has sent */
+    uint32_t monarch_halts;         /* the event whose monarch halts for its arrivals (0: none) */
+    cpuset_t awaited;               /* the peers that monarch still lacks, as it last looked */
     uint32_t monarch;
     struct smm_cmd cmd;             /* the command, copied into SMRAM */
     uint32_t has_cmd;
@@ -119,13 +121,58 @@ static bool all_arrived(void *ctx)
     return cs_empty(a->set);
 }
 
+/* The halting monarch's look: it publishes whom it still lacks, then looks
+ * (seq_cst stores, then seq_cst loads; the member's side is its seq_cst
+ * join, then seq_cst loads of rdv.monarch_halts, rdv.awaited and the
+ * arrivals: a store-buffering pair), so the arrival that completes the
+ * set is either seen here or sees the monarch lacking only arrived CPUs,
+ * and wakes it (wake_monarch_if_last). It publishes again while a look
+ * shrinks the set: a member judging by a CPU the monarch no longer waits
+ * for (one that parked, then entered SMM) would wait for it and not wake
+ * the monarch (found by the model, docs/model/README.md (m)). */
+static bool all_arrived_halting(void *ctx)
+{
+    struct arrivals *a = ctx;
+    for (;;) {
+        cpuset_t published = a->set;
+        for (unsigned k = 0; k < CPUSET_WORDS; k++)
+            __atomic_store_n(&rdv.awaited.w[k], published.w[k], __ATOMIC_SEQ_CST);
+        if (all_arrived(ctx))
+            return true;
+        if (cs_eq(published, a->set))
+            return false;
+    }
+}
+
 /* Waits until every CPU in 'set' has arrived or the deadline; returns who
- * is still missing. waitall counts arrivals only (it ignores the bytes). */
-static cpuset_t wait_for(cpuset_t set, uint64_t end, bool by_join_only)
+ * is still missing. waitall counts arrivals only (it ignores the bytes).
+ * Where this CPU may halt (smm_wait=hlt) it halts between looks: woken by
+ * the arrival that completes the set, else by its own timer (a CPU that
+ * arrives by parking, its byte turning inactive, sends no wake). */
+static cpuset_t wait_for(cpuset_t set, uint64_t end, bool by_join_only, struct smm_rec *r, bool halt)
 {
     struct arrivals a = { set, by_join_only, 0, smm_us_to_tsc(10) };
-    smm_wait_until(all_arrived, &a, end);
+    if (!halt) {
+        smm_wait_until(all_arrived, &a, end);
+        return a.set;
+    }
+    a.pause = 0;                             /* each look follows a wake: no throttle */
+    smm_wait_halting(all_arrived_halting, &a, end, r);
     return a.set;
+}
+
+/* A member whose join completes what its halting monarch waits for wakes
+ * it: its join (seq_cst), then seq_cst loads of what the monarch published. */
+static void wake_monarch_if_last(unsigned me, struct smm_rec *r)
+{
+    if (__atomic_load_n(&rdv.monarch_halts, __ATOMIC_SEQ_CST) != r->event)
+        return;
+    cpuset_t aw = cs_atomic_load(&rdv.awaited);
+    for (int p = cs_first(aw); p >= 0; p = cs_next(aw, p))
+        if ((unsigned)p != me && !arrived((unsigned)p, r->policy == RDV_WAITALL))
+            return;
+    smm_wake(LOAD(rdv.monarch));
+    r->flags |= REC_WOKE_MONARCH;
 }
 
 /* ---------------------------------------------------------------- the monarch's wait */
@@ -162,16 +209,16 @@ static cpuset_t all_others(unsigned me)
     return cs_minus(cs_first_n(smm_config.ncpus), cs_of(me));
 }
 
-static cpuset_t wait_waitall(unsigned me, struct smm_rec *r, uint64_t t0)
+static cpuset_t wait_waitall(unsigned me, struct smm_rec *r, uint64_t t0, bool halt)
 {
-    cpuset_t missing = wait_for(all_others(me), t0 + smm_config.t_waitall, true);
+    cpuset_t missing = wait_for(all_others(me), t0 + smm_config.t_waitall, true, r, halt);
     if (!cs_empty(missing))
         r->flags |= REC_TIMEOUT;
     return missing;
 }
 
 /* patent: every active peer until it is in SMM; the bound is a fail-safe. */
-static cpuset_t wait_patent(cpuset_t waitset, struct smm_rec *r, uint64_t t0)
+static cpuset_t wait_patent(cpuset_t waitset, struct smm_rec *r, uint64_t t0, bool halt)
 {
     /* A stray SMI (TCO, a latched one) can bring the submitter, or any
      * CPU, into SMM between publishing a broadcast command and sending
@@ -185,17 +232,17 @@ static cpuset_t wait_patent(cpuset_t waitset, struct smm_rec *r, uint64_t t0)
                 smm_send_smi((unsigned)p);
                 cs_add(&r->pulled, (unsigned)p);
             }
-    cpuset_t missing = wait_for(waitset, t0 + smm_config.t_patent_failsafe, false);
+    cpuset_t missing = wait_for(waitset, t0 + smm_config.t_patent_failsafe, false, r, halt);
     if (!cs_empty(missing))
         r->flags |= REC_PROTO_FAIL;
     return missing;
 }
 
 /* pullin: a bounded wait, SMIs to the laggards, a second bounded wait. */
-static cpuset_t wait_pullin(cpuset_t waitset, struct smm_rec *r, uint64_t t0)
+static cpuset_t wait_pullin(cpuset_t waitset, struct smm_rec *r, uint64_t t0, bool halt)
 {
     const struct smm_config *c = &smm_config;
-    cpuset_t missing = wait_for(waitset, t0 + c->t_pullin1, false);
+    cpuset_t missing = wait_for(waitset, t0 + c->t_pullin1, false, r, halt);
     if (cs_empty(missing))
         return missing;
     /* Pull in only the CPUs still outside SMM: an SMI to one that is
@@ -205,26 +252,31 @@ static cpuset_t wait_pullin(cpuset_t waitset, struct smm_rec *r, uint64_t t0)
             smm_send_smi((unsigned)p);
             cs_add(&r->pulled, (unsigned)p);
         }
-    missing = wait_for(missing, smm_clock() + c->t_pullin2, false);
+    missing = wait_for(missing, smm_clock() + c->t_pullin2, false, r, halt);
     if (!cs_empty(missing))
         r->flags |= REC_TIMEOUT;
     return missing;
 }
 
-static void monarch_wait(unsigned me, struct smm_rec *r)
+/* halt: this monarch may halt for its arrivals (may_halt). */
+static void monarch_wait(unsigned me, struct smm_rec *r, bool halt)
 {
+    /* From here until its members have left, the member whose arrival
+     * completes what it waits for wakes it (wake_monarch_if_last). */
+    if (halt)
+        __atomic_store_n(&rdv.monarch_halts, r->event, __ATOMIC_SEQ_CST);
     cpuset_t waitset = scan_peers(me, r), missing;
     uint64_t t0 = smm_clock();
     switch (rdv.cmd.policy) {
     case RDV_WAITALL:
         waitset = all_others(me);
-        missing = wait_waitall(me, r, t0);
+        missing = wait_waitall(me, r, t0, halt);
         break;
     case RDV_PATENT:
-        missing = wait_patent(waitset, r, t0);
+        missing = wait_patent(waitset, r, t0, halt);
         break;
     default: /* RDV_PULLIN */
-        missing = wait_pullin(waitset, r, t0);
+        missing = wait_pullin(waitset, r, t0, halt);
         break;
     }
     r->waited = waitset;
@@ -268,7 +320,7 @@ static uint32_t open_event(unsigned me, struct smm_rec *r, const struct smm_cmd 
     cs_atomic_store(&rdv.joined, cs_of(me));
     cs_atomic_store(&rdv.left, cs_none());
     cs_atomic_store(&rdv.halters, cs_none());
-    rdv.monarch = me;
+    STORE(rdv.monarch, me);
     rdv.has_cmd = has_cmd;
     rdv.cmd = *cmd;
     STORE(comm()->events, ev);
@@ -335,7 +387,7 @@ static bool members_left(void *ctx)
 
 /* The door closes, the command runs once, the members are released and
  * this CPU waits (bounded) for them to leave before the next event. */
-static void monarch_finish(unsigned me, struct smm_rec *r, uint8_t exit_val)
+static void monarch_finish(unsigned me, struct smm_rec *r, uint8_t exit_val, bool halt)
 {
     spin_lock(&rdv.lock);
     STORE(rdv.phase, PH_RUNNING);            /* the door closes */
@@ -356,6 +408,12 @@ static void monarch_finish(unsigned me, struct smm_rec *r, uint8_t exit_val)
     STORE(rdv.wakes_sent, r->event);
     if (!smm_wait_until(members_left, &others, smm_clock() + smm_config.t_member * 4))
         r->flags |= REC_TIMEOUT;
+    /* Every member sent its wake (wake_monarch_if_last) before it left:
+     * take one that came after this CPU's last look. */
+    if (halt) {
+        __atomic_store_n(&rdv.monarch_halts, 0, __ATOMIC_SEQ_CST);
+        smm_halt_drain();
+    }
     synch_put(me, exit_val);
     STORE(rdv.phase, PH_IDLE);
 }
@@ -376,16 +434,22 @@ static bool wakes_sent(void *ctx)
     return LOAD(rdv.wakes_sent) == w->ev || LOAD(rdv.event) != w->ev;
 }
 
-/* The wait for the release: halting where it may (smm_wait=hlt), then,
- * once the monarch has sent its wakes, taking a wake that came after the
- * last look, so that the OS never sees SMM_WAKE_VECTOR. */
+/* Whether this CPU may halt in its waits of this event (smm_wait=hlt). A
+ * parked CPU (it entered inactive) spins: the INIT that parks it may come
+ * while it waits, and TCG takes an INIT in SMM at once (a known
+ * deviation), which would leave its wake pending for the OS. */
+static bool may_halt(uint8_t exit_val)
+{
+    return exit_val != SYNCH_INACTIVE && smm_halt_possible();
+}
+
+/* The wait for the release: halting where it may, then, once the monarch
+ * has sent its wakes, taking a wake that came after the last look, so that
+ * the OS never sees SMM_WAKE_VECTOR. */
 static bool wait_release(unsigned me, struct smm_rec *r, uint8_t exit_val, uint64_t failsafe)
 {
     struct release w = { r->event };
-    /* A parked CPU (it entered inactive) spins: the INIT that parks it may
-     * come while it waits, and TCG takes an INIT in SMM at once (a known
-     * deviation), which would leave its wake pending for the OS. */
-    if (exit_val == SYNCH_INACTIVE || !smm_halt_possible())
+    if (!may_halt(exit_val))
         return smm_wait_until(released, &w, failsafe);
     cs_atomic_add(&rdv.halters, me);
     bool ok = smm_wait_halting(released, &w, failsafe, r);
@@ -397,6 +461,7 @@ static bool wait_release(unsigned me, struct smm_rec *r, uint8_t exit_val, uint6
 /* Member: record what it sees, wait for the command to be done, leave. */
 static void member_follow(unsigned me, struct smm_rec *r, uint8_t exit_val, uint64_t failsafe)
 {
+    wake_monarch_if_last(me, r);
     scan_peers(me, r);
     if (!wait_release(me, r, exit_val, failsafe))
         r->flags |= REC_TIMEOUT;
@@ -414,8 +479,9 @@ void rendezvous(unsigned me, struct smm_rec *r, uint8_t exit_val)
     if (!enter_event(me, r, exit_val, failsafe))
         return;
     if (r->role == ROLE_MONARCH) {
-        monarch_wait(me, r);
-        monarch_finish(me, r, exit_val);
+        bool halt = may_halt(exit_val);
+        monarch_wait(me, r, halt);
+        monarch_finish(me, r, exit_val, halt);
     } else {
         member_follow(me, r, exit_val, failsafe);
     }

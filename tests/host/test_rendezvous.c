@@ -136,8 +136,12 @@ uint8_t synch_get(unsigned cpu)
     return __atomic_load_n(slot(cpu), __ATOMIC_ACQUIRE);
 }
 
+static uint64_t inactive_writes;           /* bytes turned inactive: arrivals that send no wake */
+
 void synch_put(unsigned cpu, uint8_t v)
 {
+    if (v == SYNCH_INACTIVE)
+        __atomic_add_fetch(&inactive_writes, 1, __ATOMIC_SEQ_CST);
     if (smm_config.backend == SYNCH_CMOS)
         cmos_access(cpu, v);
     else
@@ -172,7 +176,10 @@ uint64_t smm_us_to_tsc(uint64_t us) { return ticks_of_us(us, smm_config.tsc_hz);
 
 /* ---- smm_wait=hlt on threads: a wake is a pending flag (the IRR), a halt
  * waits for it. Here a halt has no timer of its own below the wait's
- * bound: a lost wake then shows as a member's timeout (check_record). */
+ * bound: a lost wake then shows as a member's timeout (check_record), or
+ * as a monarch's halt that ended at its bound although what it waited for
+ * was done, no byte turned inactive meanwhile (the one arrival that sends
+ * no wake) and no wake came within a grace period (lost_monarch_wake). */
 static uint32_t wake_pending[CPUSET_MAX];
 static uint64_t halts_total, wakes_total;
 static __thread unsigned tls_me;
@@ -185,17 +192,38 @@ void smm_wake(unsigned cpu)
     __atomic_add_fetch(&wakes_total, 1, __ATOMIC_RELAXED);
 }
 
+static void __attribute__((noreturn, format(printf, 3, 4)))
+fail(unsigned cpu, const struct smm_rec *r, const char *fmt, ...);
+static double now_s(void);
+
+static void lost_monarch_wake(bool (*done)(void *ctx), void *ctx, uint64_t parks, struct smm_rec *r)
+{
+    if (!done(ctx) || __atomic_load_n(&inactive_writes, __ATOMIC_SEQ_CST) != parks)
+        return;
+    for (double t0 = now_s(); now_s() - t0 < 0.2;)
+        if (__atomic_load_n(&wake_pending[tls_me], __ATOMIC_SEQ_CST))
+            return;                        /* a wake in flight: it raced the bound */
+        else
+            sched_yield();
+    fail(tls_me, r, "wake: the monarch's halt ended at its bound with every CPU it waited for joined, "
+         "and none woke it (a lost wake)");
+}
+
 bool smm_wait_halting(bool (*done)(void *ctx), void *ctx, uint64_t end, struct smm_rec *r)
 {
     for (;;) {
+        uint64_t parks = __atomic_load_n(&inactive_writes, __ATOMIC_SEQ_CST);
         if (done(ctx))
             return true;
         if (smm_clock() >= end)
             return done(ctx);
         r->halts++;
         __atomic_add_fetch(&halts_total, 1, __ATOMIC_RELAXED);
-        while (!__atomic_exchange_n(&wake_pending[tls_me], 0, __ATOMIC_SEQ_CST) && smm_clock() < end)
+        bool woken;
+        while (!(woken = __atomic_exchange_n(&wake_pending[tls_me], 0, __ATOMIC_SEQ_CST)) && smm_clock() < end)
             sched_yield();                 /* halted: only a wake (or the bound) ends it */
+        if (!woken && r->role == ROLE_MONARCH)
+            lost_monarch_wake(done, ctx, parks, r);
     }
 }
 
@@ -325,11 +353,12 @@ static uint64_t roles[8];
 /* What the run exercised, per backend segment: a check that never meets
  * its case proves nothing, so each case must have happened. */
 enum { COV_PULLIN, COV_PATENT, COV_WAITALL, COV_PULLED, COV_INACTIVE, COV_IN_SMM, COV_LATE,
-       COV_TCO, COV_DEAF, COV_TIMEOUT, COV_HALT, COV_N };
+       COV_TCO, COV_DEAF, COV_TIMEOUT, COV_HALT, COV_MHALT, COV_MWAKE, COV_N };
 static const char *const cov_name[COV_N] = {
     "pullin events", "patent events", "waitall events", "pulled-in peers",
     "peers read inactive", "peers read in SMM", "late arrivals", "TCO events",
-    "INIT parks", "waitall timeouts", "halted members",
+    "INIT parks", "waitall timeouts", "halted members", "halted monarchs",
+    "monarchs woken by the last arrival",
 };
 static uint64_t cov[COV_N];
 
@@ -340,7 +369,9 @@ static void cover(unsigned me, const struct smm_rec *r)
     if (r->role == ROLE_LATE)
         count(COV_LATE);
     if (r->halts)
-        count(COV_HALT);
+        count(r->role == ROLE_MONARCH ? COV_MHALT : COV_HALT);
+    if (r->flags & REC_WOKE_MONARCH)
+        count(COV_MWAKE);
     if (r->role != ROLE_MONARCH)
         return;
     count(COV_PULLIN + (r->policy < RDV_POLICY_COUNT ? r->policy : 0));
@@ -659,10 +690,11 @@ static uint32_t run_segment(enum synch_backend b, uint32_t events)
     uint32_t ev = cm->events;
     printf("# %-5s %7u events, %7u commands, %.1f s; pullin/patent/waitall %" PRIu64 "/%" PRIu64 "/%" PRIu64
            ", pulled %" PRIu64 ", inactive %" PRIu64 ", in SMM %" PRIu64 ", late %" PRIu64 ", TCO %" PRIu64
-           ", INIT parks %" PRIu64 ", waitall timeouts %" PRIu64 ", halted members %" PRIu64 "\n",
+           ", INIT parks %" PRIu64 ", waitall timeouts %" PRIu64 ", halted members %" PRIu64
+           ", halted monarchs %" PRIu64 " (woken by the last arrival %" PRIu64 ")\n",
            backend_name[b], ev, next_seq, now_s() - t0, cov[COV_PULLIN], cov[COV_PATENT], cov[COV_WAITALL],
            cov[COV_PULLED], cov[COV_INACTIVE], cov[COV_IN_SMM], cov[COV_LATE], cov[COV_TCO], cov[COV_DEAF],
-           cov[COV_TIMEOUT], cov[COV_HALT]);
+           cov[COV_TIMEOUT], cov[COV_HALT], cov[COV_MHALT], cov[COV_MWAKE]);
     return ev;
 }
 
