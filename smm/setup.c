@@ -80,12 +80,19 @@ static void lock_down(void)
     }
 }
 
-/* SMM's wake vector must never reach the OS (smm/image/halt.c drains it
- * before RSM): if it does, say so instead of "unexpected interrupt". */
+/* SMM's wake and timer vectors must never reach the OS (smm/image/halt.c
+ * drains them before RSM): if one does, say so instead of "unexpected
+ * interrupt". */
 static void stray_wake(struct regs *r)
 {
     panic_regs(r, "SMM's wake vector 0x%x reached the OS (a wake IPI of smm_wait=hlt left pending)",
                SMM_WAKE_VECTOR);
+}
+
+static void stray_timer(struct regs *r)
+{
+    panic_regs(r, "SMM's timer vector 0x%x reached the OS (a halt's one-shot of smm_wait=hlt left pending)",
+               SMM_TIMER_VECTOR);
 }
 
 bool smm_setup(void)
@@ -108,6 +115,7 @@ bool smm_setup(void)
     lock_down();
     power_set_hooks(&synch_power_hooks);
     idt_set_handler(SMM_WAKE_VECTOR, stray_wake);
+    idt_set_handler(SMM_TIMER_VECTOR, stray_timer);
     smm.ready = true;
     return true;
 }

@@ -77,7 +77,8 @@ struct smm_config {             /* inside SMRAM; written while SMRAM is open */
  * its phase when SMM restarts it with a full period). A CPU whose timer
  * the OS uses otherwise, or that entered SMM parked, spins. */
 enum smm_wait_method { SMM_WAIT_SPIN = 0, SMM_WAIT_HLT = 1 };
-#define SMM_WAKE_VECTOR  0xF8u
+#define SMM_WAKE_VECTOR  0xF8u          /* wake IPIs */
+#define SMM_TIMER_VECTOR 0xF9u          /* a halt's own one-shot (class 0xF too) */
 #define SMM_HALT_MAX_US  10000u
 
 /* ---- the communication area (outside SMRAM) ---- */
@@ -232,6 +233,7 @@ struct smm_rec {                    /* what one SMM entry did (written in SMM) *
     uint64_t cs_base;
     uint32_t halts;                 /* HLTs in its waits (smm_wait=hlt) */
     uint32_t timer_wakes;           /* of those, ended by its own timer, not a wake IPI */
+    uint32_t wake_ipis;             /* wake IPIs it took in this stay (in a halt, or before RSM) */
     struct smm_entry_state entry;   /* the CPU's state on entry, before the stub changed it */
     uint8_t peer[SMMSYNC_MAX_CPUS]; /* every peer's synchbyte as this CPU read it */
 };
@@ -254,7 +256,7 @@ struct smm_cpu_comm {
     volatile uint32_t fault_vector, in_smm;
     volatile uint32_t nmis_in_smm;  /* NMIs taken in SMM (only after an IRET there: SDM 34.8) */
     volatile uint32_t iret_done;    /* SMM_LOCAL_IRET_NMI: the request seq whose IRET ran */
-    volatile uint32_t irqs_in_smm;  /* interrupts taken in SMM (wake IPIs) */
+    volatile uint32_t irqs_in_smm;  /* wake IPIs (SMM_WAKE_VECTOR) taken in SMM */
     volatile uint64_t fault_rip, fault_err, spins;
 } __attribute__((aligned(64)));
 

@@ -29,6 +29,7 @@ void asm_offsets(void)
     SYM(GDT_CODE16, GDT_CODE16);
     SYM(GDT_DATA16, GDT_DATA16);
     SYM(SMM_WAKE_VECTOR, SMM_WAKE_VECTOR);   /* smm/image/idt.asm's wake gate */
+    SYM(SMM_TIMER_VECTOR, SMM_TIMER_VECTOR); /* and its timer gate */
     SYM(GDT_DESC_CODE64, GDT_DESC_CODE64);
     SYM(GDT_DESC_DATA, GDT_DESC_DATA);
     SYM(GDT_DESC_CODE32, GDT_DESC_CODE32);

@@ -101,6 +101,13 @@ void smm_nmi_seen(void)
 
 void smm_self_wake(unsigned cpu) { smm_wake(cpu); }
 
+/* From the timer stub (smm/image/idt.asm): a halt's one-shot, not counted
+ * as a wake IPI (smm_wait_halting counts its own timer wakes). */
+void smm_timer_eoi(void)
+{
+    smm_apic_write(APIC_EOI, 0);
+}
+
 /* From the wake stub (smm/image/idt.asm): end of interrupt, counted. */
 void smm_wake_eoi(void)
 {

@@ -105,7 +105,9 @@ void smm_entry(uint32_t slot, uint64_t smbase, const struct smm_entry_state *sna
     uint8_t *ss = (uint8_t *)(uintptr_t)(smbase + SMM_SAVE_OFFSET);
     struct smm_rec *r = open_record(cc, t0, before, ss, smbase);
     r->entry = *snap;
+    uint32_t ipis = cc->irqs_in_smm;
     uint8_t exit_val = take_part(cpu, cc, ss, before, r);
+    r->wake_ipis = cc->irqs_in_smm - ipis;
     r->self_after = exit_val;
     r->tsc_exit = rdtsc();
     cc->rec_count = r->seq;

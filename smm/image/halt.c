@@ -2,7 +2,8 @@
  * release, the monarch for its arrivals), so its vCPU gives the host core
  * back (smm_abi.h, enum smm_wait_method). Each halt is bounded by this
  * CPU's own local APIC timer (a one-shot of at most SMM_HALT_MAX_US on
- * SMM_WAKE_VECTOR), which is why only a CPU whose timer the OS leaves
+ * SMM_TIMER_VECTOR, apart from the wake IPIs' SMM_WAKE_VECTOR, so that the
+ * records can tell them apart), which is why only a CPU whose timer the OS leaves
  * masked, or lends (smm_config.lent_tick_lvt), may halt: its LVT timer,
  * initial count and divider are put back before RSM (a lent periodic tick
  * so restarts with a full period). The task priority (CR8) is raised to
@@ -32,9 +33,9 @@ static void arm(uint64_t now, uint64_t end)
     /* Unmasked before the count starts: a one-shot that ran out while its
      * LVT was masked would raise nothing, and the halt would never end
      * (seen: a remainder of under a microsecond is one tick). */
-    smm_apic_write(APIC_LVT_TIMER, LVT_MASKED | SMM_WAKE_VECTOR);
+    smm_apic_write(APIC_LVT_TIMER, LVT_MASKED | SMM_TIMER_VECTOR);
     smm_apic_write(APIC_TIMER_DIV, TIMER_DIV16);
-    smm_apic_write(APIC_LVT_TIMER, SMM_WAKE_VECTOR);     /* one-shot, unmasked */
+    smm_apic_write(APIC_LVT_TIMER, SMM_TIMER_VECTOR);    /* one-shot, unmasked */
     smm_apic_write(APIC_TIMER_INIT, ticks > 0xFFFFFFFFu ? 0xFFFFFFFFu : (uint32_t)ticks);
 }
 

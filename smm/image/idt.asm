@@ -46,8 +46,8 @@ FAULT v
 
 ; smm_wait=hlt (smm/image/halt.c). The only places where interrupts are
 ; on in SMM: 'sti; hlt' and 'sti; nop' below, with the task priority at
-; class 0xE, so only SMM_WAKE_VECTOR (the wake IPI, the one-shot timer)
-; and the spurious vector can come. Their stubs do not IRET (an IRET in SMM
+; class 0xE, so only SMM_WAKE_VECTOR (the wake IPI), SMM_TIMER_VECTOR (the
+; halt's one-shot) and the spurious vector can come. Their stubs do not IRET (an IRET in SMM
 ; would unblock NMIs, SDM 34.8): they go back to the interrupted stack and
 ; on to the 'ret' after the window, interrupts off again (the gate cleared
 ; IF). Neither routine touches the stack, so that 'ret' returns to its caller.
@@ -140,7 +140,7 @@ smm_iret_self:
 .back:
     ret
 
-extern smm_wake_eoi
+extern smm_wake_eoi, smm_timer_eoi
 global smm_halt_once, smm_irq_window
 smm_halt_once:               ; void smm_halt_once(void): IF=0 before and after
     sti
@@ -160,6 +160,12 @@ wake_stub:                   ; no error code: RIP CS RFLAGS RSP SS
     call smm_wake_eoi
     add rsp, 8
     jmp window_end
+timer_stub:                  ; the same for the halt's one-shot
+    mov rsp, [rsp + 24]
+    sub rsp, 8
+    call smm_timer_eoi
+    add rsp, 8
+    jmp window_end
 spurious_stub:               ; the APIC's spurious vector: no EOI
     mov rsp, [rsp + 24]
     jmp window_end
@@ -175,7 +181,7 @@ fault_table:
 
 section .bss
 alignb 16
-smm_idt: resb 256 * 16       ; exceptions, SMM_WAKE_VECTOR, spurious (0xFF)
+smm_idt: resb 256 * 16       ; exceptions, SMM_WAKE_VECTOR, SMM_TIMER_VECTOR, spurious (0xFF)
 idt_ready: resd 1
 
 section .bss.smm_mut nobits alloc write align=4
@@ -214,6 +220,9 @@ smm_idt_load:
     loop .gate
     lea rdi, [smm_idt + SMM_WAKE_VECTOR * 16]
     lea rax, [wake_stub]
+    call set_gate
+    lea rdi, [smm_idt + SMM_TIMER_VECTOR * 16]
+    lea rax, [timer_stub]
     call set_gate
     lea rdi, [smm_idt + 2 * 16]      ; NMI
     lea rax, [nmi_stub]

@@ -19,6 +19,7 @@ int smm_cpu_of_apic(uint32_t apic_id);
 uint32_t smm_apic_read(uint32_t reg);
 void smm_apic_write(uint32_t reg, uint32_t v);
 void smm_wake_eoi(void);                    /* the wake stub's end of interrupt */
+void smm_timer_eoi(void);                   /* the timer stub's (a halt's one-shot) */
 /* idt.asm: interrupts on for one 'hlt' / one instruction (IF=0 before and after). */
 /* CR8 while SMM takes interrupts: classes 0x0-0xE held off (the OS's
  * vectors stay pending until after RSM), SMM_WAKE_VECTOR's class 0xF taken. */
