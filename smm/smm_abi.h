@@ -113,6 +113,8 @@ enum smm_local_op {
     SMM_LOCAL_PROBE_SELFTEST = 9, /* arg 0: a non-canonical load in SMM; result 1 = its #GP was caught */
     SMM_LOCAL_IRET_NMI = 10,    /* arg = us: IRET in SMM (NMIs unblocked), then wait that long for an NMI -> result = NMIs taken */
     SMM_LOCAL_EXCEPTIONS = 11,  /* arg 0: #UD, #PF and an interrupt in SMM -> result = SMM_EXC_* bits seen */
+    SMM_LOCAL_SHORT_HALT = 12,  /* arg 0: a halting wait whose bound is under 1 us away (a one-tick
+                                   one-shot) -> result = halts << 32 | timer wakes (0: may not halt) */
     SMM_LOCAL_COUNT
 };
 

@@ -22,29 +22,58 @@ bool smm_halt_possible(void)
     return (lvt & LVT_MASKED) || (smm_config.lent_tick_lvt && lvt == smm_config.lent_tick_lvt);
 }
 
-struct timer_save { uint32_t lvt, init, div; };
+/* The CPU's timer as the OS left it, and its task priority. */
+struct timer_save { uint32_t lvt, init, div; uint64_t tpr; };
 
-static void arm(uint64_t now, uint64_t end)
+static struct timer_save halt_begin(void)
 {
-    uint64_t us = end > now ? (end - now) * 1000000 / smm_config.tsc_hz : 0;
-    if (us > SMM_HALT_MAX_US)
-        us = SMM_HALT_MAX_US;
-    uint64_t ticks = us * smm_config.apic_timer_per_ms / 1000 + 1;
-    /* Unmasked before the count starts: a one-shot that ran out while its
-     * LVT was masked would raise nothing, and the halt would never end
-     * (seen: a remainder of under a microsecond is one tick). */
+    struct timer_save t = { smm_apic_read(APIC_LVT_TIMER), smm_apic_read(APIC_TIMER_INIT),
+                            smm_apic_read(APIC_TIMER_DIV), read_cr8() };
+    write_cr8(SMM_WAKE_TPR);
+    return t;
+}
+
+static void halt_end(struct timer_save t)
+{
+    smm_apic_write(APIC_LVT_TIMER, t.lvt | LVT_MASKED);
+    smm_apic_write(APIC_TIMER_DIV, t.div);
+    smm_apic_write(APIC_TIMER_INIT, t.init);           /* a periodic tick restarts its period */
+    smm_apic_write(APIC_LVT_TIMER, t.lvt);
+    write_cr8(t.tpr);
+}
+
+/* A one-shot of 'ticks' on SMM_TIMER_VECTOR. Unmasked before the count
+ * starts: a one-shot that ran out while its LVT was masked would raise
+ * nothing, and the halt would never end (seen: a vCPU thread preempted
+ * between the two writes; a remainder under a microsecond is one tick). */
+static void arm_ticks(uint64_t ticks)
+{
     smm_apic_write(APIC_LVT_TIMER, LVT_MASKED | SMM_TIMER_VECTOR);
     smm_apic_write(APIC_TIMER_DIV, TIMER_DIV16);
     smm_apic_write(APIC_LVT_TIMER, SMM_TIMER_VECTOR);    /* one-shot, unmasked */
     smm_apic_write(APIC_TIMER_INIT, ticks > 0xFFFFFFFFu ? 0xFFFFFFFFu : (uint32_t)ticks);
 }
 
+static void arm(uint64_t now, uint64_t end)
+{
+    uint64_t us = end > now ? (end - now) * 1000000 / smm_config.tsc_hz : 0;
+    if (us > SMM_HALT_MAX_US)
+        us = SMM_HALT_MAX_US;
+    arm_ticks(us * smm_config.apic_timer_per_ms / 1000 + 1);
+}
+
+/* One halt, counted: a wake IPI or the timer ends it. */
+static void halt_counted(struct smm_rec *r)
+{
+    r->halts++;
+    smm_halt_once();
+    if (!smm_apic_read(APIC_TIMER_CUR))
+        r->timer_wakes++;
+}
+
 bool smm_wait_halting(bool (*done)(void *ctx), void *ctx, uint64_t end, struct smm_rec *r)
 {
-    struct timer_save t = { smm_apic_read(APIC_LVT_TIMER), smm_apic_read(APIC_TIMER_INIT),
-                            smm_apic_read(APIC_TIMER_DIV) };
-    uint64_t tpr = read_cr8();
-    write_cr8(SMM_WAKE_TPR);
+    struct timer_save t = halt_begin();
     bool ok;
     for (;;) {
         if (done(ctx)) {
@@ -57,17 +86,20 @@ bool smm_wait_halting(bool (*done)(void *ctx), void *ctx, uint64_t end, struct s
             break;
         }
         arm(now, end);
-        r->halts++;
-        smm_halt_once();                 /* a wake IPI or the timer */
-        if (!smm_apic_read(APIC_TIMER_CUR))
-            r->timer_wakes++;
+        halt_counted(r);
     }
-    smm_apic_write(APIC_LVT_TIMER, t.lvt | LVT_MASKED);
-    smm_apic_write(APIC_TIMER_DIV, t.div);
-    smm_apic_write(APIC_TIMER_INIT, t.init);           /* a periodic tick restarts its period */
-    smm_apic_write(APIC_LVT_TIMER, t.lvt);
-    write_cr8(tpr);
+    halt_end(t);
     return ok;
+}
+
+/* SMM_LOCAL_SHORT_HALT: one halt on a one-shot of one tick, which runs out
+ * at once; it must still end (by that timer). */
+void smm_halt_one_tick(struct smm_rec *r)
+{
+    struct timer_save t = halt_begin();
+    arm_ticks(1);
+    halt_counted(r);
+    halt_end(t);
 }
 
 void smm_halt_drain(void)

@@ -97,10 +97,28 @@ static int auto_halt(uint8_t *ss, uint64_t arg, uint64_t *result)
     return SMM_OK;
 }
 
-/* The conformance probes (SDM ch. 34): each leaves SMM as it found it. */
-static int probe_op(unsigned cpu, uint8_t *ss, uint32_t op, uint64_t arg, uint32_t seq, uint64_t *result)
+/* A halt whose one-shot is one tick, so that it runs out at once: the halt
+ * must still end (halt.c arm_ticks() unmasks the LVT before the count
+ * starts). The record counts the halt and its timer wake; 0 where this CPU
+ * may not halt. */
+static uint64_t short_halt(struct smm_rec *r)
+{
+    if (!smm_halt_possible())
+        return 0;
+    smm_halt_one_tick(r);
+    smm_halt_drain();
+    return (uint64_t)r->halts << 32 | r->timer_wakes;
+}
+
+/* The conformance probes (SDM ch. 34) and the halt's self-test: each
+ * leaves SMM as it found it. */
+static int probe_op(unsigned cpu, uint8_t *ss, uint32_t op, uint64_t arg, uint32_t seq, uint64_t *result,
+                    struct smm_rec *r)
 {
     switch (op) {
+    case SMM_LOCAL_SHORT_HALT:
+        *result = short_halt(r);
+        return SMM_OK;
     case SMM_LOCAL_PROBE_MSR:            /* an MSR the CPU may lack: a #GP is a result */
         return smm_rdmsr_probe((uint32_t)arg, result) ? SMM_E_FAULT : SMM_OK;
     case SMM_LOCAL_PROBE_SELFTEST:
@@ -153,7 +171,7 @@ uint8_t smm_local_service(unsigned cpu, uint8_t *ss, uint8_t exit_val, struct sm
             result = arg == 0x10 ? rdtsc() : rdmsr((uint32_t)arg);
             break;
         default:
-            st = probe_op(cpu, ss, op, arg, seq, &result);
+            st = probe_op(cpu, ss, op, arg, seq, &result, r);
             break;
         }
     }

@@ -364,6 +364,8 @@ static void test_local_probe_msr(void **state)
     assert_int_equal(smm_local_validate(SMM_LOCAL_PROBE_SELFTEST, 1, &L), SMM_E_BAD_ARG);
     assert_int_equal(smm_local_validate(SMM_LOCAL_EXCEPTIONS, 0, &L), SMM_OK);
     assert_int_equal(smm_local_validate(SMM_LOCAL_EXCEPTIONS, 1, &L), SMM_E_BAD_ARG);
+    assert_int_equal(smm_local_validate(SMM_LOCAL_SHORT_HALT, 0, &L), SMM_OK);
+    assert_int_equal(smm_local_validate(SMM_LOCAL_SHORT_HALT, 1, &L), SMM_E_BAD_ARG);
     assert_int_equal(smm_local_validate(SMM_LOCAL_IRET_NMI, 0, &L), SMM_E_BAD_ARG);
     assert_int_equal(smm_local_validate(SMM_LOCAL_IRET_NMI, 1, &L), SMM_OK);
     assert_int_equal(smm_local_validate(SMM_LOCAL_IRET_NMI, 1000000, &L), SMM_OK);
@@ -479,7 +481,7 @@ static void test_local_set_rax_and_unknown(void **state)
                  op == SMM_LOCAL_READ_MSR || op == SMM_LOCAL_SYNCH_RAW ||
                  op == SMM_LOCAL_AUTO_HALT || op == SMM_LOCAL_PROBE_MSR ||
                  op == SMM_LOCAL_PROBE_SELFTEST || op == SMM_LOCAL_IRET_NMI ||
-                 op == SMM_LOCAL_EXCEPTIONS;
+                 op == SMM_LOCAL_EXCEPTIONS || op == SMM_LOCAL_SHORT_HALT;
         int rc = smm_local_validate(op, 0, &L);
 
         if (known ? rc == SMM_E_UNKNOWN_CMD : rc != SMM_E_UNKNOWN_CMD)
