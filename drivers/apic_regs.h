@@ -30,6 +30,7 @@
 #define APIC_VER    0x30
 #define APIC_TPR    0x80
 #define APIC_EOI    0xB0
+#define APIC_IRR    0x200   /* 8 words, 0x10 apart (SDM 11.8.4) */
 #define APIC_LDR    0xD0
 #define APIC_DFR    0xE0
 #define APIC_SVR    0xF0

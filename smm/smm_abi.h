@@ -113,8 +113,9 @@ enum smm_local_op {
     SMM_LOCAL_PROBE_SELFTEST = 9, /* arg 0: a non-canonical load in SMM; result 1 = its #GP was caught */
     SMM_LOCAL_IRET_NMI = 10,    /* arg = us: IRET in SMM (NMIs unblocked), then wait that long for an NMI -> result = NMIs taken */
     SMM_LOCAL_EXCEPTIONS = 11,  /* arg 0: #UD, #PF and an interrupt in SMM -> result = SMM_EXC_* bits seen */
-    SMM_LOCAL_SHORT_HALT = 12,  /* arg 0: a halting wait whose bound is under 1 us away (a one-tick
-                                   one-shot) -> result = halts << 32 | timer wakes (0: may not halt) */
+    SMM_LOCAL_SHORT_HALT = 12,  /* arg 0: a halt on a one-tick one-shot, then a wake IPI and a one-shot
+                                   pending at once, drained -> result = halts << 32 | SMM_SHORT_HALT_*
+                                   | timer wakes (bits 15:0); 0: this CPU may not halt */
     SMM_LOCAL_COUNT
 };
 
@@ -124,6 +125,10 @@ enum smm_local_op {
  * MSR_SMM_ENABLE, MSR_SMM_DELAYED, MSR_SMM_BLOCKED. No other: an OS request
  * must not read SMM's secrets. */
 #define SMM_PROBE_MSRS { 0x9E, 0x34, 0x9B, 0xFE, 0x1F2, 0x1F3, 0x17D, 0x4E0, 0x4E1, 0x4E2, 0x4E3 }
+
+/* SMM_LOCAL_SHORT_HALT's result bits. */
+#define SMM_SHORT_HALT_BOTH    (1u << 16)   /* the wake IPI and the one-shot were both pending */
+#define SMM_SHORT_HALT_DRAINED (1u << 17)   /* the drain then left neither pending */
 
 /* SMM_LOCAL_EXCEPTIONS' result: what the handler saw (SDM 34.6). */
 #define SMM_EXC_UD       (1u << 0)      /* a UD2 raised #UD, caught through SMRAM's IDT */

@@ -101,13 +101,15 @@ static int auto_halt(uint8_t *ss, uint64_t arg, uint64_t *result)
  * must still end (halt.c arm_ticks() unmasks the LVT before the count
  * starts). The record counts the halt and its timer wake; 0 where this CPU
  * may not halt. */
-static uint64_t short_halt(struct smm_rec *r)
+static uint64_t short_halt(unsigned cpu, struct smm_rec *r)
 {
     if (!smm_halt_possible())
         return 0;
     smm_halt_one_tick(r);
     smm_halt_drain();
-    return (uint64_t)r->halts << 32 | r->timer_wakes;
+    bool both = false, clear = smm_drain_selftest(cpu, &both);
+    return (uint64_t)r->halts << 32 | (both ? SMM_SHORT_HALT_BOTH : 0) | (clear ? SMM_SHORT_HALT_DRAINED : 0) |
+           (r->timer_wakes & 0xFFFF);
 }
 
 /* The conformance probes (SDM ch. 34) and the halt's self-test: each
@@ -117,7 +119,7 @@ static int probe_op(unsigned cpu, uint8_t *ss, uint32_t op, uint64_t arg, uint32
 {
     switch (op) {
     case SMM_LOCAL_SHORT_HALT:
-        *result = short_halt(r);
+        *result = short_halt(cpu, r);
         return SMM_OK;
     case SMM_LOCAL_PROBE_MSR:            /* an MSR the CPU may lack: a #GP is a result */
         return smm_rdmsr_probe((uint32_t)arg, result) ? SMM_E_FAULT : SMM_OK;

@@ -26,6 +26,7 @@ void smm_timer_eoi(void);                   /* the timer stub's (a halt's one-sh
 #define SMM_WAKE_TPR 0xEu
 void smm_halt_once(void);
 void smm_halt_one_tick(struct smm_rec *r);  /* SMM_LOCAL_SHORT_HALT: a halt on a one-tick one-shot (halt.c) */
+bool smm_drain_selftest(unsigned cpu, bool *both);  /* and both SMM vectors pending, drained */
 void smm_irq_window(void);
 /* RDMSR that returns 1 instead of stopping the CPU on a #GP (idt.asm). */
 int smm_rdmsr_probe(uint32_t msr, uint64_t *v);
