@@ -190,6 +190,7 @@ static int ref_local(uint32_t op, uint64_t arg, const struct smm_cmd_limits *l)
         return arg < 2 ? SMM_OK : SMM_E_BAD_ARG;
     case SMM_LOCAL_PROBE_SELFTEST:
     case SMM_LOCAL_EXCEPTIONS:
+    case SMM_LOCAL_SHORT_HALT:
         return arg == 0 ? SMM_OK : SMM_E_BAD_ARG;
     case SMM_LOCAL_IRET_NMI:
         return arg >= 1 && arg <= 1000000 ? SMM_OK : SMM_E_BAD_ARG;
