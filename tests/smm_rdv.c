@@ -434,6 +434,7 @@ TEST("20", "smm.rdv.inactive", test_inactive, .needs = FEAT_SMM, .timeout_ms = 6
 static volatile uint32_t late_go;
 static volatile uint64_t late_fired[SMMSYNC_MAX_CPUS];   /* TSC when each AP sent its SMI */
 static uint64_t late_cpu0_entries;                        /* cpu0's SMM entries before the command */
+static uint32_t late_events;                              /* events opened before the command */
 
 /* cpu0 is in SMM for this test's command: a new entry, not the end of the
  * previous one (a monarch stays in SMM until its members have left, long
@@ -444,13 +445,34 @@ static bool cpu0_in_new_entry(void)
     return smm_comm.cpu[0].entries > late_cpu0_entries && smm_comm.cpu[0].in_smm;
 }
 
+/* The monarch of an event opened for this case (normally cpu0) has read
+ * this CPU's byte as active: its record, open in its ring while it is in
+ * SMM, says so. */
+static bool scanned_as_active(void)
+{
+    unsigned me = cpu_index();
+    for (unsigned p = 0; p < ncpus; p++) {
+        const struct smm_cpu_comm *cc = &smm_comm.cpu[p];
+        uint64_t n = cc->entries;
+        if (p == me || !n || !cc->in_smm)
+            continue;
+        const volatile struct smm_rec *r = &cc->ring[(n - 1) % SMM_RING];
+        if (r->role == ROLE_MONARCH && r->event > late_events && r->peer[me] == SYNCH_ACTIVE)
+            return true;
+    }
+    return false;
+}
+
 static void late_self_smi(void *arg)
 {
     (void)arg;
     uint64_t end = deadline_after_us(2000000ull * host_scale());
     WAIT_UNTIL_END(late_go, end);
-    /* Start the delay once cpu0 is in SMM, so it scans before we come. */
-    WAIT_UNTIL_END(cpu0_in_new_entry(), end);
+    /* Start the delay once cpu0 is in SMM and the monarch has scanned us,
+     * so that we come after its scan (waiting for cpu0's entry alone failed
+     * once under run-configs -j 2: cpu0's vCPU thread, preempted, scanned
+     * 11 ms after it entered, and six APs had come by then). */
+    WAIT_UNTIL_END(cpu0_in_new_entry() && scanned_as_active(), end);
     udelay(LATE_US);
     late_fired[cpu_index()] = rdtsc();
     smi_trigger(SMI_IPI_SELF, cpu_index());
@@ -465,6 +487,7 @@ static void case_wait(enum synch_backend b)
     late_go = 0;
     settle();                                  /* cpu0 out of the previous event */
     late_cpu0_entries = smm_comm.cpu[0].entries;
+    late_events = smm_comm.events;
     for (unsigned i = 1; i < ncpus; i++) {
         late_fired[i] = 0;
         if (cs_has(aps, i))
