@@ -483,7 +483,7 @@ static void case_wait(enum synch_backend b)
     (void)b;
     cpuset_t aps = usable_aps();
     uint64_t base[SMMSYNC_MAX_CPUS];
-    char m1[CPUSET_STR], m2[CPUSET_STR];
+    char m1[CPUSET_STR], m2[CPUSET_STR], m3[CPUSET_STR];
     late_go = 0;
     settle();                                  /* cpu0 out of the previous event */
     late_cpu0_entries = smm_comm.cpu[0].entries;
@@ -510,7 +510,6 @@ static void case_wait(enum synch_backend b)
     /* The monarch is normally cpu0; a CPU with a latched SMI from an earlier
      * event may lead instead. Either way it must have read the late APs
      * active (claim 1(b)) and waited for every other CPU. */
-    char m3[CPUSET_STR];
     cpuset_t others = cs_minus(cs_or(aps, cs_of(0)), cs_of(v.monarch)), read_active = cs_none();
     for (unsigned i = 1; r && i < ncpus; i++)
         if (cs_has(others, i) && r->peer[i] == SYNCH_ACTIVE)
