@@ -4,6 +4,7 @@
 #include "smp/smp.h"
 #include "drivers/timer.h"
 #include "arch/x86.h"
+#include "kernel/console.h"
 
 void smm_snapshot(uint64_t *entries)
 {
@@ -39,4 +40,16 @@ const struct smm_rec *smm_rec(unsigned cpu, uint64_t entry)
 const struct smm_rec *smm_last_rec(unsigned cpu)
 {
     return smm_rec(cpu, smm_comm.cpu[cpu].entries);
+}
+
+void smm_print_stays(unsigned cpu, unsigned n)
+{
+    uint64_t last = smm_comm.cpu[cpu].rec_count;
+    for (uint64_t e = last >= n ? last - n + 1 : 1; e <= last; e++) {
+        const struct smm_rec *x = smm_rec(cpu, e);
+        if (x)
+            kprintf("# cpu%u SMM stay %lu: role %u event %u cmd 0x%x flags 0x%x halts %u (timer %u) "
+                    "wake IPIs %u, tsc entry %lu exit %lu\n", cpu, e, x->role, x->event, x->cmd_id, x->flags,
+                    x->halts, x->timer_wakes, x->wake_ipis, x->tsc_entry, x->tsc_exit);
+    }
 }

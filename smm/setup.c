@@ -83,30 +83,16 @@ static void lock_down(void)
 /* SMM's wake and timer vectors must never reach the OS (smm/image/halt.c
  * drains them before RSM): if one does, say so instead of "unexpected
  * interrupt". */
-/* This CPU's last SMM stays, as their records say: which one left it. */
-static void dump_last_stays(void)
-{
-    unsigned me = cpu_index();
-    uint64_t n = smm_comm.cpu[me].rec_count;
-    for (uint64_t e = n > 3 ? n - 2 : 1; e <= n; e++) {
-        const struct smm_rec *x = smm_rec(me, e);
-        if (x)
-            kprintf("# cpu%u SMM stay %lu: role %u event %u cmd 0x%x flags 0x%x halts %u (timer %u) "
-                    "wake IPIs %u, tsc entry %lu exit %lu\n", me, e, x->role, x->event, x->cmd_id, x->flags,
-                    x->halts, x->timer_wakes, x->wake_ipis, x->tsc_entry, x->tsc_exit);
-    }
-}
-
 static void stray_wake(struct regs *r)
 {
-    dump_last_stays();
+    smm_print_stays(cpu_index(), 3);           /* which stay left it */
     panic_regs(r, "SMM's wake vector 0x%x reached the OS (a wake IPI of smm_wait=hlt left pending)",
                SMM_WAKE_VECTOR);
 }
 
 static void stray_timer(struct regs *r)
 {
-    dump_last_stays();
+    smm_print_stays(cpu_index(), 3);           /* which stay left it */
     panic_regs(r, "SMM's timer vector 0x%x reached the OS (a halt's one-shot of smm_wait=hlt left pending)",
                SMM_TIMER_VECTOR);
 }

@@ -65,6 +65,8 @@ void smm_snapshot(uint64_t *entries);           /* all CPUs */
 bool smm_wait_entries(cpuset_t set, const uint64_t *base, uint64_t timeout_us);
 const struct smm_rec *smm_rec(unsigned cpu, uint64_t entry);   /* 0 if rolled out */
 const struct smm_rec *smm_last_rec(unsigned cpu);
+/* A CPU's last 'n' SMM stays from their records, as '# ' diagnostic lines. */
+void smm_print_stays(unsigned cpu, unsigned n);
 
 /* Submits a command, fires 'src' at 'target' and waits for it to be done. */
 struct smm_call {

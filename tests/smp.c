@@ -264,8 +264,9 @@ static void test_park_hlt(void)
             ok = cpu_park_hlt(i) && cpus[i].state == CPU_PARKED_HLT && synch_is(i, SYNCH_INACTIVE);
             ok = ok && cpu_wake_hlt(i) && cpu_usable(i) && synch_is(i, SYNCH_ACTIVE) && on_cpu(i, bump, 0);
         }
-        report(ok, "cpu%u: %d hlt park/wake cycles (state %s)", i, PARK_CYCLES,
-               cpu_state_name(cpus[i].state));
+        if (!report(ok, "cpu%u: %d hlt park/wake cycles (state %s)", i, PARK_CYCLES,
+                    cpu_state_name(cpus[i].state)))
+            smm_print_stays(i, 3);
     }
 }
 TEST("04", "smp.park_hlt", test_park_hlt, .min_cpus = 2);
@@ -279,9 +280,10 @@ static void test_park_init(void)
             ok = cpu_park_init(i) && synch_is(i, SYNCH_INACTIVE);
             ok = ok && cpu_wake_sipi(i) && synch_is(i, SYNCH_ACTIVE) && on_cpu(i, bump, 0);
         }
-        report(ok && cpus[i].starts == starts + PARK_CYCLES,
-               "cpu%u: %d INIT park / SIPI wake cycles (trampoline ran %u times)", i, PARK_CYCLES,
-               cpus[i].starts - starts);
+        if (!report(ok && cpus[i].starts == starts + PARK_CYCLES,
+                    "cpu%u: %d INIT park / SIPI wake cycles (trampoline ran %u times)", i, PARK_CYCLES,
+                    cpus[i].starts - starts))
+            smm_print_stays(i, 3);
     }
 }
 TEST("04", "smp.park_init", test_park_init, .min_cpus = 2);
