@@ -147,22 +147,7 @@ stress: deps
 	./run-qemu.sh --smp 4 --timeout 3600 --tests smm.storm --cmdline "storm_smis=$${STORM_SMIS:-100000} $(STRESS_ARGS)"
 
 test: deps
-	@$(MAKE) --no-print-directory host-test
-	tests/host/test_run_qemu.sh
-	tests/host/test_serial_agent.sh
-	tests/host/test_conformance.sh
-	tests/host/test_layers.sh
-	tests/host/test_style.sh
-	@$(MAKE) --no-print-directory style
-	@$(MAKE) --no-print-directory layers
-	@$(MAKE) --no-print-directory model
-	@$(MAKE) --no-print-directory gdb-check
-	@$(MAKE) --no-print-directory bench-smoke
-	FUZZ_SECONDS=$${FUZZ_SECONDS:-10} tools/fuzz.sh
-	tests/run-configs.sh -x big $(or $(TEST_ARGS),-j 1)
-	tools/conformance.sh --check
-	tools/mutants.sh --check
-	tools/mutants.sh --sample
+	tools/test.sh
 
 # The whole suite at 128 and 255 vCPUs (tests/configs.cfg group 'big'):
 # minutes each under TCG, so not part of make test.
