@@ -96,20 +96,45 @@ static bool all_done(cpuset_t set, const uint64_t *base)
     return true;
 }
 
-static unsigned round_trips(enum smi_source src, unsigned target, cpuset_t set, unsigned n)
+/* What an event that did not finish left behind: the time waited, the
+ * command's state and the CPUs that never came back (with the first one's
+ * last SMM records, as the park tests print them). */
+static void explain_lost(const char *what, cpuset_t set, const uint64_t *base, uint64_t waited_us,
+                         char *why, size_t len)
+{
+    cpuset_t missing = cs_none();
+    for (unsigned i = 0; i < ncpus; i++)
+        if (cs_has(set, i) && smm_comm.cpu[i].rec_count <= base[i])
+            cs_add(&missing, i);
+    char buf[96];
+    ksnprintf(why, len, "%s: not done after %lu ms (bound %lu ms); back from SMM: all but %s", what,
+              waited_us / 1000, (uint64_t)2000 * host_scale(), SET_STR(missing, buf));
+    if (!cs_empty(missing))
+        smm_print_stays(cs_first(missing), 3);
+}
+
+/* The round trip ends when cpu0 sees every CPU's record, so cpu0 spins
+ * for it (a halt would add up to a tick); a lost SMI ends the series, with
+ * its reason, at a bound that grows with the vCPUs per host core. */
+static unsigned round_trips(enum smi_source src, unsigned target, cpuset_t set, unsigned n, char *why,
+                            size_t len)
 {
     unsigned got = 0;
     for (unsigned i = 0; i < n + 20; i++) {
         uint64_t base[SMMSYNC_MAX_CPUS];
         for (unsigned c = 0; c < ncpus; c++)
             base[c] = smm_comm.cpu[c].rec_count;
-        uint64_t t0 = rdtsc(), end = t0 + us_to_tsc(1000000);
+        uint64_t t0 = rdtsc(), end = t0 + us_to_tsc(2000000ull * host_scale());
         smi_trigger(src, target);
         while (!all_done(set, base) && rdtsc() < end)
             cpu_relax();
         uint64_t t1 = rdtsc();
-        if (!all_done(set, base))
+        if (!all_done(set, base)) {
+            char what[32];
+            ksnprintf(what, sizeof(what), "SMI %u", i);
+            explain_lost(what, set, base, tsc_to_ns(t1 - t0) / 1000, why, len);
             return got;                 /* lost: stop, report what we have */
+        }
         if (i >= 20)                    /* warm-up */
             samples[got++] = t1 - t0;
     }
@@ -128,9 +153,10 @@ static void bench_smi(void)
     for (unsigned i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
         if (!cs_subset(c[i].set, smm_ok_set()))
             continue;                   /* e.g. no cpu1 */
-        unsigned got = round_trips(c[i].src, c[i].target, c[i].set, n);
+        char why[200] = "";
+        unsigned got = round_trips(c[i].src, c[i].target, c[i].set, n, why, sizeof(why));
         report(emit("smi-roundtrip", c[i].name, "-", 0, summarise(samples, got)) && got == n,
-               "smi round trip %s: %u samples, well-formed", c[i].name, got);
+               "smi round trip %s: %u samples, well-formed%s%s", c[i].name, got, *why ? "; " : "", why);
     }
 }
 TEST("90", "bench.smi", bench_smi, .needs = FEAT_SMM | FEAT_SELFTEST, .timeout_ms = 600000);
@@ -152,8 +178,12 @@ static void smi_to(cpuset_t set)
 
 /* One event: NOP under 'pol', SMI to the active CPUs; latency = the last
  * exit TSC any active CPU recorded in SMM for it (participant or late
- * arrival: the release of every CPU) minus the trigger. */
-static bool one_event(enum rdv_policy pol, cpuset_t active, uint64_t *lat)
+ * arrival: the release of every CPU) minus the trigger. The wait for the
+ * event grows with the vCPUs per host core (host_scale: at 128 vCPUs on 2
+ * cores one event took 2.4 s) and halts past 500 us (WAIT_UNTIL), so cpu0
+ * gives the host core back to the CPUs still in SMM; the latency comes
+ * from their records, not from when cpu0 looked. */
+static bool one_event(enum rdv_policy pol, cpuset_t active, uint64_t *lat, char *why, size_t len)
 {
     static uint32_t seq = 0x40000000;
     uint64_t base[SMMSYNC_MAX_CPUS];
@@ -165,12 +195,14 @@ static bool one_event(enum rdv_policy pol, cpuset_t active, uint64_t *lat)
     cmd->policy = pol;
     cmd->flags = CMDF_SUBMITTER(cpu_index()) | CMDF_BROADCAST;
     __atomic_store_n(&cmd->seq, ++seq, __ATOMIC_RELEASE);
-    uint64_t t0 = rdtsc(), end = t0 + us_to_tsc(2000000);
+    uint64_t t0 = rdtsc();
     smi_to(active);
-    while ((smm_comm.done_seq != seq || !all_done(active, base)) && rdtsc() < end)
-        cpu_relax();
-    if (smm_comm.done_seq != seq || !all_done(active, base))
+    if (!WAIT_UNTIL(smm_comm.done_seq == seq && all_done(active, base), 2000000ull * host_scale())) {
+        char what[48];
+        ksnprintf(what, sizeof(what), "event seq %#x (done_seq %#x)", seq, smm_comm.done_seq);
+        explain_lost(what, active, base, tsc_to_ns(rdtsc() - t0) / 1000, why, len);
         return false;
+    }
     uint64_t last = 0;
     for (unsigned c = 0; c < ncpus; c++) {
         const struct smm_rec *r = smm_last_rec(c);
@@ -179,6 +211,21 @@ static bool one_event(enum rdv_policy pol, cpuset_t active, uint64_t *lat)
     }
     *lat = last > t0 ? last - t0 : 0;
     return true;
+}
+
+/* n events after 10 for warm-up, their latencies in samples[]; returns how
+ * many, fewer when one did not finish (why says what it left behind). */
+static unsigned events(enum rdv_policy pol, cpuset_t active, unsigned n, char *why, size_t len)
+{
+    unsigned got = 0;
+    for (unsigned i = 0; i < n + 10; i++) {
+        uint64_t lat;
+        if (!one_event(pol, active, &lat, why, len))
+            break;
+        if (i >= 10)
+            samples[got++] = lat;
+    }
+    return got;
 }
 
 /* HLT-parks the k highest of 'aps' (inactive for the synchbyte); returns
@@ -210,18 +257,13 @@ static void bench_rdv(void)
         cpuset_t parked = park_highest(aps, k);
         cpuset_t active = cs_or(cs_minus(smm_ok_set(), parked), cs_of(0));
         for (enum rdv_policy p = RDV_PULLIN; p < RDV_POLICY_COUNT; p++) {
-            unsigned got = 0;
-            for (unsigned i = 0; i < n + 10; i++) {
-                uint64_t lat;
-                if (!one_event(p, active, &lat))
-                    break;
-                if (i >= 10)
-                    samples[got++] = lat;
-            }
+            char why[200] = "";
+            unsigned got = events(p, active, n, why, sizeof(why));
             char what[48];
             ksnprintf(what, sizeof(what), "rendezvous-k%u", k);
             report(emit("rendezvous", what, pol_name(p), k, summarise(samples, got)) && got == n,
-                   "rendezvous, %u inactive, %s: %u events, well-formed", k, pol_name(p), got);
+                   "rendezvous, %u inactive, %s: %u events, well-formed%s%s", k, pol_name(p), got,
+                   *why ? "; " : "", why);
         }
         wake_aps(parked);
     }
@@ -237,16 +279,11 @@ static void bench_backends(void)
     for (enum synch_backend b = 0; b < SYNCH_BACKEND_COUNT; b++) {
         if (!smm_set_backend(b))
             continue;
-        unsigned got = 0;
-        for (unsigned i = 0; i < n + 10; i++) {
-            uint64_t lat;
-            if (!one_event(RDV_PULLIN, active, &lat))
-                break;
-            if (i >= 10)
-                samples[got++] = lat;
-        }
+        char why[200] = "";
+        unsigned got = events(RDV_PULLIN, active, n, why, sizeof(why));
         report(emit("backend", synch_backend_name(b), "pullin", 0, summarise(samples, got)) && got == n,
-               "rendezvous on %s: %u events, well-formed", synch_backend_name(b), got);
+               "rendezvous on %s: %u events, well-formed%s%s", synch_backend_name(b), got, *why ? "; " : "",
+               why);
     }
     smm_set_backend(SYNCH_MEM);
 }
