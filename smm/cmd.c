@@ -82,8 +82,8 @@ int smm_local_validate(uint32_t op, uint64_t arg, const struct smm_cmd_limits *l
     }
     case SMM_LOCAL_HOLD: {
         uint64_t us = SMM_HOLD_US_OF(arg), linger = SMM_HOLD_LINGER_OF(arg);
-        if (linger && !(arg & SMM_HOLD_UNTIL_SCANNED))
-            return SMM_E_BAD_ARG;            /* a linger only after a scan */
+        if (linger && !(arg & SMM_HOLD_UNTIL_DECIDED))
+            return SMM_E_BAD_ARG;            /* a linger only after a monarch's choice */
         return us > 0 && us <= 10000000 && linger <= us ? SMM_OK : SMM_E_BAD_ARG;
     }
     default:

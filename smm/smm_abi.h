@@ -105,7 +105,7 @@ enum smm_local_op {
     SMM_LOCAL_SYNCH_SET = 1,    /* arg = value: leave SMM with this synchbyte */
     SMM_LOCAL_SET_RAX = 2,      /* arg = new saved RAX */
     SMM_LOCAL_SET_SMBASE = 3,   /* arg = new SMBASE (applies from the next SMI) */
-    SMM_LOCAL_HOLD = 4,         /* spin in SMM until comm->hold_release or arg us (see SMM_HOLD_UNTIL_SCANNED) */
+    SMM_LOCAL_HOLD = 4,         /* spin in SMM until comm->hold_release or arg us (see SMM_HOLD_UNTIL_DECIDED) */
     SMM_LOCAL_READ_MSR = 5,     /* arg = MSR_SMI_COUNT, IA32_APIC_BASE or TSC -> result */
     SMM_LOCAL_SYNCH_RAW = 6,    /* test-only: leave SMM with this raw byte (corruption tests) */
     SMM_LOCAL_AUTO_HALT = 7,    /* arg 1: RSM with the auto HALT restart field as found, 0: cleared -> result = as found */
@@ -138,11 +138,15 @@ enum smm_local_op {
 #define SMM_EXC_UNMAPPED 0x100000000ull /* the first address past SMRAM's 4 GiB identity map */
 
 /* SMM_LOCAL_HOLD's arg: bits 31:0 the bound in us. With
- * SMM_HOLD_UNTIL_SCANNED the hold also ends SMM_HOLD_LINGER(us) after the
- * monarch of a new rendezvous event has read this CPU's synchbyte (from the
- * monarch's record): the held CPU is then seen in SMM and joins late,
- * however long the opener took to come (no race with the host's load). */
-#define SMM_HOLD_UNTIL_SCANNED (1ull << 63)
+ * SMM_HOLD_UNTIL_DECIDED the hold also ends SMM_HOLD_LINGER(us) after the
+ * monarch of a new rendezvous event has read this CPU's synchbyte as in SMM
+ * and has sent the SMIs its policy sends to peers outside SMM (its record:
+ * REC_SMIS_SENT): the held CPU is then seen in SMM, the monarch has chosen
+ * whether to send it an SMI, and it joins late, however long the monarch's
+ * vCPU took to get there (no race with the host's load). The service call's
+ * result: SMM_HOLD_ENDED_DECIDED, _RELEASED or _BOUND. */
+#define SMM_HOLD_UNTIL_DECIDED (1ull << 63)
+enum { SMM_HOLD_ENDED_BOUND = 0, SMM_HOLD_ENDED_RELEASED = 1, SMM_HOLD_ENDED_DECIDED = 2 };
 #define SMM_HOLD_LINGER(us)    ((uint64_t)(us) << 32)     /* at most 0x7FFFFFFF us */
 #define SMM_HOLD_US_OF(arg)    ((arg) & 0xFFFFFFFFu)
 #define SMM_HOLD_LINGER_OF(arg) (((arg) >> 32) & 0x7FFFFFFFu)
@@ -186,6 +190,8 @@ enum smm_role {
 #define REC_TIMEOUT     (1u << 3)   /* a bounded wait expired */
 #define REC_HW_TCO      (1u << 4)   /* TCO status was pending and cleared */
 #define REC_WOKE_MONARCH (1u << 5)  /* member: its join completed the halting monarch's wait; it woke it */
+#define REC_SMIS_SENT   (1u << 6)   /* monarch: it has sent the SMIs its policy sends to peers outside
+                                       SMM (patent: a broadcast's; pullin: after its first wait) */
 
 /* The CPU's state on SMM entry (SDM vol. 3C 34.5.1, table "Processor
  * Register Initialization in SMM"), as the entry stub (smm/stub.asm) found

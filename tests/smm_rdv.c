@@ -545,10 +545,14 @@ TEST("21", "smm.rdv.wait", test_wait, .needs = FEAT_SMM, .min_cpus = 2, .timeout
 /* ---- case (c): a peer already in SMM takes part, without a pull-in SMI ---- */
 
 /* The hold ends 20 ms after cpu0, monarch of the new event, has read k's
- * byte (bounded by 2 s): longer than the pull-in's first wait, so the
- * monarch has to wait for k in SMM. A fixed 50 ms hold raced with cpu0's
- * way into SMM on a loaded host, and k then opened the event itself. */
-#define HOLD_ARG (2000000 | SMM_HOLD_UNTIL_SCANNED | SMM_HOLD_LINGER(20000))
+ * byte and has sent the SMIs its policy sends (pullin: after its first wait
+ * ran out), bounded by 2 s: so the monarch has chosen not to send k an SMI
+ * while k was still in SMM. A fixed 50 ms hold raced with cpu0's way into
+ * SMM on a loaded host, and k then opened the event itself; a hold of 20 ms
+ * after cpu0's scan raced with cpu0's first wait (make test's host lane
+ * beside q35-4: k joined before the pull-in, so a pull-in that sends SMIs
+ * to CPUs in SMM went unseen). */
+#define HOLD_ARG (2000000 | SMM_HOLD_UNTIL_DECIDED | SMM_HOLD_LINGER(20000))
 
 /* cpu k is held in SMM by a service call (its byte reads "in SMM"); cpu0
  * opens an event with a self SMI. The monarch must read k in SMM, wait for
@@ -572,13 +576,17 @@ static void case_in_smm(enum synch_backend b)
                               .timeout_us = 3000000 };
         bool done = held && smm_call(&c);
         int st = -1;
-        bool served = smm_local_finish(k, seq, 2000000, &st, 0);
+        uint64_t ended = SMM_HOLD_ENDED_BOUND;
+        bool served = smm_local_finish(k, seq, 2000000, &st, &ended);
         settle();                                  /* a stray SMI to k would show up now */
         view(c.seq, base, &v);
         const struct smm_rec *r = v.monarch_rec, *kr = smm_rec(k, base[k] + 1);
         uint64_t entries = smm_entries(k) - base[k];
         const char *pn = pol_name(p);
-        report(held && done && served, "%s: cpu%u held in SMM by a service call while cpu0 opened an event", pn, k);
+        report(held && done && served && ended == SMM_HOLD_ENDED_DECIDED,
+               "%s: cpu%u held in SMM by a service call while cpu0 opened an event, until cpu0 had sent its "
+               "SMIs (hold ended: %s)", pn, k, ended == SMM_HOLD_ENDED_DECIDED ? "after that"
+                                               : ended == SMM_HOLD_ENDED_RELEASED ? "released" : "at its 2 s bound");
         if (!report(r && v.monarch == 0 && r->peer[k] == SYNCH_IN_SMM,
                     "%s: the monarch read cpu%u's byte as in SMM (0x%02x)", pn, k, SYNCH_IN_SMM))
             report_info("monarch cpu%d read 0x%02x (%s)", (int)v.monarch, r ? r->peer[k] : 0,

@@ -203,6 +203,13 @@ static cpuset_t scan_peers(unsigned me, struct smm_rec *r)
     return waitset;
 }
 
+/* The monarch has sent every SMI its policy sends to peers outside SMM: a
+ * CPU held in SMM by a test (SMM_HOLD_UNTIL_DECIDED) may join now. */
+static void smis_sent(struct smm_rec *r)
+{
+    __atomic_or_fetch(&r->flags, REC_SMIS_SENT, __ATOMIC_RELEASE);
+}
+
 /* waitall: every other CPU, bytes ignored, until the timeout. */
 static cpuset_t all_others(unsigned me)
 {
@@ -211,6 +218,7 @@ static cpuset_t all_others(unsigned me)
 
 static cpuset_t wait_waitall(unsigned me, struct smm_rec *r, uint64_t t0, bool halt)
 {
+    smis_sent(r);                                  /* it sends none */
     cpuset_t missing = wait_for(all_others(me), t0 + smm_config.t_waitall, true, r, halt);
     if (!cs_empty(missing))
         r->flags |= REC_TIMEOUT;
@@ -232,6 +240,7 @@ static cpuset_t wait_patent(cpuset_t waitset, struct smm_rec *r, uint64_t t0, bo
                 smm_send_smi((unsigned)p);
                 cs_add(&r->pulled, (unsigned)p);
             }
+    smis_sent(r);
     cpuset_t missing = wait_for(waitset, t0 + smm_config.t_patent_failsafe, false, r, halt);
     if (!cs_empty(missing))
         r->flags |= REC_PROTO_FAIL;
@@ -243,8 +252,10 @@ static cpuset_t wait_pullin(cpuset_t waitset, struct smm_rec *r, uint64_t t0, bo
 {
     const struct smm_config *c = &smm_config;
     cpuset_t missing = wait_for(waitset, t0 + c->t_pullin1, false, r, halt);
-    if (cs_empty(missing))
+    if (cs_empty(missing)) {
+        smis_sent(r);
         return missing;
+    }
     /* Pull in only the CPUs still outside SMM: an SMI to one that is
      * already entering would be latched and come back later. */
     for (int p = cs_first(missing); p >= 0; p = cs_next(missing, p))
@@ -252,6 +263,7 @@ static cpuset_t wait_pullin(cpuset_t waitset, struct smm_rec *r, uint64_t t0, bo
             smm_send_smi((unsigned)p);
             cs_add(&r->pulled, (unsigned)p);
         }
+    smis_sent(r);
     missing = wait_for(missing, smm_clock() + c->t_pullin2, false, r, halt);
     if (!cs_empty(missing))
         r->flags |= REC_TIMEOUT;

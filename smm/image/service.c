@@ -5,8 +5,9 @@
 #include "smm/cmd.h"
 
 /* The monarch of an event opened after 'ev0' has read this CPU's byte as
- * "in SMM" (its record, in the communication area, says so). */
-static bool scanned_by_monarch(unsigned me, uint32_t ev0)
+ * "in SMM" and has sent the SMIs its policy sends (its record, in the
+ * communication area, says so). */
+static bool decided_by_monarch(unsigned me, uint32_t ev0)
 {
     uint32_t ev = __atomic_load_n(&comm()->events, __ATOMIC_ACQUIRE);
     if (ev == ev0)
@@ -17,29 +18,30 @@ static bool scanned_by_monarch(unsigned me, uint32_t ev0)
         if (p == me || !n)
             continue;
         const volatile struct smm_rec *r = &cc->ring[(n - 1) % SMM_RING];
-        if (r->event == ev && r->role == ROLE_MONARCH && r->peer[me] == SYNCH_IN_SMM)
+        if (r->event == ev && r->role == ROLE_MONARCH && r->peer[me] == SYNCH_IN_SMM &&
+            (__atomic_load_n(&r->flags, __ATOMIC_ACQUIRE) & REC_SMIS_SENT))
             return true;
     }
     return false;
 }
 
 /* SMM_LOCAL_HOLD: spin in SMM (counting spins) until released, until the
- * bound, or (SMM_HOLD_UNTIL_SCANNED) until the linger after a monarch has
- * read this CPU's byte. */
-static void hold(unsigned cpu, uint64_t arg)
+ * bound, or (SMM_HOLD_UNTIL_DECIDED) until the linger after a monarch has
+ * read this CPU's byte and sent its SMIs. Returns how it ended. */
+static uint64_t hold(unsigned cpu, uint64_t arg)
 {
     uint64_t end = rdtsc() + smm_us_to_tsc(SMM_HOLD_US_OF(arg));
     uint32_t ev0 = comm()->events;
-    bool until_scanned = arg & SMM_HOLD_UNTIL_SCANNED, scanned = false;
+    bool until_decided = arg & SMM_HOLD_UNTIL_DECIDED, decided = false;
     while (!comm()->hold_release && rdtsc() < end) {
-        if (until_scanned && !scanned && scanned_by_monarch(cpu, ev0)) {
-            scanned = true;
-            uint64_t linger_end = rdtsc() + smm_us_to_tsc(SMM_HOLD_LINGER_OF(arg));
-            if (linger_end < end)
-                end = linger_end;
+        if (until_decided && !decided && decided_by_monarch(cpu, ev0)) {
+            decided = true;
+            end = rdtsc() + smm_us_to_tsc(SMM_HOLD_LINGER_OF(arg));
         }
         comm()->cpu[cpu].spins++;
     }
+    return comm()->hold_release ? SMM_HOLD_ENDED_RELEASED : decided ? SMM_HOLD_ENDED_DECIDED
+                                                                     : SMM_HOLD_ENDED_BOUND;
 }
 
 /* SDM 34.6: exceptions and interrupts in SMM go through the IDT the handler
@@ -166,8 +168,7 @@ uint8_t smm_local_service(unsigned cpu, uint8_t *ss, uint8_t exit_val, struct sm
             break;
         }
         case SMM_LOCAL_HOLD:
-            hold(cpu, arg);
-            result = comm()->hold_release ? 1 : 0;
+            result = hold(cpu, arg);
             break;
         case SMM_LOCAL_READ_MSR:
             result = arg == 0x10 ? rdtsc() : rdmsr((uint32_t)arg);

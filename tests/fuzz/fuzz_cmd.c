@@ -209,11 +209,11 @@ static int ref_local(uint32_t op, uint64_t arg, const struct smm_cmd_limits *l)
         return smbase_safe(arg, l) ? SMM_OK : SMM_E_BAD_PTR;
     case SMM_LOCAL_HOLD: {
         /* Bits 31:0: the bound, 1 us to 10 s. Bits 62:32: a linger after
-         * the monarch's scan, only with bit 63 (until scanned), and never
+         * the monarch's choice, only with bit 63 (until decided), and never
          * longer than the bound. */
         uint64_t bound = arg % (1ull << 32), linger = (arg >> 32) % (1ull << 31);
-        bool until_scanned = (arg >> 63) != 0;
-        if (bound < 1 || bound > TEN_S || linger > bound || (linger && !until_scanned))
+        bool until_decided = (arg >> 63) != 0;
+        if (bound < 1 || bound > TEN_S || linger > bound || (linger && !until_decided))
             return SMM_E_BAD_ARG;
         return SMM_OK;
     }

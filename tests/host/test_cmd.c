@@ -454,10 +454,10 @@ static void test_local_hold(void **state)
     assert_int_equal(smm_local_validate(SMM_LOCAL_HOLD, UINT64_MAX, &L), SMM_E_BAD_ARG);
     /* Until scanned: the flag and the linger do not count as microseconds;
      * a linger needs the flag and may not exceed the bound. */
-    assert_int_equal(smm_local_validate(SMM_LOCAL_HOLD, SMM_HOLD_UNTIL_SCANNED | TEN_S, &L), SMM_OK);
-    assert_int_equal(smm_local_validate(SMM_LOCAL_HOLD, SMM_HOLD_UNTIL_SCANNED, &L), SMM_E_BAD_ARG);
-    assert_int_equal(smm_local_validate(SMM_LOCAL_HOLD, SMM_HOLD_UNTIL_SCANNED | SMM_HOLD_LINGER(20000) | 2000000, &L), SMM_OK);
-    assert_int_equal(smm_local_validate(SMM_LOCAL_HOLD, SMM_HOLD_UNTIL_SCANNED | SMM_HOLD_LINGER(3000) | 2000, &L), SMM_E_BAD_ARG);
+    assert_int_equal(smm_local_validate(SMM_LOCAL_HOLD, SMM_HOLD_UNTIL_DECIDED | TEN_S, &L), SMM_OK);
+    assert_int_equal(smm_local_validate(SMM_LOCAL_HOLD, SMM_HOLD_UNTIL_DECIDED, &L), SMM_E_BAD_ARG);
+    assert_int_equal(smm_local_validate(SMM_LOCAL_HOLD, SMM_HOLD_UNTIL_DECIDED | SMM_HOLD_LINGER(20000) | 2000000, &L), SMM_OK);
+    assert_int_equal(smm_local_validate(SMM_LOCAL_HOLD, SMM_HOLD_UNTIL_DECIDED | SMM_HOLD_LINGER(3000) | 2000, &L), SMM_E_BAD_ARG);
     assert_int_equal(smm_local_validate(SMM_LOCAL_HOLD, SMM_HOLD_LINGER(1000) | 2000, &L), SMM_E_BAD_ARG);
 }
 
