@@ -7,7 +7,8 @@
 #
 # Result names are BINARY.TEST (test_layout.test_print), and
 # run_qemu.* for tests/host/test_run_qemu.sh, serial_agent.* for
-# tests/host/test_serial_agent.sh, conformance.* for
+# tests/host/test_serial_agent.sh, lanes.* for tests/host/test_lanes.sh,
+# conformance.* for
 # tests/host/test_conformance.sh, style.* for
 # tests/host/test_style.sh and style.tree for tools/style.sh, layers.* for
 # tests/host/test_layers.sh and layers.tree for tools/layers.sh on the
@@ -26,6 +27,8 @@ st=$?
 out+=$'\n== build/host/run_qemu\n'$(tests/host/test_run_qemu.sh 2>&1)
 # run-qemu.sh's serial agent against a fake monitor.
 out+=$'\n== build/host/serial_agent\n'$(tests/host/test_serial_agent.sh 2>&1)
+# make test's two lanes (tools/test.sh) with stand-in lanes.
+out+=$'\n== build/host/lanes\n'$(tests/host/test_lanes.sh 2>&1)
 # The conformance table's generator on made-up logs.
 out+=$'\n== build/host/conformance\n'$(tests/host/test_conformance.sh 2>&1)
 # The layer checker on fake trees, and on this tree (one result, layers.tree,
