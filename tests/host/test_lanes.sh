@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # tests/host/test_lanes.sh - tools/test.sh (make test's two lanes) with
-# stand-in lanes: make test passes only when both lanes pass, a failure names
-# its lane, the QEMU lane waits for a slower host lane and prints its log,
-# the lanes run at once with the host lane at the idle priority, and an interrupted
-# make test leaves no process of the host lane behind.
+# stand-in lanes. TEST_LANES=parallel: make test passes only when both lanes
+# pass, a failure names its lane, the QEMU lane waits for a slower host lane
+# and prints its log, the lanes run at once with the host lane at the idle
+# priority, and an interrupted make test leaves no process of either lane
+# behind. serial (the default): the host lane first, and its failure stops
+# make test.
 set -uo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # shellcheck source=tests/host/check.sh
@@ -12,8 +14,9 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 CHECK_SHOW="$work/out"
 
-lanes() {                       # lanes HOST-CMD QEMU-CMD: status in $st, output in $work/out
-	TEST_LANE_LOG="$work/host.log" TEST_HOST_LANE=$1 TEST_QEMU_LANE=$2 "$HERE/tools/test.sh" >"$work/out" 2>&1
+lanes() {                       # lanes HOST-CMD QEMU-CMD: parallel; status in $st, output in $work/out
+	TEST_LANES=${mode:-parallel} TEST_LANE_LOG="$work/host.log" TEST_HOST_LANE=$1 TEST_QEMU_LANE=$2 \
+		"$HERE/tools/test.sh" >"$work/out" 2>&1
 	st=$?
 }
 last() { tail -n 1 "$work/out"; }
@@ -44,8 +47,22 @@ check "the lanes run at once: two 2 s lanes in $ms ms (under 3.5 s)" bash -c '[ 
 lanes 'chrt -p $$' "true"
 check "the host lane runs at the idle priority (SCHED_IDLE)" grep -q "policy: SCHED_IDLE" "$work/out"
 
+# The default: one lane after the other, and a failing host lane stops it.
+mode=serial
+lanes "sleep 1; echo host-first" "echo qemu-second"
+check "serial: the host lane, then the QEMU lane (status $st)" \
+	bash -c '[ "$0" = 0 ] && grep -A1 -x host-first "$1" | grep -qx qemu-second' "$st" "$work/out"
+lanes "exit 6" "echo qemu-ran"
+check "serial: a failing host lane fails make test and the QEMU lane does not run (status $st)" \
+	bash -c '[ "$0" != 0 ] && ! grep -q qemu-ran "$1" && [[ "$2" == *"host lane FAILED (exit 6)"*"QEMU lane not run"* ]]' \
+	"$st" "$work/out" "$(last)"
+TEST_LANES=fast "$HERE/tools/test.sh" >"$work/out" 2>&1
+st=$?
+check "an unknown TEST_LANES is refused (status $st)" bash -c '[ "$0" = 2 ] && grep -q "serial or parallel" "$1"' "$st" "$work/out"
+unset mode
+
 # An interrupted make test: the host lane's processes go with it.
-TEST_LANE_LOG="$work/host.log" TEST_HOST_LANE="sleep 60 & echo \$! >$work/pid; wait" \
+TEST_LANES=parallel TEST_LANE_LOG="$work/host.log" TEST_HOST_LANE="sleep 60 & echo \$! >$work/pid; wait" \
 	TEST_QEMU_LANE="sleep 60 & echo \$! >$work/qpid; wait" \
 	"$HERE/tools/test.sh" >"$work/out" 2>&1 &
 main=$!

@@ -181,8 +181,8 @@ uint64_t smm_us_to_tsc(uint64_t us) { return ticks_of_us(us, smm_config.tsc_hz);
  * was done, no byte turned inactive meanwhile (the one arrival that sends
  * no wake) and no wake came within the scheduling slack (lost_monarch_wake:
  * the last arrival may lose its host core between joining and sending the
- * wake, as long as any other thread may; make test runs this test beside
- * QEMU at a lower priority, tools/test.sh). */
+ * wake, as long as any other thread may; make test TEST_LANES=parallel
+ * runs this test beside QEMU at the idle priority, tools/test.sh). */
 static uint32_t wake_pending[CPUSET_MAX];
 static uint64_t halts_total, wakes_total;
 static __thread unsigned tls_me;
