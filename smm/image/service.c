@@ -36,7 +36,9 @@ static uint64_t hold(unsigned cpu, uint64_t arg)
     while (!comm()->hold_release && rdtsc() < end) {
         if (until_decided && !decided && decided_by_monarch(cpu, ev0)) {
             decided = true;
-            end = rdtsc() + smm_us_to_tsc(SMM_HOLD_LINGER_OF(arg));
+            uint64_t linger_end = rdtsc() + smm_us_to_tsc(SMM_HOLD_LINGER_OF(arg));
+            if (linger_end < end)
+                end = linger_end;                  /* the bound stays a bound */
         }
         comm()->cpu[cpu].spins++;
     }
