@@ -96,6 +96,10 @@ static bool all_done(cpuset_t set, const uint64_t *base)
     return true;
 }
 
+/* How long to wait for an event or a round trip: 2 s, times the vCPUs per
+ * host core (host_scale: at 128 vCPUs on 2 cores one event took 2.4 s). */
+static uint64_t event_bound_us(void) { return 2000000ull * host_scale(); }
+
 /* What an event that did not finish left behind: the time waited, the
  * command's state and the CPUs that never came back (with the first one's
  * last SMM records, as the park tests print them). */
@@ -108,7 +112,7 @@ static void explain_lost(const char *what, cpuset_t set, const uint64_t *base, u
             cs_add(&missing, i);
     char buf[96];
     ksnprintf(why, len, "%s: not done after %lu ms (bound %lu ms); back from SMM: all but %s", what,
-              waited_us / 1000, (uint64_t)2000 * host_scale(), SET_STR(missing, buf));
+              waited_us / 1000, event_bound_us() / 1000, SET_STR(missing, buf));
     if (!cs_empty(missing))
         smm_print_stays(cs_first(missing), 3);
 }
@@ -124,7 +128,7 @@ static unsigned round_trips(enum smi_source src, unsigned target, cpuset_t set, 
         uint64_t base[SMMSYNC_MAX_CPUS];
         for (unsigned c = 0; c < ncpus; c++)
             base[c] = smm_comm.cpu[c].rec_count;
-        uint64_t t0 = rdtsc(), end = t0 + us_to_tsc(2000000ull * host_scale());
+        uint64_t t0 = rdtsc(), end = t0 + us_to_tsc(event_bound_us());
         smi_trigger(src, target);
         while (!all_done(set, base) && rdtsc() < end)
             cpu_relax();
@@ -179,8 +183,7 @@ static void smi_to(cpuset_t set)
 /* One event: NOP under 'pol', SMI to the active CPUs; latency = the last
  * exit TSC any active CPU recorded in SMM for it (participant or late
  * arrival: the release of every CPU) minus the trigger. The wait for the
- * event grows with the vCPUs per host core (host_scale: at 128 vCPUs on 2
- * cores one event took 2.4 s) and halts past 500 us (WAIT_UNTIL), so cpu0
+ * event (event_bound_us) halts past 500 us (WAIT_UNTIL), so cpu0
  * gives the host core back to the CPUs still in SMM; the latency comes
  * from their records, not from when cpu0 looked. */
 static bool one_event(enum rdv_policy pol, cpuset_t active, uint64_t *lat, char *why, size_t len)
@@ -197,7 +200,7 @@ static bool one_event(enum rdv_policy pol, cpuset_t active, uint64_t *lat, char 
     __atomic_store_n(&cmd->seq, ++seq, __ATOMIC_RELEASE);
     uint64_t t0 = rdtsc();
     smi_to(active);
-    if (!WAIT_UNTIL(smm_comm.done_seq == seq && all_done(active, base), 2000000ull * host_scale())) {
+    if (!WAIT_UNTIL(smm_comm.done_seq == seq && all_done(active, base), event_bound_us())) {
         char what[48];
         ksnprintf(what, sizeof(what), "event seq %#x (done_seq %#x)", seq, smm_comm.done_seq);
         explain_lost(what, active, base, tsc_to_ns(rdtsc() - t0) / 1000, why, len);
